@@ -1,0 +1,154 @@
+"""The caption engine: photo files in, descriptions out, as fast as the machine allows.
+
+It joins :mod:`photocap.imaging` (Pillow) and :mod:`photocap.model` (torch). Photos are
+decoded by a pool of threads (Pillow releases the GIL while decoding and resizing) while
+the model runs the previous batch, so neither the CPU cores nor the GPU wait on JPEG
+decoding. No Qt and no database here: the CLI and the app's worker both drive it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from photocap import imaging
+from photocap.model import Captioner, Description
+from photocap.model.encoders import DEFAULT_ENCODER
+
+
+@dataclass
+class CaptionItem:
+    """One photo's outcome: a description, or the reason it could not be read."""
+
+    path: str
+    description: Description | None = None
+    error: imaging.ImageError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.description is not None
+
+
+class CaptionEngine:
+    def __init__(self, captioner: Captioner, beam: int = 3, max_len: int = 20, batch_size: int = 16,
+                 decode_workers: int | None = None):
+        self.captioner = captioner
+        self.beam = beam
+        self.max_len = max_len
+        self.batch_size = max(1, batch_size)
+        self.decode_workers = decode_workers or (os.cpu_count() or 2)
+
+    @classmethod
+    def create(cls, model_path: str | os.PathLike | None = None, device: str = "auto", beam: int = 3,
+               max_len: int = 20, batch_size: int = 16, encoder: str = DEFAULT_ENCODER,
+               encoder_weights: str | os.PathLike | None = "default") -> CaptionEngine:
+        """With ``model_path`` a trained captioner; without, a tagger that describes photos by tags."""
+        if model_path:
+            captioner = Captioner.load(model_path, device=device, encoder_weights=encoder_weights)
+        else:
+            captioner = Captioner.tags_only(encoder, device=device, encoder_weights=encoder_weights)
+        return cls(captioner, beam=beam, max_len=max_len, batch_size=batch_size)
+
+    @property
+    def model_id(self) -> str:
+        return self.captioner.model_id
+
+    def _load(self, path: str):
+        pre = self.captioner.preprocess
+        return imaging.load_for_model(path, pre.size, pre.resize)
+
+    def describe_images(self, images: list) -> list[Description]:
+        """Describe already-loaded, already-sized RGB images (one batch)."""
+        return self.captioner.describe(images, beam=self.beam, max_len=self.max_len)
+
+    def caption_paths(self, paths: Iterable[str | os.PathLike],
+                      should_stop: Callable[[], bool] | None = None) -> Iterator[CaptionItem]:
+        """Yield one :class:`CaptionItem` per path, in input order.
+
+        Decoding runs ahead by about two batches on a thread pool; the model describes
+        one batch at a time on the calling thread. Stopping (``should_stop`` returning
+        True, or closing the generator) takes effect between batches.
+        """
+        todo = iter(str(Path(p)) for p in paths)
+        lookahead = 2 * self.batch_size + self.decode_workers
+        pending: deque[tuple[str, Future]] = deque()
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="photocap-decode") as pool:
+
+            def refill() -> None:  # keep the decoders busy while the model works
+                while len(pending) < lookahead and (path := next(todo, None)) is not None:
+                    pending.append((path, pool.submit(self._load, path)))
+
+            try:
+                while True:
+                    refill()
+                    if not pending:
+                        return
+                    batch_paths, batch_images, failed = [], [], []
+                    while pending and len(batch_images) < self.batch_size:
+                        path, fut = pending.popleft()
+                        try:
+                            batch_images.append(fut.result())
+                            batch_paths.append(path)
+                        except imaging.ImageError as exc:
+                            failed.append(CaptionItem(path, error=exc))
+                        except Exception as exc:  # noqa: BLE001 - an odd file must not stop the run
+                            reason = f"{exc.__class__.__name__}: {exc}"
+                            failed.append(CaptionItem(path, error=imaging.CorruptImage(path, reason)))
+                        refill()
+                    yield from failed
+                    if batch_images:
+                        for path, desc in zip(batch_paths, self.describe_images(batch_images)):
+                            yield CaptionItem(path, description=desc)
+                    if should_stop is not None and should_stop():
+                        return
+            finally:
+                for _, fut in pending:
+                    fut.cancel()
+
+
+def iter_photo_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files given directly, and photos found by walking folders (sorted, no symlink loops)."""
+    seen_dirs: set[tuple[int, int]] = set()
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p, followlinks=True):
+                st = os.stat(root)
+                key = (st.st_dev, st.st_ino)
+                if key in seen_dirs:
+                    dirs[:] = []
+                    continue
+                seen_dirs.add(key)
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and imaging.looks_like_photo(Path(root, name)):
+                        yield Path(root, name)
+        else:
+            yield p
+
+
+class Throughput:
+    """Photos per second over a run, and an ETA."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.count = 0
+
+    def add(self, n: int = 1) -> None:
+        self.count += n
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.elapsed if self.elapsed > 0 else 0.0
+
+    def eta(self, remaining: int) -> float | None:
+        return remaining / self.rate if self.rate > 0 else None

@@ -1,0 +1,1 @@
+"""Data files the app ships (icons, style sheets). Installed as ``photocap.resources``."""
