@@ -8,7 +8,7 @@ import os
 # Must be set before torch is imported: ops missing on Apple MPS then fall back to the CPU.
 os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 
-from photocap.model.captioner import SOURCE_MODEL, SOURCE_TAGS, Captioner, Description  # noqa: E402
+from photocap.model.captioner import SOURCE_MODEL, SOURCE_TAGS, Captioner, Description, save_model  # noqa: E402
 from photocap.model.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint  # noqa: E402
 from photocap.model.decoders import DecoderConfig, build_decoder  # noqa: E402
 from photocap.model.decoding import Decoded, beam_search, decode, greedy  # noqa: E402
@@ -21,5 +21,5 @@ __all__ = [
     "Captioner", "CheckpointError", "Decoded", "DecoderConfig", "Description", "ENCODERS", "EncodedBatch",
     "Encoder", "EncoderWeightsError", "Preprocess", "SOURCE_MODEL", "SOURCE_TAGS", "Vocabulary",
     "beam_search", "build_decoder", "build_encoder", "configure_threads", "decode", "device_label",
-    "greedy", "load_checkpoint", "pick_device", "read_meta", "save_checkpoint", "tokenize",
+    "greedy", "load_checkpoint", "pick_device", "read_meta", "save_checkpoint", "save_model", "tokenize",
 ]

@@ -163,3 +163,26 @@ class Captioner:
 def model_file_id(path: str | os.PathLike) -> str:
     """Identity of a model file as the library records it."""
     return ckpt.read_meta(Path(path)).get("model_id") or file_sha256(path)[:12]
+
+
+def save_model(path: str | os.PathLike, encoder: Encoder, decoder: CaptionDecoder, vocab: Vocabulary, *,
+               model_id: str | None = None, name: str | None = None, provenance: dict | None = None,
+               include_encoder: bool = False) -> Path:
+    """Write a captioner as one self-describing ``.safetensors`` file (see checkpoint.py).
+
+    ``include_encoder`` stores the encoder's weights too (needed after fine-tuning it);
+    otherwise the file names the encoder and its weights identity, and loading rebuilds it.
+    """
+    import uuid
+
+    meta = {
+        "model_id": model_id or uuid.uuid4().hex[:12],
+        "name": name or "",
+        "encoder": encoder.spec(),
+        "decoder": decoder.config.to_dict(),
+        "vocab": {"itos": vocab.itos},
+        "preprocess": encoder.preprocess.to_dict(),
+        "provenance": provenance or {},
+    }
+    enc_state = encoder.state_dict() if include_encoder else None
+    return ckpt.save_checkpoint(path, meta, decoder.state_dict(), enc_state)
