@@ -9,7 +9,9 @@ Both share one interface, used by training and by every decoding strategy:
   a state has the batch first, so beam search can reorder states with one ``index_select``.
 
 ``features`` is the encoder's spatial map ``(B, L, C)``; Show-and-Tell mean-pools it (a
-pooled ``(B, C)`` tensor is accepted too).
+pooled ``(B, C)`` tensor is accepted too). In training, ``forward(features, captions,
+image_index)`` may take one feature row per *image* and ``image_index`` ``(B,)`` saying
+which image each caption belongs to: per-image work then runs once for all its captions.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ class DecoderConfig:
     rnn: str = "lstm"  # "lstm" | "gru"
     num_layers: int = 1  # Show-and-Tell only
     dropout: float = 0.5
+    # Attention only (added for the trainer; the defaults keep the original network):
+    # feature_proj > 0 projects the C-dim grid features to this size (Linear + ReLU) before
+    # attention, which makes every step much cheaper than attending over 1280-dim vectors;
+    # positions > 0 adds a learned embedding per grid cell (L = positions) to the features,
+    # so the attention context says *where* it looked (left/right/above/below).
+    feature_proj: int = 0
+    positions: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,10 +135,14 @@ class ShowTellDecoder(CaptionDecoder):
     def _image_input(self, features: torch.Tensor) -> torch.Tensor:
         return self.bn(self.proj(_pooled(features)))
 
-    def forward(self, features: torch.Tensor, captions: torch.Tensor) -> DecoderOutput:
+    def forward(self, features: torch.Tensor, captions: torch.Tensor,
+                image_index: torch.Tensor | None = None) -> DecoderOutput:
         # The LSTM is causal, so padding after a caption's end never changes the outputs
         # before it: no packing is needed (and packed batches have misbehaved on MPS).
-        inputs = torch.cat([self._image_input(features).unsqueeze(1), self.embed(captions[:, :-1])], dim=1)
+        image = self._image_input(features)
+        if image_index is not None:
+            image = image[image_index]
+        inputs = torch.cat([image.unsqueeze(1), self.embed(captions[:, :-1])], dim=1)
         hidden, _ = self.rnn(inputs)
         return DecoderOutput(self.fc(self.dropout(hidden[:, 1:])), None)
 
@@ -160,6 +173,13 @@ class AttentionDecoder(CaptionDecoder):
     def __init__(self, config: DecoderConfig):
         super().__init__(config)
         c, h, a = config.feature_dim, config.hidden_dim, config.attention_dim
+        self.feat_proj = None
+        if config.feature_proj > 0:
+            self.feat_proj = nn.Sequential(nn.Linear(c, config.feature_proj), nn.ReLU())
+            c = config.feature_proj
+        self.pos_embed = None
+        if config.positions > 0:
+            self.pos_embed = nn.Parameter(torch.randn(config.positions, c) * 0.1)
         self.enc_att = nn.Linear(c, a)
         self.dec_att = nn.Linear(h, a)
         self.full_att = nn.Linear(a, 1)
@@ -180,7 +200,19 @@ class AttentionDecoder(CaptionDecoder):
             return self.cell(x, h), None
         return self.cell(x, (h, c))
 
+    def prepare(self, features: torch.Tensor) -> torch.Tensor:
+        """Encoder grid ``(B, L, C)`` -> what the attention reads (projected, with positions)."""
+        if self.feat_proj is not None:
+            features = self.feat_proj(features)
+        if self.pos_embed is not None:
+            if features.shape[1] != self.pos_embed.shape[0]:
+                raise ValueError(f"this decoder was trained on {self.pos_embed.shape[0]} grid cells, "
+                                 f"the encoder gives {features.shape[1]}")
+            features = features + self.pos_embed
+        return features
+
     def init_state(self, features: torch.Tensor) -> State:
+        features = self.prepare(features)
         mean = features.mean(dim=1)
         state = {"feats": features, "att1": self.enc_att(features), "h": self.init_h(mean)}
         if self.init_c is not None:
@@ -196,15 +228,18 @@ class AttentionDecoder(CaptionDecoder):
             new["c"] = c
         return F.log_softmax(self.fc(h), dim=-1), new, alpha
 
-    def forward(self, features: torch.Tensor, captions: torch.Tensor) -> DecoderOutput:
+    def forward(self, features: torch.Tensor, captions: torch.Tensor,
+                image_index: torch.Tensor | None = None) -> DecoderOutput:
         b, t_total = captions.shape
         steps = t_total - 1
         lengths = (captions != PAD_ID).sum(dim=1) - 1  # words + <end> to predict
         order = torch.argsort(lengths, descending=True)
-        feats, caps = features[order], captions[order]
+        caps = captions[order]
         active = [int(n) for n in (lengths[order].unsqueeze(0) > torch.arange(steps, device=captions.device).unsqueeze(1)).sum(1).tolist()]
-        state = self.init_state(feats)
-        h, c, att1 = state["h"], state.get("c"), state["att1"]
+        state = self.init_state(features)  # per image (or per caption without image_index)
+        rows = order if image_index is None else image_index[order]
+        state = {key: v[rows] for key, v in state.items()}
+        feats, h, c, att1 = state["feats"], state["h"], state.get("c"), state["att1"]
         emb = self.embed(caps[:, :-1])
         logits = feats.new_zeros(b, steps, self.vocab_size)
         alphas = feats.new_zeros(b, steps, feats.shape[1])

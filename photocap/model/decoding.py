@@ -12,10 +12,17 @@ from dataclasses import dataclass
 import torch
 
 from photocap.model.decoders import CaptionDecoder
-from photocap.model.vocab import END_ID, PAD_ID, START_ID
+from photocap.model.vocab import END_ID, PAD_ID, START_ID, UNK_ID
 
 # State entries that are the same for every beam of an image (no reordering needed).
 STATIC_STATE_KEYS = frozenset({"feats", "att1"})
+# Tokens a caption may never contain: they would print as "<unk>" or end it silently.
+BANNED_TOKENS = (PAD_ID, START_ID, UNK_ID)
+
+
+def _ban(logp: torch.Tensor) -> torch.Tensor:
+    logp[:, BANNED_TOKENS] = float("-inf")
+    return logp
 
 
 @dataclass
@@ -68,7 +75,7 @@ def greedy(decoder: CaptionDecoder, features: torch.Tensor, max_len: int = 20,
     alphas = []
     for t in range(max_len):
         logp, state, alpha = decoder.step(tokens, state)
-        best_lp, nxt = logp.max(dim=-1)
+        best_lp, nxt = _ban(logp).max(dim=-1)
         nxt = torch.where(alive, nxt, torch.full_like(nxt, PAD_ID))
         logprob += torch.where(alive, best_lp, torch.zeros_like(best_lp))
         lengths += alive.long()
@@ -112,7 +119,7 @@ def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, 
     base = (torch.arange(b, device=dev) * k).unsqueeze(1)
     for _ in range(max_len):
         logp, state, alpha = decoder.step(tokens, state)
-        logp = torch.where(finished.unsqueeze(-1), pad_row, logp.view(b, k, vocab))
+        logp = torch.where(finished.unsqueeze(-1), pad_row, _ban(logp).view(b, k, vocab))
         cand = (scores.unsqueeze(-1) + logp).view(b, k * vocab)
         scores, flat = cand.topk(k, dim=1)
         src_beam, word = flat // vocab, flat % vocab

@@ -1,0 +1,67 @@
+import os
+
+import pytest
+
+from photocap.engine import CaptionEngine, iter_photo_files
+from photocap.imaging import CorruptImage, UnsupportedFormat
+from photocap.model import Captioner
+
+from .conftest import make_decoder, photo
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for i in range(7):
+        photo(i, (400 + 10 * i, 300)).save(tmp_path / f"p{i}.jpg", quality=90)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    cut = tmp_path / "cut.jpg"
+    photo(99, (600, 400)).save(cut)
+    cut.write_bytes(cut.read_bytes()[:2000])
+    return tmp_path
+
+
+def test_every_path_gets_a_result_in_order(folder, lite0, vocab):
+    engine = CaptionEngine(Captioner(lite0, make_decoder("attention", vocab), vocab), beam=2, batch_size=3)
+    paths = sorted(folder.iterdir())
+    items = list(engine.caption_paths(paths))
+    assert [i.path for i in items if i.ok] == [str(p) for p in paths if p.name.startswith("p")]
+    errors = {os.path.basename(i.path): i.error for i in items if not i.ok}
+    assert set(errors) == {"notes.jpg", "cut.jpg"}
+    assert isinstance(errors["notes.jpg"], UnsupportedFormat) and isinstance(errors["cut.jpg"], CorruptImage)
+    assert all(i.description.source == "model" and i.description.attention is not None for i in items if i.ok)
+
+
+def test_batched_pipeline_matches_one_photo_at_a_time(folder, lite0, vocab):
+    captioner = Captioner(lite0, make_decoder("show_tell", vocab), vocab)
+    paths = sorted(folder.glob("p*.jpg"))
+    batched = [i.description.text for i in CaptionEngine(captioner, batch_size=4).caption_paths(paths)]
+    single = [i.description.text for i in CaptionEngine(captioner, batch_size=1, decode_workers=1).caption_paths(paths)]
+    assert batched == single and len(batched) == 7
+
+
+def test_stop_between_batches(folder, lite0):
+    engine = CaptionEngine(Captioner(lite0), batch_size=2)
+    seen = []
+    for item in engine.caption_paths(sorted(folder.glob("p*.jpg")), should_stop=lambda: len(seen) >= 2):
+        seen.append(item)
+    assert len(seen) == 2
+
+
+def test_tags_only_engine_describes_from_tags(folder):
+    engine = CaptionEngine.create(device="cpu")
+    [item] = list(engine.caption_paths([folder / "p1.jpg"]))
+    d = item.description
+    assert d.source == "tags" and d.model_id == "tags:efficientnet_lite0"
+    assert d.text and d.tags[0][0] in d.text and len(d.tags) == 5
+    assert sum(p for _, p in d.tags) <= 1.0
+
+
+def test_iter_photo_files_walks_finds_by_content_and_survives_loops(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    photo(1).save(tmp_path / "a" / "one.jpg")
+    photo(2).save(tmp_path / "a" / "b" / "IMG_0002", "PNG")  # no extension
+    photo(3).save(tmp_path / "a" / ".hidden.jpg")
+    (tmp_path / "a" / "b" / "notes.txt").write_text("hi")
+    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")  # a symlink loop
+    found = sorted(p.name for p in iter_photo_files([tmp_path]))
+    assert found == ["IMG_0002", "one.jpg"]
