@@ -241,17 +241,25 @@ class AttentionDecoder(CaptionDecoder):
         state = {key: v[rows] for key, v in state.items()}
         feats, h, c, att1 = state["feats"], state["h"], state.get("c"), state["att1"]
         emb = self.embed(caps[:, :-1])
-        logits = feats.new_zeros(b, steps, self.vocab_size)
-        alphas = feats.new_zeros(b, steps, feats.shape[1])
+        hs, als = [], []
         for t in range(steps):
             n = active[t]  # captions are sorted longest first: only the first n still run
             if n == 0:
                 break
-            context, alpha = self._attend(feats[:n], att1[:n], h[:n])
-            # rows past n have finished and are never read again, so h and c just shrink
-            h, c = self._cell(torch.cat([emb[:n, t], context], dim=1), h[:n], None if c is None else c[:n])
-            logits[:n, t] = self.fc(self.dropout(h))
-            alphas[:n, t] = alpha
+            if n < feats.shape[0]:
+                # rows past n have finished and are never read again, so everything just shrinks
+                # (only when n changes: every slice costs a full-size gradient buffer in backward)
+                feats, att1, h = feats[:n], att1[:n], h[:n]
+                c = None if c is None else c[:n]
+            context, alpha = self._attend(feats, att1, h)
+            h, c = self._cell(torch.cat([emb[:n, t], context], dim=1), h, c)
+            hs.append(h)
+            als.append(alpha)
+        # One output layer call for all steps; finished positions stay zero as before.
+        sizes = [x.shape[0] for x in hs]
+        out = self.fc(self.dropout(torch.cat(hs))) if hs else emb.new_zeros(0, self.vocab_size)
+        logits = _pad_steps(list(out.split(sizes)), b, steps, self.vocab_size, emb)
+        alphas = _pad_steps(als, b, steps, features.shape[1], emb)
         inverse = torch.argsort(order)
         return DecoderOutput(logits[inverse], alphas[inverse])
 
@@ -260,6 +268,15 @@ class AttentionDecoder(CaptionDecoder):
         """Seed 003's regulariser: every location should receive about one unit of attention
         over the caption: ``mean((1 - sum_t alpha_ti)^2)``; the trainer multiplies by lambda."""
         return ((1.0 - alphas.sum(dim=1)) ** 2).mean()
+
+
+def _pad_steps(per_step: list[torch.Tensor], b: int, steps: int, width: int, like: torch.Tensor) -> torch.Tensor:
+    """Step outputs ``(n_t, width)`` (n_t shrinking) -> ``(b, steps, width)``, zeros elsewhere."""
+    if not per_step:
+        return like.new_zeros(b, steps, width)
+    padded = torch.nn.utils.rnn.pad_sequence(per_step, batch_first=True)  # (t_run, n_0, width)
+    padded = padded.transpose(0, 1)
+    return F.pad(padded, (0, 0, 0, steps - padded.shape[1], 0, b - padded.shape[0]))
 
 
 def build_decoder(config: DecoderConfig) -> CaptionDecoder:
