@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from photocap.model import Captioner
 from trainer.datasets.base import CaptionDataset
 from trainer.datasets.library import load_library
@@ -55,6 +57,21 @@ def grow_base(model: str | os.PathLike | Captioner, captions: list[str], min_cou
     return BaseModel(cap.encoder, cap.decoder, vocab, cap.model_id, new_words)
 
 
+def lift_new_words(decoder, old_size: int) -> None:
+    """Raise the new words' output bias from far below to the rarest old word's level.
+
+    ``grow_vocab`` puts them about 20 logits under every old word so the grown model says
+    exactly what the base said. Adam moves a parameter by about ``lr`` per step, so from
+    there a new name would need ~20/lr steps (100,000 at 2e-4) before it is ever said;
+    from the rarest old word's level it is learnt in a few epochs. Old words' ranking is
+    untouched (only the softmax normaliser moves a little).
+    """
+    with torch.no_grad():
+        bias = decoder.fc.bias
+        if bias.shape[0] > old_size > 4:
+            bias[old_size:] = bias[4:old_size].min()
+
+
 def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
     dc = base.decoder.config
     return TrainConfig(
@@ -76,6 +93,7 @@ def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts
     if not train_caps:
         raise ValueError("no captions to fine-tune on (the training split is empty)")
     base = grow_base(model, train_caps, opts.min_count, device="cpu")
+    lift_new_words(base.decoder, len(base.vocab) - len(base.new_words))
     yield TrainEvent("info", message=f"base model {base.model_id}: vocabulary {len(base.vocab)} "
                                      f"(+{len(base.new_words)} new words: {', '.join(base.new_words[:12])}"
                                      f"{' ...' if len(base.new_words) > 12 else ''})")
@@ -126,4 +144,5 @@ def _register(library_path, model_path: str, metrics: dict, opts: FinetuneOption
                                                        "(not active until you choose it)")
 
 
-__all__ = ["BEST_FILE", "FinetuneOptions", "finetune", "finetune_config", "finetune_library", "grow_base"]
+__all__ = ["BEST_FILE", "FinetuneOptions", "finetune", "finetune_config", "finetune_library", "grow_base",
+           "lift_new_words"]

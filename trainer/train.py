@@ -410,7 +410,9 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     total_steps = per_epoch * cfg.epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
-    yield TrainEvent("start", step=step, epoch=epoch, total_steps=total_steps, message=(
+    yield TrainEvent("start", step=step, epoch=epoch, total_steps=total_steps, metrics={
+        "steps_per_epoch": per_epoch, "train_captions": len(train_pairs), "train_images": len(train_idx),
+        "val_images": len(val_idx), "vocab_size": len(vocab), "cached_features": features.cached}, message=(
         f"{'resuming' if state else 'training'} {cfg.decoder} on {dataset.name}: {len(train_pairs)} captions of "
         f"{len(train_idx)} images, {len(val_idx)} val images, vocabulary {len(vocab)}, "
         f"{'cached features' if features.cached else 'live encoder'}, {per_epoch} steps/epoch, device {device}"
@@ -474,6 +476,8 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                     win_t, win_pairs, win_loss, win_n = time.perf_counter(), 0, 0.0, 0
             # ---- end of an epoch (or of the budget): validate, decide, save ----
             finished_epoch = done_in_epoch >= len(batches)
+            if not finished_epoch and history and history[-1].get("step") == step:
+                break  # the budget ran out right after a validation: nothing new to judge
             metrics = {}
             if main:
                 metrics = validate(decoder, vocab, dataset, val_idx, val_pairs, features, cfg, extra_metrics) \
