@@ -1,0 +1,37 @@
+"""The photo library: SQLite through SQLAlchemy, FTS5 search, folder scanning, live watching.
+
+Knows nothing of torch or Qt (``lint-imports`` checks). Start here::
+
+    from photocap.library import open_library, PhotoFilter
+    lib = open_library()                 # or open_library("/path/to/library.sqlite")
+    folder = lib.add_folder("~/Pictures")
+    report = lib.scan(folder.id, progress=print)
+    for ref in lib.photos_needing_caption(engine.model_id, limit=64): ...
+    lib.search('dog -cat "on the beach"', PhotoFilter(sources=("user",)))
+
+Modules: ``db`` (engine, pragmas, migrations, ``open_library``), ``schema`` (ORM
+models), ``migrations/`` (Alembic), ``fts`` (index names, query parser), ``search``
+(ranked search, filters, grid listing), ``photos`` (file → row rules), ``captions``
+(captions, history, tags, protection of user captions), ``models`` (model versions,
+training runs), ``identity`` (content identity), ``scanner``, ``watcher``, ``records``
+(the dataclasses returned), ``library`` (the :class:`Library` facade; its docstring
+lists the API).
+"""
+
+from photocap.library.db import LibraryError, LibraryTooNew, MissingFTS5, open_library
+from photocap.library.library import Library
+from photocap.library.records import (
+    CaptionRecord, FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport,
+    SearchHit, TrainingRunInfo, UserCaption,
+)
+from photocap.library.scanner import ScanProgress
+from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
+from photocap.library.search import PhotoFilter
+from photocap.library.watcher import Change, FolderWatcher, apply_changes
+
+__all__ = [
+    "CaptionRecord", "Change", "FolderInfo", "FolderWatcher", "Library", "LibraryError", "LibraryTooNew",
+    "MissingFTS5", "ModelVersionInfo", "PhotoDetail", "PhotoFilter", "PhotoRef", "PhotoSummary", "Problem",
+    "SOURCES", "SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "ScanProgress", "ScanReport",
+    "SearchHit", "TrainingRunInfo", "UserCaption", "apply_changes", "open_library",
+]

@@ -1,0 +1,103 @@
+"""Full-text search plumbing: the FTS5 table, its triggers, and the user's query → MATCH.
+
+The index is an *external-content* FTS5 table over ``photos`` (caption, tags, file
+name, folder name): the text lives once, in ``photos``, and three triggers keep the
+index in step with every insert, delete and update of those four columns (updates of
+anything else, such as ``status`` or ``mtime_ns``, do not touch the index). The porter
+stemmer makes "dogs" find "dog"; ``remove_diacritics 2`` makes "cafe" find "café".
+
+The DDL lives, frozen, in migration ``0002_search_index`` (``op.execute``); the table
+is hidden from autogenerate by :func:`is_fts_table`. Keep the names here in step with it.
+
+Query language (what a person types without thinking)::
+
+    red car            both words must match (stemmed)
+    "red car"          the phrase
+    car*               prefix
+    -truck  -"fire truck"   exclusion
+    dog OR cat         either (an upper-case OR between two terms)
+
+Every term is passed to FTS5 as a double-quoted string, so AND/NOT/NEAR, parentheses,
+colons, ``^`` and SQL fragments are just text; characters that cannot be part of a
+token (punctuation, emoji) are dropped. :func:`parse_query` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FTS_TABLE = "photo_fts"
+FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")
+# bm25 weights, in FTS_COLUMNS order: the caption counts most, then tags, then names
+BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5)
+
+# integrity-check with rank=1 compares the index against the content table
+INTEGRITY_SQL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-check', 1)"
+
+
+def is_fts_table(name: str | None) -> bool:
+    """The FTS table and its shadow tables (``photo_fts_data`` ...): not for autogenerate."""
+    return bool(name) and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
+
+
+@dataclass(frozen=True)
+class FtsQuery:
+    """``match``: FTS5 expression the rows must match (None: no positive terms).
+    ``exclude``: FTS5 expression the rows must not match (None: nothing excluded)."""
+
+    match: str | None
+    exclude: str | None
+
+    @property
+    def empty(self) -> bool:
+        return self.match is None and self.exclude is None
+
+
+# a term: optional '-', then a quoted phrase (maybe unterminated) or a bare word; optional '*'
+_TERM = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))(\*?)')
+
+
+def _has_token_char(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _quote(text: str, prefix: bool) -> str:
+    text = " ".join(text.split())
+    return '"' + text.replace('"', '""') + '"' + (" *" if prefix else "")
+
+
+def parse_query(text: str) -> FtsQuery:
+    """Turn whatever the user typed into a safe :class:`FtsQuery` (never raises)."""
+    text = (text or "").replace("\x00", " ")
+    groups: list[list[str]] = []  # AND of OR-groups
+    excluded: list[str] = []
+    pending_or = False
+    for m in _TERM.finditer(text):
+        neg, phrase, word, star = m.groups()
+        raw = phrase if phrase is not None else word
+        if word is not None and word.endswith("*"):
+            raw, star = word.rstrip("*"), "*"
+        if phrase is None and raw == "OR" and not neg:
+            pending_or = bool(groups)
+            continue
+        if not _has_token_char(raw):
+            continue
+        term = _quote(raw, bool(star))
+        if neg:
+            excluded.append(term)
+        elif pending_or and groups:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        pending_or = False
+    match = " AND ".join(g[0] if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups) or None
+    exclude = " OR ".join(excluded) or None
+    return FtsQuery(match, exclude)
+
+
+def combined_match(q: FtsQuery) -> str | None:
+    """One MATCH string for queries with a positive part: ``pos NOT (neg...)``."""
+    if q.match is None:
+        return None
+    return q.match if q.exclude is None else f"{q.match} NOT ({q.exclude})"

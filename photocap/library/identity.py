@@ -1,0 +1,41 @@
+"""A photo's content identity: cheap enough for 100,000 photos, and it survives moves.
+
+``quick_identity`` hashes the file size with the first and last 64 KiB (BLAKE2b,
+128 bits): two reads per file whatever its size, so a 100,000-photo library is
+identified in the time it takes to read ~13 GB less than the whole thing. Moving or
+renaming a file changes neither, so the scanner and watcher can find a "new" file's
+old row (and its captions) again. Photos that differ only in the middle of a large file
+would collide; for camera files the head holds EXIF with a timestamp, so in practice
+they do not, and a collision only ever *links* a file to captions, it never deletes.
+
+``holdout_bucket`` gives a stable 0-99 bucket from an identity, for the trainer's
+held-out split: the same photo stays on the same side after a move or a re-scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+CHUNK = 64 * 1024
+
+
+def quick_identity(path: str | os.PathLike, size: int | None = None) -> str:
+    """32 hex characters. Raises ``OSError`` if the file cannot be read."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        if size is None:
+            size = os.fstat(fh.fileno()).st_size
+        h.update(size.to_bytes(8, "little"))
+        h.update(fh.read(CHUNK))
+        if size > 2 * CHUNK:
+            fh.seek(-CHUNK, os.SEEK_END)
+            h.update(fh.read(CHUNK))
+        elif size > CHUNK:
+            h.update(fh.read())
+    return h.hexdigest()
+
+
+def holdout_bucket(identity: str) -> int:
+    """A number in 0..99 that depends only on the photo's content identity."""
+    return int(hashlib.blake2b(identity.encode(), digest_size=4).hexdigest(), 16) % 100

@@ -1,0 +1,295 @@
+"""The ``Library`` facade: the one object the CLI, the Qt app and the trainer talk to.
+
+Thread-safe by construction: every call opens its own session for one unit of work and
+closes it before returning, so any thread may call any method (the Qt app calls it
+from worker threads; watchdog's thread never does, see :mod:`.watcher`). Writes begin
+with ``BEGIN IMMEDIATE`` and wait on SQLite's busy timeout, so concurrent writers queue
+instead of failing. Results are plain dataclasses from :mod:`.records`, never ORM
+objects.
+
+API (all paths may be ``str`` or ``PathLike``)::
+
+    add_folder(path, polling=False) -> FolderInfo
+    remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
+    folders() -> list[FolderInfo]                    # with photo and missing counts
+    folder_for(path) -> FolderInfo | None            # the watched folder holding path
+    scan(folder, progress=None, should_stop=None) -> ScanReport
+    apply_changes(changes) -> ScanReport             # a watcher batch (see .watcher)
+    photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
+    record_caption(photo_id, text, source, model_version=None, tags=None) -> bool
+    set_user_caption(photo_id, text) ; mark_reviewed(photo_id, reviewed=True)
+    record_problem(path_or_id, reason) ; problems() -> list[Problem]
+    photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
+    list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
+    count_photos(filter=None) -> int ; photos_by_ids(ids) -> list[PhotoSummary]
+    search(query, filters=None, limit=50, offset=0, marks=("[", "]")) -> list[SearchHit]
+    user_captions(split=None) -> list[UserCaption]
+    register_model_version(model_id, path, name=None, parent_model_id=None, metrics=None)
+    model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
+    start_training_run(base_model_id=None, params=None, n_examples=None) -> int
+    finish_training_run(run_id, status="done", result_model_id=None, metrics=None, error=None)
+    training_runs() ; check_integrity() -> list[str] ; close()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from photocap.library import captions, models, photos, scanner
+from photocap.library import search as _search
+from photocap.library.db import WRITE_OPTION
+from photocap.library.fts import INTEGRITY_SQL
+from photocap.library.records import (
+    FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
+    TrainingRunInfo, UserCaption,
+)
+from photocap.library.schema import STATUS_ERROR, STATUS_MISSING, Folder, Photo
+from photocap.library.schema import Problem as ProblemRow
+from photocap.library.search import PhotoFilter
+
+
+class Library:
+    def __init__(self, engine: Engine, path: Path):
+        self.path = path
+        self.engine = engine
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+        self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+
+    # ---- sessions ----------------------------------------------------------------------
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._reader() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._writer() as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- folders -----------------------------------------------------------------------
+    def add_folder(self, path: str | os.PathLike, polling: bool = False) -> FolderInfo:
+        """Watch ``path``. Inside an already watched folder: that folder is returned.
+        Around watched folders: they are merged into the new one."""
+        path = photos.norm(path)
+        inside = self.folder_for(path)
+        if inside is not None:
+            return inside
+        with self._write() as s:
+            folder = Folder(path=path, polling=polling, status="ok")
+            s.add(folder)
+            s.flush()
+            nested = s.scalars(select(Folder).where(photos.under(Folder.path, path))).all()
+            for child in nested:
+                s.execute(update(Photo).where(Photo.folder_id == child.id).values(folder_id=folder.id))
+                s.delete(child)
+            s.execute(update(Photo).where(photos.under(Photo.path, path), Photo.folder_id.is_(None))
+                      .values(folder_id=folder.id))
+            folder_id = folder.id
+        return self._folder_info(folder_id)
+
+    def remove_folder(self, folder: int | str | os.PathLike, delete_photos: bool = False) -> None:
+        """Stop following a folder. Its photos stay (missing, captions kept) unless ``delete_photos``."""
+        folder_id = self._folder_id(folder)
+        with self._write() as s:
+            row = s.get(Folder, folder_id)
+            if delete_photos:
+                s.execute(delete(Photo).where(Photo.folder_id == folder_id))
+            else:
+                photos.mark_missing(s, prefix=row.path)
+            s.delete(row)
+
+    def folders(self) -> list[FolderInfo]:
+        with self._read() as s:
+            ids = list(s.scalars(select(Folder.id).order_by(Folder.path)))
+        return [self._folder_info(i) for i in ids]
+
+    def folder_for(self, path: str | os.PathLike) -> FolderInfo | None:
+        path = photos.norm(path)
+        for f in self.folders():
+            if path == f.path or path.startswith(f.path.rstrip(os.sep) + os.sep):
+                return f
+        return None
+
+    def _folder_info(self, folder_id: int) -> FolderInfo:
+        with self._read() as s:
+            f = s.get(Folder, folder_id)
+            counts = dict(s.execute(select(Photo.status == STATUS_MISSING, func.count())
+                                    .where(Photo.folder_id == folder_id).group_by(Photo.status == STATUS_MISSING)).all())
+            return FolderInfo(f.id, f.path, f.status, f.polling, counts.get(False, 0), counts.get(True, 0),
+                              f.last_scan_at)
+
+    def _folder_id(self, folder: int | str | os.PathLike) -> int:
+        if isinstance(folder, int):
+            return folder
+        with self._read() as s:
+            folder_id = s.scalar(select(Folder.id).where(Folder.path == photos.norm(folder)))
+        if folder_id is None:
+            raise KeyError(f"{folder} is not a library folder")
+        return folder_id
+
+    def scan(self, folder: int | str | os.PathLike, progress: Callable[[scanner.ScanProgress], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> ScanReport:
+        return scanner.scan_folder(self, self._folder_id(folder), progress, should_stop)
+
+    def apply_changes(self, changes: Iterable[Any]) -> ScanReport:
+        from photocap.library.watcher import apply_changes
+
+        return apply_changes(self, list(changes))
+
+    # ---- captions ----------------------------------------------------------------------
+    def photos_needing_caption(self, model_id: str, limit: int | None = None,
+                               first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
+        with self._read() as s:
+            return captions.needing_caption(s, model_id, limit, first_ids)
+
+    def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
+                       tags: Sequence[tuple[str, float]] | None = None) -> bool:
+        """Write an automatic caption; False (and nothing changed) if the user wrote the current one."""
+        with self._write() as s:
+            return captions.record_caption(s, photo_id, text, source, model_version, tags)
+
+    def set_user_caption(self, photo_id: int, text: str) -> None:
+        with self._write() as s:
+            captions.set_user_caption(s, photo_id, text)
+
+    def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
+        with self._write() as s:
+            captions.mark_reviewed(s, photo_id, reviewed)
+
+    def record_problem(self, path_or_id: int | str | os.PathLike, reason: str) -> None:
+        """A photo that failed (status "error", not retried until the file changes), or any other path."""
+        with self._write() as s:
+            if isinstance(path_or_id, int):
+                photo = s.get(Photo, path_or_id)
+                if photo is None:
+                    raise KeyError(path_or_id)
+            else:
+                path = photos.norm(path_or_id)
+                photo = s.scalars(select(Photo).where(Photo.path == path)).one_or_none()
+            if photo is not None:
+                photo.status, photo.error = STATUS_ERROR, reason
+                return
+            row = s.scalars(select(ProblemRow).where(ProblemRow.path == path)).one_or_none()
+            if row is None:
+                s.add(ProblemRow(path=path, reason=reason))
+            else:
+                row.reason = reason
+
+    def problems(self) -> list[Problem]:
+        """Photos with status "error" and other recorded problems, by path."""
+        with self._read() as s:
+            out = [Problem(p, r or "") for p, r in s.execute(
+                select(Photo.path, Photo.error).where(Photo.status == STATUS_ERROR).order_by(Photo.path))]
+            out += [Problem(p.path, p.reason) for p in s.scalars(select(ProblemRow).order_by(ProblemRow.path))]
+        return out
+
+    # ---- photos ------------------------------------------------------------------------
+    def photo_by_path(self, path: str | os.PathLike) -> PhotoSummary | None:
+        with self._read() as s:
+            pid = s.scalar(select(Photo.id).where(Photo.path == photos.norm(path)))
+        return self.photos_by_ids([pid])[0] if pid is not None else None
+
+    def photos_by_ids(self, ids: Sequence[int]) -> list[PhotoSummary]:
+        """Summaries in the order of ``ids`` (unknown ids are left out)."""
+        found: dict[int, PhotoSummary] = {}
+        ids = list(ids)
+        with self._read() as s:
+            for i in range(0, len(ids), 900):
+                for p in s.execute(select(Photo.id, Photo.path, Photo.name, Photo.status, Photo.caption,
+                                          Photo.caption_source, Photo.reviewed, Photo.taken_at, Photo.width,
+                                          Photo.height).where(Photo.id.in_(ids[i : i + 900]))):
+                    found[p.id] = PhotoSummary(*p)
+        return [found[i] for i in ids if i in found]
+
+    def photo_detail(self, photo_id: int) -> PhotoDetail | None:
+        with self._read() as s:
+            p = s.get(Photo, photo_id)
+            if p is None:
+                return None
+            folder = p.folder.path if p.folder else None
+            return PhotoDetail(
+                p.id, p.path, folder, p.status, p.error, p.caption, p.caption_source, p.caption_model, p.reviewed,
+                captions.history(s, p.id), captions.tags(s, p.id), p.size, p.mtime_ns, p.identity, p.width,
+                p.height, p.format, p.taken_at, p.camera,
+            )
+
+    def list_photo_ids(self, filter: PhotoFilter | None = None, order: str = "taken", offset: int = 0,
+                       limit: int | None = None) -> list[int]:
+        """Ids for a grid (orders: taken, -taken, path, added, -added); fetch rows with photos_by_ids."""
+        with self._read() as s:
+            return _search.list_ids(s, filter, order, offset, limit)
+
+    def count_photos(self, filter: PhotoFilter | None = None) -> int:
+        with self._read() as s:
+            return _search.count(s, filter)
+
+    def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
+               marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+        """Ranked hits for whatever the user typed; never raises on odd input."""
+        with self._read() as s:
+            return _search.search(s, query, filters, limit, offset, marks)
+
+    def user_captions(self, split: str | None = None) -> list[UserCaption]:
+        with self._read() as s:
+            return captions.user_captions(s, split)
+
+    # ---- models and training -----------------------------------------------------------
+    def register_model_version(self, model_id: str, path: str | os.PathLike | None, name: str | None = None,
+                               parent_model_id: str | None = None,
+                               metrics: dict[str, Any] | None = None) -> ModelVersionInfo:
+        with self._write() as s:
+            return models.register(s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics)
+
+    def model_versions(self) -> list[ModelVersionInfo]:
+        with self._read() as s:
+            return models.versions(s)
+
+    def active_model(self) -> ModelVersionInfo | None:
+        with self._read() as s:
+            return models.active(s)
+
+    def activate_model(self, model_id: str | None) -> None:
+        with self._write() as s:
+            models.activate(s, model_id)
+
+    def start_training_run(self, base_model_id: str | None = None, params: dict[str, Any] | None = None,
+                           n_examples: int | None = None) -> int:
+        with self._write() as s:
+            return models.start_run(s, base_model_id, params, n_examples)
+
+    def finish_training_run(self, run_id: int, status: str = "done", result_model_id: str | None = None,
+                            metrics: dict[str, Any] | None = None, error: str | None = None) -> None:
+        with self._write() as s:
+            models.finish_run(s, run_id, status, result_model_id, metrics, error)
+
+    def training_runs(self) -> list[TrainingRunInfo]:
+        with self._read() as s:
+            return models.runs(s)
+
+    # ---- health ------------------------------------------------------------------------
+    def check_integrity(self) -> list[str]:
+        """Problems SQLite finds in the file and in the search index (empty: all is well)."""
+        with self.engine.connect() as conn:
+            found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+        try:
+            with self._write() as s:
+                s.connection().exec_driver_sql(INTEGRITY_SQL)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            found.append(f"search index: {exc}")
+        return found

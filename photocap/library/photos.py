@@ -1,0 +1,183 @@
+"""Photo rows from files: examine a file, then add, update, move, restore or mark missing.
+
+Shared by the scanner (a whole tree) and the watcher (a batch of changes), so both
+follow the same rules:
+
+* ``examine`` does the I/O (content identity, header metadata, no pixel decoding) and
+  never raises; call it *outside* a write transaction.
+* ``upsert`` decides, inside one: same path → update (a changed file gets
+  ``caption_stale`` unless the user wrote its caption); a new path whose identity
+  matches a row whose file is gone → a move (the row, its captions and history follow
+  the file); otherwise → a new row. A file that cannot be read as an image is still
+  recorded, with ``status="error"`` and the reason, so it is not retried at every scan.
+* Nothing here deletes a photo row: a vanished file is ``missing``.
+
+Paths are stored absolute and normalised (``os.path.abspath``); "everything under a
+folder" is a range on the unique path index (see :func:`under`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.orm import Session
+
+from photocap import imaging
+from photocap.library.identity import quick_identity
+from photocap.library.schema import SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, utcnow
+
+# never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
+NOT_PHOTO_EXTENSIONS = frozenset(
+    {".xmp", ".json", ".txt", ".md", ".pdf", ".xml", ".aae", ".thm", ".db", ".ini", ".mov", ".mp4",
+     ".m4v", ".avi", ".mkv", ".mts", ".3gp", ".wav", ".mp3", ".m4a", ".zip", ".sqlite", ".sqlite-wal",
+     ".sqlite-shm", ".tmp", ".part", ".crdownload", ".html", ".css", ".js", ".py", ".csv"}
+)
+
+
+def norm(path: str | os.PathLike) -> str:
+    return os.path.abspath(os.fspath(path))
+
+
+def is_candidate(path: str) -> bool:
+    """Worth treating as a photo: not hidden, not a known non-photo, and a photo by name or bytes."""
+    name = os.path.basename(path)
+    if name.startswith("."):
+        return False
+    if os.path.splitext(name)[1].lower() in NOT_PHOTO_EXTENSIONS:
+        return False
+    return imaging.looks_like_photo(path)
+
+
+def under(column, prefix: str) -> ColumnElement[bool]:
+    """``column`` is a path strictly below folder ``prefix``: an index range, no LIKE escaping."""
+    prefix = prefix.rstrip(os.sep) + os.sep
+    upper = prefix[:-1] + chr(ord(os.sep) + 1)
+    return and_(column >= prefix, column < upper)
+
+
+def folder_label(path: str, root: str | None) -> str:
+    """The searchable folder name: the watched root's name and the folders below it."""
+    parent = os.path.dirname(path)
+    if root:
+        base = os.path.dirname(root.rstrip(os.sep))
+        rel = os.path.relpath(parent, base) if parent.startswith(base) else parent
+    else:
+        rel = os.path.basename(parent)
+    return " / ".join(p for p in Path(rel).parts if p not in (os.sep, ".."))
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    path: str
+    size: int
+    mtime_ns: int
+    identity: str | None  # None: the file could not even be read (``error`` says why)
+    meta: imaging.PhotoMeta | None
+    error: str | None
+
+
+def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
+    """Identity and metadata of one file (no pixel decoding); never raises."""
+    try:
+        st = st or os.stat(path)
+        identity = quick_identity(path, st.st_size)
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        return FileFacts(path, getattr(st, "st_size", 0), getattr(st, "st_mtime_ns", 0), None, None, reason)
+    try:
+        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, imaging.read_meta(path), None)
+    except imaging.ImageError as exc:
+        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - a strange file must never stop a scan
+        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, f"{type(exc).__name__}: {exc}")
+
+
+def _apply_facts(row: Photo, facts: FileFacts) -> None:
+    row.size, row.mtime_ns, row.identity = facts.size, facts.mtime_ns, facts.identity or ""
+    meta = facts.meta
+    row.width = meta.width if meta else None
+    row.height = meta.height if meta else None
+    row.format = meta.format if meta else None
+    row.taken_at = meta.taken_at if meta else None
+    row.camera = meta.camera if meta else None
+    row.status = STATUS_OK if facts.error is None else STATUS_ERROR
+    row.error = facts.error
+
+
+def _set_location(row: Photo, path: str, folder_id: int | None, root: str | None) -> None:
+    row.path, row.name, row.folder_name = path, os.path.basename(path), folder_label(path, root)
+    row.folder_id = folder_id
+
+
+def upsert(session: Session, facts: FileFacts, folder_id: int | None, root: str | None) -> str:
+    """Record ``facts``; returns "added", "updated", "moved", "restored" or "unchanged"."""
+    row = session.scalars(select(Photo).where(Photo.path == facts.path)).one_or_none()
+    if row is not None:
+        was_missing = row.status == STATUS_MISSING
+        if row.size == facts.size and row.mtime_ns == facts.mtime_ns and not was_missing:
+            return "unchanged"
+        if facts.identity != row.identity and row.caption_source not in (None, SOURCE_USER):
+            row.caption_stale = True
+        _apply_facts(row, facts)
+        if folder_id is not None:
+            row.folder_id = folder_id
+        return "restored" if was_missing else "updated"
+    row = _moved_from(session, facts.identity)
+    outcome = "moved"
+    if row is None:
+        row = Photo(tags_text="", caption_stale=False, reviewed=False)
+        session.add(row)
+        outcome = "added"
+    _set_location(row, facts.path, folder_id, root)
+    _apply_facts(row, facts)
+    return outcome
+
+
+def _moved_from(session: Session, identity: str | None) -> Photo | None:
+    """A row with this identity whose file is gone (missing, or no longer on disk)."""
+    if not identity:
+        return None
+    rows = session.scalars(select(Photo).where(Photo.identity == identity).order_by(Photo.id)).all()
+    for row in rows:  # prefer rows already known to be missing, then any whose file vanished
+        if row.status == STATUS_MISSING:
+            return row
+    return next((r for r in rows if not os.path.exists(r.path)), None)
+
+
+def mark_missing(session: Session, *, ids: list[int] | None = None, prefix: str | None = None,
+                 path: str | None = None) -> int:
+    """Mark photos missing (by ids, everything under a folder, or one path); returns how many."""
+    stmt = update(Photo).where(Photo.status != STATUS_MISSING)
+    if ids is not None:
+        stmt = stmt.where(Photo.id.in_(ids))
+    elif prefix is not None:
+        stmt = stmt.where(under(Photo.path, prefix))
+    else:
+        stmt = stmt.where(Photo.path == path)
+    return session.execute(stmt.values(status=STATUS_MISSING, updated_at=utcnow()),
+                           execution_options={"synchronize_session": False}).rowcount
+
+
+def move_path(session: Session, src: str, dest: str, folder_id: int | None, root: str | None) -> bool:
+    """A file moved from ``src`` to ``dest``: the row (and captions) follow. False if unknown."""
+    row = session.scalars(select(Photo).where(Photo.path == src)).one_or_none()
+    if row is None:
+        return False
+    clash = session.scalars(select(Photo).where(Photo.path == dest)).one_or_none()
+    if clash is not None:  # dest overwritten: the old row at dest keeps its captions, marked missing
+        clash.path = f"{dest}#replaced-{clash.id}"
+        clash.status = STATUS_MISSING
+        session.flush()
+    _set_location(row, dest, folder_id, root)
+    return True
+
+
+def move_tree(session: Session, src: str, dest: str, folder_id: int | None, root: str | None) -> int:
+    """A folder moved: every row below ``src`` moves below ``dest``; returns how many."""
+    rows = session.scalars(select(Photo).where(under(Photo.path, src))).all()
+    for row in rows:
+        _set_location(row, dest + row.path[len(src.rstrip(os.sep)):], folder_id, root)
+    return len(rows)

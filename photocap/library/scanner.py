@@ -1,0 +1,187 @@
+"""Scanning a folder tree into the library: incremental, restartable, never destructive.
+
+``walk(root, skipped)`` lists photo files (by extension *or* content) with their
+``stat``, following symlinked folders but never the same folder twice (so no loops),
+skipping hidden entries, and recording each folder or file it cannot read in
+``skipped`` with a reason instead of failing.
+
+``scan_folder(lib, folder_id, progress, should_stop)`` compares the walk with what the
+library knows below that folder:
+
+* same path, size and mtime → nothing is read (a second scan of an unchanged tree is
+  ``stat`` calls and one indexed query);
+* new or changed files are examined (identity + header metadata) in chunks, outside any
+  transaction, then written in one short ``BEGIN IMMEDIATE`` transaction per chunk;
+* known photos that were not found are marked ``missing`` *before* new files are
+  matched, so a file moved or renamed inside the tree is recognised by its identity and
+  keeps its row, captions and history. A stopped scan marks nothing missing.
+
+``progress`` gets a :class:`ScanProgress` about ten times a second at most.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as _stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+
+from photocap.library import photos
+from photocap.library.records import Problem, ScanReport
+from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
+
+CHUNK = 200
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    folder: str
+    phase: str  # "listing" or "reading"
+    seen: int  # photo files listed so far
+    to_read: int  # new or changed files found (known once listing is done)
+    read: int
+    path: str | None = None
+
+
+def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
+    """Photo files below ``root`` with their stat; problems go to ``skipped``."""
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in visited:
+                continue  # a symlink loop, or a second link to a folder already listed
+            visited.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Problem(folder, _reason(exc)))
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                est = entry.stat()  # follows symlinks
+            except OSError as exc:
+                skipped.append(Problem(entry.path, "broken link" if entry.is_symlink() else _reason(exc)))
+                continue
+            if _stat.S_ISDIR(est.st_mode):
+                subdirs.append(entry.path)
+            elif _stat.S_ISREG(est.st_mode) and photos.is_candidate(entry.path):
+                yield entry.path, est
+        stack.extend(reversed(subdirs))
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or type(exc).__name__
+
+
+def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress], None] | None = None,
+                should_stop: Callable[[], bool] | None = None, subtree: str | None = None) -> ScanReport:
+    """Bring the library in line with the files below a watched folder (or one ``subtree`` of it)."""
+    t0 = time.perf_counter()
+    with lib._read() as s:
+        root = s.get(Folder, folder_id).path
+    top = photos.norm(subtree) if subtree else root
+    report = ScanReport(folder=top)
+    stopped = should_stop or (lambda: False)
+    if not os.path.isdir(root):  # unplugged or deleted: everything below is missing, nothing deleted
+        with lib._write() as s:
+            report.missing = photos.mark_missing(s, prefix=root)
+            s.execute(update(Folder).where(Folder.id == folder_id).values(status=FOLDER_MISSING))
+        report.skipped.append(Problem(root, "folder not found (unplugged or deleted?)"))
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    with lib._read() as s:
+        known = {row.path: row for row in s.execute(
+            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status).where(photos.under(Photo.path, top))
+        )}
+    tick = _Ticker(progress)
+    to_read: list[tuple[str, os.stat_result]] = []
+    restore: list[int] = []
+    seen: set[str] = set()
+    for path, st in walk(top, report.skipped):
+        seen.add(path)
+        row = known.get(path)
+        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+            if row.status == STATUS_MISSING:
+                restore.append(row.id)
+            else:
+                report.unchanged += 1
+        else:
+            to_read.append((path, st))
+        tick(ScanProgress(top, "listing", len(seen), len(to_read), 0, path))
+        if len(seen) % 256 == 0 and stopped():
+            report.stopped = True
+            break
+    report.seen = len(seen)
+
+    gone: list[int] = []
+    with lib._write() as s:
+        if restore:
+            s.execute(update(Photo).where(Photo.id.in_(restore)).values(status="ok", updated_at=utcnow()))
+            report.restored += len(restore)
+        if not report.stopped:
+            gone = [row.id for path, row in known.items() if path not in seen and row.status != STATUS_MISSING]
+            for i in range(0, len(gone), 500):
+                report.missing += photos.mark_missing(s, ids=gone[i : i + 500])
+            s.execute(update(Folder).where(Folder.id == folder_id).values(status=FOLDER_OK, last_scan_at=utcnow()))
+
+    for i in range(0, len(to_read), CHUNK):
+        if stopped():
+            report.stopped = True
+            break
+        chunk = [photos.examine(path, st) for path, st in to_read[i : i + CHUNK]]
+        apply_facts(lib, chunk, folder_id, root, report)
+        tick(ScanProgress(top, "reading", report.seen, len(to_read), i + len(chunk), chunk[-1].path), force=True)
+    if report.missing and report.moved:  # rows marked missing above that found their file again
+        with lib._read() as s:
+            report.missing = s.scalar(select(func.count()).select_from(Photo).where(
+                Photo.id.in_(gone), Photo.status == STATUS_MISSING))
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None,
+                report: ScanReport) -> None:
+    """Write examined files in one transaction, counting outcomes into ``report``."""
+    with lib._write() as s:
+        for f in facts:
+            if f.identity is None:  # could not even be opened: not a row, a problem
+                report.skipped.append(Problem(f.path, f.error or "unreadable"))
+                continue
+            outcome = photos.upsert(s, f, folder_id, root)
+            if outcome != "unchanged":
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            if f.error is not None:
+                report.unreadable += 1
+            s.flush()
+
+
+class _Ticker:
+    """Calls ``progress`` at most ten times a second (and always when forced)."""
+
+    def __init__(self, progress):
+        self.progress = progress
+        self.last = 0.0
+
+    def __call__(self, info: ScanProgress, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self.last >= 0.1:
+            self.last = now
+            self.progress(info)

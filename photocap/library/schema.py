@@ -1,0 +1,176 @@
+"""The library's tables as SQLAlchemy 2.0 typed ORM models.
+
+Why the shape is what it is:
+
+* ``photos`` carries a *denormalised copy* of the current caption (``caption``,
+  ``caption_source``, ``caption_model``) and of the tags (``tags_text``), plus the file
+  and folder names. The FTS5 index (:mod:`photocap.library.fts`) is an external-content
+  table over exactly these columns, so the search index follows every write through
+  triggers and never needs a join to be rebuilt.
+* ``captions`` keeps every caption a photo ever had (the history); the newest row is
+  the one copied into ``photos``. Nothing ever deletes a history row except deleting
+  the photo itself, which the library only does when the user asks for it.
+* A photo is never deleted because its file vanished: ``status`` becomes ``missing``
+  and the captions stay. ``identity`` (see :mod:`photocap.library.identity`) lets a
+  moved or renamed file find its old row again.
+* Times are naive UTC (``utcnow()``); ``taken_at`` is EXIF local time, as the camera wrote it.
+
+The FTS5 virtual table and its triggers are created by a migration with raw SQL and
+are kept out of Alembic autogenerate (see ``migrations/env.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# caption sources
+SOURCE_USER = "user"
+SOURCE_MODEL = "model"
+SOURCE_TAGS = "tags"
+SOURCE_IMPORTED = "imported"
+SOURCES = (SOURCE_USER, SOURCE_MODEL, SOURCE_TAGS, SOURCE_IMPORTED)
+AUTOMATIC_SOURCES = (SOURCE_MODEL, SOURCE_TAGS)  # what "needs review" and re-captioning are about
+
+# photo statuses
+STATUS_OK = "ok"
+STATUS_MISSING = "missing"  # the file is gone (deleted, moved away, folder unplugged): captions kept
+STATUS_ERROR = "error"  # the file is there but could not be read; ``error`` says why
+
+# folder statuses
+FOLDER_OK = "ok"
+FOLDER_MISSING = "missing"
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Folder(Base):
+    """A folder the user added; everything below it belongs to the library."""
+
+    __tablename__ = "folders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=FOLDER_OK)
+    polling: Mapped[bool] = mapped_column(Boolean, default=False)  # network folders: watch by polling
+    added_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_scan_at: Mapped[_dt.datetime | None] = mapped_column(DateTime)
+
+    photos: Mapped[list[Photo]] = relationship(back_populates="folder", passive_deletes=True)
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    folder_id: Mapped[int | None] = mapped_column(ForeignKey("folders.id", ondelete="SET NULL"), index=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    # searchable names: the file name and the folder path below (and including) the watched root
+    name: Mapped[str] = mapped_column(String)
+    folder_name: Mapped[str] = mapped_column(String, default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    identity: Mapped[str] = mapped_column(String(40), index=True)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(16))
+    taken_at: Mapped[_dt.datetime | None] = mapped_column(DateTime, index=True)
+    camera: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16), default=STATUS_OK, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # the current caption, copied from the newest ``captions`` row (FTS indexes these)
+    caption: Mapped[str | None] = mapped_column(Text)
+    caption_source: Mapped[str | None] = mapped_column(String(16), index=True)
+    caption_model: Mapped[str | None] = mapped_column(String)
+    caption_at: Mapped[_dt.datetime | None] = mapped_column(DateTime)
+    # the file changed since its automatic caption was made: caption it again
+    caption_stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an automatic caption "needs review" until the user has looked at it or edited it
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags_text: Mapped[str] = mapped_column(Text, default="")
+
+    folder: Mapped[Folder | None] = relationship(back_populates="photos")
+    captions: Mapped[list[Caption]] = relationship(
+        back_populates="photo", order_by="Caption.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+    tags: Mapped[list[Tag]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (Index("ix_photos_status_source_model", "status", "caption_source", "caption_model"),)
+
+
+class Caption(Base):
+    """One caption a photo had at some time (the history); the newest is the current one."""
+
+    __tablename__ = "captions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    photo: Mapped[Photo] = relationship(back_populates="captions")
+
+
+class Tag(Base):
+    """A label the tagger gave a photo, with its probability (from the latest automatic run)."""
+
+    __tablename__ = "tags"
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String, primary_key=True, index=True)
+    prob: Mapped[float] = mapped_column(Float)
+
+
+class Problem(Base):
+    """Something the scanner or captioner could not use that is not a photo row (a folder, a stray file)."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ModelVersion(Base):
+    """A captioning model the library knows; exactly one (or none) is active."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str | None] = mapped_column(String)
+    name: Mapped[str | None] = mapped_column(String)
+    parent_model_id: Mapped[str | None] = mapped_column(String)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[_dt.datetime | None] = mapped_column(DateTime)
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_model_id: Mapped[str | None] = mapped_column(String)
+    result_model_id: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running/done/failed/cancelled
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    n_examples: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[_dt.datetime | None] = mapped_column(DateTime)

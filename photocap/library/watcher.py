@@ -1,0 +1,296 @@
+"""Live watching with watchdog, and applying what it saw to the library.
+
+``FolderWatcher(roots, on_change)`` follows folder trees and calls
+``on_change(list[Change])`` with *settled* changes:
+
+* **Debounce.** One copy fires created + modified + modified (+ closed): events are
+  merged per path and a path is reported only after ``debounce`` seconds without
+  events *and* with the same size and mtime as at its last event, so a file still being
+  written (by a slow copy or a download) is not read until it is complete.
+* **Threads.** watchdog's thread only records events (strings and a ``stat``) under a
+  lock. A watcher thread of our own does the timing and calls ``on_change``; it never
+  touches the database either: the callback hands batches to a worker (the CLI puts them
+  on a ``queue.Queue``; the app emits them through a queued Qt signal).
+* **Fallbacks.** Each root is watched with the native observer (inotify on Linux); if
+  that fails with ``OSError`` (the inotify watch or instance limit: ENOSPC/EMFILE),
+  or for roots the user marked as network folders, a ``PollingObserver`` watches it.
+  ``modes`` says which each root got and why.
+* **Disappearing roots.** Every ``root_check`` seconds each root is checked; one that
+  vanished (unplugged disk, deleted folder) is reported as ``root_missing`` and watched
+  again, with a ``rescan``, when it comes back.
+
+``apply_changes(lib, changes)`` turns a batch into library updates: new/changed file
+→ examine and add/update (a changed file's automatic caption becomes stale; a user
+caption is never touched); moved → the row follows the file with its captions; deleted →
+missing (captions kept); new or moved-in folder → scan that subtree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from photocap.library import photos, scanner
+from photocap.library.records import ScanReport
+from photocap.library.schema import FOLDER_MISSING, Folder
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
+
+log = logging.getLogger(__name__)
+
+CREATED, MODIFIED, DELETED, MOVED, RESCAN, ROOT_MISSING = "created", "modified", "deleted", "moved", "rescan", "root_missing"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # created / modified / deleted / moved / rescan / root_missing
+    path: str
+    src: str | None = None  # for moves: the old path
+    is_dir: bool = False
+
+
+@dataclass
+class _Pending:
+    kind: str
+    src: str | None
+    is_dir: bool
+    last_event: float
+    stat: tuple[int, int] | None
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: FolderWatcher):
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.watcher._record(event)
+
+
+class FolderWatcher:
+    def __init__(self, roots: Iterable[str | os.PathLike], on_change: Callable[[list[Change]], None], *,
+                 debounce: float = 1.5, polling_roots: Iterable[str | os.PathLike] = (), force_polling: bool = False,
+                 poll_interval: float = 2.0, root_check: float = 2.0, observer_factory: Callable[[], object] = Observer):
+        self.roots = [photos.norm(r) for r in roots]
+        self.on_change = on_change
+        self.debounce = debounce
+        self.root_check = root_check
+        self._polling_roots = {photos.norm(r) for r in polling_roots} | (set(self.roots) if force_polling else set())
+        self._observer = observer_factory()
+        self._poller = PollingObserver(timeout=poll_interval)
+        self._handler = _Handler(self)
+        self._watches: dict[str, tuple[object, object]] = {}  # root -> (observer, watch)
+        self.modes: dict[str, str] = {}  # root -> "native", "polling", "polling (why)", "missing"
+        self._pending: dict[str, _Pending] = {}
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="photocap-watcher", daemon=True)
+        self._present: dict[str, bool] = {}
+
+    # ---- life cycle --------------------------------------------------------------------
+    def start(self) -> FolderWatcher:
+        self._observer.start()
+        self._poller.start()
+        for root in self.roots:
+            self._present[root] = os.path.isdir(root)
+            if self._present[root]:
+                self._schedule(root)
+            else:
+                self.modes[root] = "missing"
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for obs in (self._observer, self._poller):
+            obs.stop()
+        for obs in (self._observer, self._poller):
+            if obs.is_alive():
+                obs.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FolderWatcher:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _schedule(self, root: str) -> None:
+        if root not in self._polling_roots:
+            try:
+                watch = self._observer.schedule(self._handler, root, recursive=True)
+                self._watches[root] = (self._observer, watch)
+                self.modes[root] = "native"
+                return
+            except OSError as exc:  # inotify watch/instance limit, or no native backend here
+                log.warning("watching %s by polling: %s", root, exc)
+                self.modes[root] = f"polling ({exc.strerror or exc})"
+        else:
+            self.modes[root] = "polling"
+        self._watches[root] = (self._poller, self._poller.schedule(self._handler, root, recursive=True))
+
+    def _unschedule(self, root: str) -> None:
+        observer, watch = self._watches.pop(root, (None, None))
+        if observer is not None:
+            try:
+                observer.unschedule(watch)
+            except Exception:  # noqa: BLE001 - the emitter may already be gone with its folder
+                log.debug("unschedule %s failed", root, exc_info=True)
+
+    # ---- watchdog's thread: record only ------------------------------------------------
+    def _record(self, event: FileSystemEvent) -> None:
+        kind = event.event_type
+        path, is_dir = os.fsdecode(event.src_path), event.is_directory
+        dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else None
+        if kind in ("opened", "closed_no_write") or (is_dir and kind in ("modified", "closed")):
+            return
+        now = time.monotonic()
+        with self._cond:
+            if kind == "moved" and dest:
+                before = self._pending.pop(path, None)
+                if before is not None and before.kind == CREATED:  # e.g. "photo.jpg.part" -> "photo.jpg"
+                    self._pending[dest] = _Pending(CREATED, None, is_dir, now, _stat(dest))
+                else:
+                    src = before.src if before is not None and before.kind == MOVED else path
+                    self._pending[dest] = _Pending(MOVED, src, is_dir, now, _stat(dest))
+            elif kind == "deleted":
+                self._pending[path] = _Pending(DELETED, None, is_dir, now, None)
+            elif kind in ("created", "modified", "closed", "attrib"):
+                before = self._pending.get(path)
+                if is_dir:
+                    new_kind = RESCAN
+                elif before is not None and before.kind in (CREATED, MOVED):
+                    new_kind = before.kind
+                else:
+                    new_kind = CREATED if kind == "created" else MODIFIED
+                src = before.src if before is not None and new_kind == MOVED else None
+                self._pending[path] = _Pending(new_kind, src, is_dir, now, None if is_dir else _stat(path))
+            else:
+                return
+            self._cond.notify_all()
+
+    # ---- our thread: settle, batch, report ---------------------------------------------
+    def _run(self) -> None:
+        next_root_check = time.monotonic() + self.root_check
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                ready = self._take_settled(now)
+                if not ready:
+                    due = [p.last_event + self.debounce for p in self._pending.values()]
+                    self._cond.wait(max(0.01, min(due + [next_root_check]) - now))
+            if time.monotonic() >= next_root_check:
+                ready += self._check_roots()
+                next_root_check = time.monotonic() + self.root_check
+            if ready:
+                try:
+                    self.on_change(ready)
+                except Exception:  # noqa: BLE001 - a failing consumer must not kill the watcher
+                    log.exception("on_change failed")
+
+    def _take_settled(self, now: float) -> list[Change]:
+        ready = []
+        for path, p in list(self._pending.items()):
+            if now - p.last_event < self.debounce:
+                continue
+            if not p.is_dir and p.kind != DELETED:
+                current = _stat(path)
+                if current is not None and current != p.stat:  # still being written: wait again
+                    p.stat, p.last_event = current, now
+                    continue
+            del self._pending[path]
+            ready.append(Change(p.kind, path, p.src, p.is_dir))
+        return ready
+
+    def _check_roots(self) -> list[Change]:
+        changes = []
+        for root in self.roots:
+            present = os.path.isdir(root)
+            if present == self._present.get(root):
+                continue
+            self._present[root] = present
+            if present:
+                self._unschedule(root)
+                self._schedule(root)
+                changes.append(Change(RESCAN, root, is_dir=True))
+            else:
+                self._unschedule(root)
+                self.modes[root] = "missing"
+                changes.append(Change(ROOT_MISSING, root, is_dir=True))
+        return changes
+
+
+_ORDER = {ROOT_MISSING: 0, DELETED: 1, MOVED: 2, CREATED: 3, MODIFIED: 3, RESCAN: 4}
+
+
+def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
+    """Apply one batch of watcher changes; returns what it did (like a scan report)."""
+    t0 = time.perf_counter()
+    report = ScanReport(folder="(changes)")
+    folders = lib.folders()
+
+    def owner(path: str):
+        return next((f for f in folders if path == f.path or path.startswith(f.path.rstrip(os.sep) + os.sep)), None)
+
+    to_examine: list[tuple[str, object]] = []
+    for ch in sorted(changes, key=lambda c: _ORDER.get(c.kind, 9)):
+        folder = owner(ch.path)
+        if ch.kind == ROOT_MISSING or (ch.kind == DELETED and folder is not None and ch.path == folder.path):
+            with lib._write() as s:
+                report.missing += photos.mark_missing(s, prefix=ch.path)
+                s.execute(update(Folder).where(Folder.path == ch.path).values(status=FOLDER_MISSING))
+        elif ch.kind == DELETED:
+            with lib._write() as s:
+                report.missing += photos.mark_missing(s, **({"prefix": ch.path} if ch.is_dir else {"path": ch.path}))
+        elif ch.kind == MOVED:
+            _apply_move(lib, ch, folder, report, to_examine)
+        elif ch.kind in (CREATED, MODIFIED) and folder is not None:
+            if os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+                to_examine.append((ch.path, folder))
+        elif ch.kind == RESCAN and folder is not None:
+            report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))
+    for path, folder in to_examine:  # I/O outside transactions, one short write each
+        scanner.apply_facts(lib, [photos.examine(path)], folder.id, folder.path, report)
+        report.seen += 1
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _apply_move(lib: Library, ch: Change, folder, report: ScanReport, to_examine: list) -> None:
+    if folder is None:  # moved out of every watched folder: gone from the library's point of view
+        with lib._write() as s:
+            report.missing += photos.mark_missing(s, **({"prefix": ch.src} if ch.is_dir else {"path": ch.src}))
+        return
+    with lib._write() as s:
+        if ch.is_dir:
+            moved = photos.move_tree(s, ch.src, ch.path, folder.id, folder.path)
+        else:
+            moved = int(photos.move_path(s, ch.src, ch.path, folder.id, folder.path))
+    report.moved += moved
+    if ch.is_dir:
+        report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # moved in from outside, maybe
+    elif not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+        to_examine.append((ch.path, folder))  # unknown before (e.g. renamed from a temp name)
