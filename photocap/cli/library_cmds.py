@@ -1,0 +1,288 @@
+"""Library commands: ``photocap index``, ``search``, ``edit``, ``show``.
+
+They run headless on the same :class:`photocap.library.Library` the app uses. Every
+command takes ``--library FILE`` (default: the library in the user's data folder).
+The caption engine (and so torch) is imported only when captioning is needed:
+``photocap index --no-caption`` and the other commands never load it.
+
+Progress goes to stderr (a live line on a terminal, a line every few seconds
+otherwise); results go to stdout, as text or with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import queue
+import sys
+import time
+from dataclasses import asdict
+
+from photocap.library import LibraryError, PhotoFilter, open_library
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lib_opt = argparse.ArgumentParser(add_help=False)
+    lib_opt.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
+
+    p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
+                       description="Add FOLDERs to the library, scan them (only new or changed files are read), "
+                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C.")
+    p.add_argument("folders", nargs="+", metavar="FOLDER")
+    p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
+    p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
+    p.add_argument("--polling", action="store_true", help="watch by polling (network folders)")
+    p.add_argument("--model", metavar="FILE", help="caption model file (default: the library's active model, "
+                   "else tags from the bundled encoder)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--batch-size", type=int, default=16, metavar="N")
+    p.add_argument("--beam", type=int, default=3, metavar="K")
+    p.add_argument("--debounce", type=float, default=1.5, metavar="SECONDS",
+                   help="with --watch: quiet time before a changed file is read (default 1.5)")
+    p.set_defaults(func=run_index)
+
+    p = sub.add_parser("search", parents=[lib_opt], help="find photos by description",
+                       description='Words must all match (stemmed); "quoted phrases", prefix*, -exclusion, a OR b.')
+    p.add_argument("query", nargs="+", metavar="QUERY")
+    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--folder", metavar="FOLDER", help="only photos below this folder")
+    p.add_argument("--from", dest="taken_from", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="taken on or after")
+    p.add_argument("--to", dest="taken_to", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD", help="taken on or before")
+    p.add_argument("--source", action="append", choices=("user", "model", "tags", "imported", "none"),
+                   help="caption source (repeatable); 'user' = edited by me")
+    p.add_argument("--needs-review", action="store_true", help="only automatic captions nobody has checked")
+    p.add_argument("--missing", action="store_true", help="include photos whose file is missing")
+    p.set_defaults(func=run_search)
+
+    p = sub.add_parser("edit", parents=[lib_opt], help="write your own caption for a photo",
+                       description="Your caption is never replaced by an automatic one.")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("caption", metavar="CAPTION")
+    p.set_defaults(func=run_edit)
+
+    p = sub.add_parser("show", parents=[lib_opt], help="a photo's caption, source, history and tags")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_show)
+
+
+def _err(msg: str) -> None:
+    print(f"photocap: {msg}", file=sys.stderr)
+
+
+def _open(args):
+    try:
+        return open_library(args.library)
+    except LibraryError as exc:
+        _err(str(exc))
+        return None
+
+
+class _Progress:
+    """One status line on stderr: rewritten in place on a terminal, every few seconds otherwise."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def show(self, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < (0.25 if self.tty else 5.0):
+            return
+        self.last = now
+        if self.tty:
+            print(f"\r\x1b[K{text}", end="", file=sys.stderr, flush=True)
+            self.shown = True
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = False
+
+
+# ---- index ---------------------------------------------------------------------------------
+class _Captioner:
+    """Loads the engine on first use, then captions whatever the library says needs it."""
+
+    def __init__(self, args, lib):
+        self.args, self.lib, self.engine = args, lib, None
+        self.captioned = self.failed = 0
+
+    def _load(self):
+        from photocap.engine import CaptionEngine  # torch: only now
+
+        model = self.args.model
+        if model is None and (active := self.lib.active_model()) is not None and active.path:
+            model = active.path
+        self.engine = CaptionEngine.create(model, device=self.args.device, beam=self.args.beam,
+                                           batch_size=self.args.batch_size)
+
+    def run(self, progress: _Progress) -> None:
+        from photocap.engine import Throughput
+
+        if self.engine is None:
+            self._load()
+        todo = self.lib.photos_needing_caption(self.engine.model_id)
+        if not todo:
+            return
+        ids = {ref.path: ref.id for ref in todo}
+        speed = Throughput()
+        for item in self.engine.caption_paths(ids):
+            speed.add()
+            if item.error is not None:
+                self.failed += 1
+                self.lib.record_problem(ids[item.path], item.error.reason)
+            else:
+                d = item.description
+                if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags):
+                    self.captioned += 1
+            eta = speed.eta(len(todo) - speed.count)
+            progress.show(f"captioning {speed.count}/{len(todo)}  {speed.rate:.1f} photos/s"
+                          + (f"  ETA {_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
+        progress.done()
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def run_index(args: argparse.Namespace) -> int:
+    import os
+
+    lib = _open(args)
+    if lib is None:
+        return 2
+    progress = _Progress()
+    captioner = None if args.no_caption else _Captioner(args, lib)
+    status = 0
+    roots = []
+    try:
+        for folder in args.folders:
+            if not os.path.isdir(folder):
+                _err(f"{folder}: not a folder")
+                status = 1
+                continue
+            info = lib.add_folder(folder, polling=args.polling)
+            roots.append(info.path)
+            report = lib.scan(info.id, progress=lambda p: progress.show(
+                f"scanning {p.folder}: {p.seen} photos listed, {p.read}/{p.to_read} read"))
+            progress.done()
+            for problem in report.skipped:
+                _err(f"skipped {problem.path}: {problem.reason}")
+            print(f"{info.path}: {report.seen} photos ({report.added} new, {report.updated} changed, "
+                  f"{report.moved} moved, {report.restored} back, {report.missing} missing, "
+                  f"{report.unreadable} unreadable) in {report.seconds:.1f} s")
+        if captioner is not None:
+            captioner.run(progress)
+        if args.watch and roots:
+            _watch(args, lib, roots, captioner, progress)
+    except KeyboardInterrupt:
+        progress.done()
+        _err("interrupted")
+        status = status or 130 if not args.watch else status
+    finally:
+        if captioner is not None and (captioner.captioned or captioner.failed):
+            print(f"captioned {captioner.captioned} photos, {captioner.failed} could not be read")
+        lib.close()
+    return status
+
+
+def _watch(args, lib, roots, captioner, progress) -> None:
+    from photocap.library import FolderWatcher
+
+    batches: queue.Queue = queue.Queue()
+    polling = [f.path for f in lib.folders() if f.polling and f.path in roots]
+    with FolderWatcher(roots, batches.put, debounce=args.debounce, polling_roots=polling) as watcher:
+        for root, mode in watcher.modes.items():
+            print(f"watching {root} ({mode}); Ctrl+C to stop", file=sys.stderr, flush=True)
+        while True:
+            try:
+                batch = batches.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            report = lib.apply_changes(batch)
+            print(f"changes: {report.added} new, {report.updated} changed, {report.moved} moved, "
+                  f"{report.restored} back, {report.missing} missing", flush=True)
+            if captioner is not None:
+                captioner.run(progress)
+
+
+# ---- search, edit, show ----------------------------------------------------------------------
+def run_search(args: argparse.Namespace) -> int:
+    lib = _open(args)
+    if lib is None:
+        return 2
+    with lib:
+        filters = PhotoFilter(folder=args.folder, taken_from=args.taken_from, taken_to=args.taken_to,
+                              sources=tuple(args.source) if args.source else None,
+                              needs_review=True if args.needs_review else None, include_missing=args.missing)
+        hits = lib.search(" ".join(args.query), filters, limit=args.limit)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        _err("no photos found")
+        return 1
+    for h in hits:
+        print(h.path)
+        print(f"    {h.caption or '(no caption)'}")
+        if h.snippet and h.snippet != h.caption:
+            print(f"    … {h.snippet}")
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    lib = _open(args)
+    if lib is None:
+        return 2
+    with lib:
+        photo = lib.photo_by_path(args.path)
+        if photo is None:
+            _err(f"{args.path} is not in the library (add its folder with: photocap index FOLDER)")
+            return 1
+        if not args.caption.strip():
+            _err("the caption is empty")
+            return 1
+        lib.set_user_caption(photo.id, args.caption)
+        print(f"{photo.path}: {' '.join(args.caption.split())}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    lib = _open(args)
+    if lib is None:
+        return 2
+    with lib:
+        photo = lib.photo_by_path(args.path)
+        detail = lib.photo_detail(photo.id) if photo else None
+    if detail is None:
+        _err(f"{args.path} is not in the library")
+        return 1
+    if args.json:
+        data = asdict(detail) | {"needs_review": detail.needs_review}
+        print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+        return 0
+    review = " (needs review)" if detail.needs_review else ""
+    print(detail.path)
+    print(f"  status:  {detail.status}" + (f" ({detail.error})" if detail.error else ""))
+    print(f"  caption: {detail.caption or '(none yet)'}")
+    if detail.caption_source:
+        model = f", model {detail.caption_model}" if detail.caption_model else ""
+        print(f"  source:  {detail.caption_source}{model}{review}")
+    if detail.tags:
+        print("  tags:    " + ", ".join(f"{label} {prob:.2f}" for label, prob in detail.tags))
+    meta = [f"{detail.width}x{detail.height}" if detail.width else None, detail.format,
+            f"taken {detail.taken_at:%Y-%m-%d %H:%M}" if detail.taken_at else None, detail.camera]
+    print("  photo:   " + ", ".join(m for m in meta if m))
+    if len(detail.history) > 1:
+        print("  history:")
+        for rec in reversed(detail.history):
+            print(f"    {rec.created_at:%Y-%m-%d %H:%M} {rec.source:<8} {rec.text}")
+    return 0
