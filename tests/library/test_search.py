@@ -1,0 +1,175 @@
+"""Search: stemming, phrases, prefixes, exclusion, ranking, snippets, filters, odd input, index consistency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+
+from photocap.library import PhotoFilter, open_library
+from photocap.library.fts import parse_query
+from photocap.library.schema import Photo
+
+from .conftest import integrity_problems, make_photo
+
+CAPTIONS = {
+    "beach/dog.jpg": "a dog running on the beach",
+    "beach/kids.jpg": "two children building a sandcastle on the beach",
+    "city/car.jpg": "a red car parked in front of a café",
+    "city/bus.jpg": "a double decker bus on a busy street",
+    "home/cat.jpg": "a cat sleeping on a sofa",
+    "home/dogs.jpg": "three dogs playing with a ball in the garden",
+}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("search")
+    pics = root / "Pictures"
+    for i, name in enumerate(CAPTIONS):
+        make_photo(pics / name, seed=i)
+    lib = open_library(root / "library.sqlite")
+    lib.scan(lib.add_folder(pics).id)
+    ids = {}
+    for name, text in CAPTIONS.items():
+        pid = lib.photo_by_path(pics / name).id
+        ids[name] = pid
+        lib.record_caption(pid, text, "model", "m1", tags=[("animal", 0.5)] if "dog" in text or "cat" in text else [])
+    lib.set_user_caption(ids["home/cat.jpg"], "our cat Mimi asleep on the sofa")
+    with lib._write() as s:  # dates taken, as EXIF would give them
+        for n, name in enumerate(CAPTIONS):
+            s.execute(update(Photo).where(Photo.id == ids[name]).values(taken_at=dt.datetime(2023, 1 + n, 10, 12)))
+    yield lib, ids, pics
+    lib.close()
+    assert integrity_problems(root / "library.sqlite") == []
+
+
+def names(hits, ids):
+    back = {v: k for k, v in ids.items()}
+    return [back[h.photo_id] for h in hits]
+
+
+def test_words_all_match_and_are_stemmed(library):
+    lib, ids, _ = library
+    assert set(names(lib.search("dogs"), ids)) == {"beach/dog.jpg", "home/dogs.jpg"}
+    assert names(lib.search("dog beach"), ids) == ["beach/dog.jpg"]
+    assert names(lib.search("cafe"), ids) == ["city/car.jpg"]  # diacritics folded
+    assert names(lib.search("DOG Running"), ids) == ["beach/dog.jpg"]
+
+
+def test_phrase_prefix_exclusion_and_or(library):
+    lib, ids, _ = library
+    assert names(lib.search('"on the beach"'), ids) == ["beach/dog.jpg", "beach/kids.jpg"] or \
+        set(names(lib.search('"on the beach"'), ids)) == {"beach/dog.jpg", "beach/kids.jpg"}
+    assert names(lib.search('"beach on"'), ids) == []
+    assert set(names(lib.search("sand*"), ids)) == {"beach/kids.jpg"}
+    assert set(names(lib.search("beach -dog"), ids)) == {"beach/kids.jpg"}
+    assert set(names(lib.search('dog -"the beach"'), ids)) == {"home/dogs.jpg"}
+    assert set(names(lib.search("bus OR car"), ids)) == {"city/bus.jpg", "city/car.jpg"}
+    assert set(names(lib.search("-dog -cat -car -bus"), ids)) == {"beach/kids.jpg"}
+
+
+def test_file_and_folder_names_are_searchable_but_caption_ranks_first(library):
+    lib, ids, _ = library
+    # "dog" is in the caption of two photos and in the file name of both: caption matters most
+    assert set(names(lib.search("city"), ids)) == {"city/car.jpg", "city/bus.jpg"}  # folder name
+    hits = lib.search("cat")
+    assert names(hits, ids)[0] == "home/cat.jpg"  # caption and file name beat file name only
+    assert hits == sorted(hits, key=lambda h: h.rank)
+
+
+def test_caption_is_weighted_above_file_name(lib, photo_dir):
+    folder = lib.add_folder(photo_dir)
+    make_photo(photo_dir / "boat.jpg", seed=1)
+    make_photo(photo_dir / "x.jpg", seed=2)
+    lib.scan(folder.id)
+    named, captioned = lib.photo_by_path(photo_dir / "boat.jpg").id, lib.photo_by_path(photo_dir / "x.jpg").id
+    lib.record_caption(named, "a lake in the mountains", "model", "m")
+    lib.record_caption(captioned, "a boat on a lake in the mountains", "model", "m")
+    assert [h.photo_id for h in lib.search("boat")] == [captioned, named]
+
+
+def test_snippet_highlights_the_match(library):
+    lib, ids, _ = library
+    hit = lib.search("sandcastle")[0]
+    assert "[sandcastle]" in hit.snippet
+    hit = lib.search("sofa", marks=("<b>", "</b>"))[0]
+    assert "<b>sofa</b>" in hit.snippet and hit.caption.startswith("our cat Mimi")
+
+
+def test_filters_combine_with_text(library):
+    lib, ids, pics = library
+    assert set(names(lib.search("on", PhotoFilter(folder=pics / "beach")), ids)) == {"beach/dog.jpg", "beach/kids.jpg"}
+    in_spring = PhotoFilter(taken_from=dt.date(2023, 2, 1), taken_to=dt.date(2023, 4, 10))
+    assert set(names(lib.search("a", in_spring), ids)) == {"beach/kids.jpg", "city/car.jpg", "city/bus.jpg"}
+    assert names(lib.search("sofa", PhotoFilter(sources=("user",))), ids) == ["home/cat.jpg"]
+    assert names(lib.search("sofa", PhotoFilter(needs_review=True)), ids) == []
+    assert names(lib.search("", PhotoFilter(sources=("user",))), ids) == ["home/cat.jpg"]
+    assert lib.search("") == []
+    assert lib.count_photos(PhotoFilter(needs_review=True)) == 5
+
+
+def test_listing_orders_and_pages(library):
+    lib, ids, _ = library
+    by_date = lib.list_photo_ids(order="taken")
+    assert by_date == [ids[n] for n in CAPTIONS]
+    assert lib.list_photo_ids(order="-taken", offset=1, limit=2) == by_date[::-1][1:3]
+    summaries = lib.photos_by_ids(by_date[::-1])
+    assert [s.id for s in summaries] == by_date[::-1]
+    assert summaries[0].caption == "three dogs playing with a ball in the garden"
+
+
+NASTY = ['"', '""', "'", "(", ")", "AND", "OR", "NOT", "NEAR(a b)", "a OR", "OR a", "-", "*", "-*", "^dog", "dog:",
+         "caption:dog", "'; DROP TABLE photos; --", "🐶🐱", "dog 🐶", "\x00", "\\", "%", "_", "a\"b", "\"unterminated",
+         "* dog", "dog**", "- -", "NOT dog", "{caption}: dog", "dog + cat", "ﬁsh", "a" * 3000]
+
+
+@pytest.mark.parametrize("query", NASTY)
+def test_odd_queries_never_raise(library, query):
+    lib, _, _ = library
+    assert isinstance(lib.search(query), list)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=60) | st.lists(st.sampled_from(NASTY + ["dog", "beach", "-cat", "car*"]), max_size=6).map(" ".join))
+def test_any_text_returns_a_list(library, text):
+    lib, _, _ = library
+    q = parse_query(text)
+    hits = lib.search(text)
+    assert isinstance(hits, list)
+    if q.match is None and q.exclude is None:
+        assert hits == []
+
+
+def test_index_follows_updates_and_deletes(lib, photo_dir):
+    """Random caption/tag/path updates and deletes; the index always agrees with the table."""
+    folder = lib.add_folder(photo_dir)
+    for i in range(30):
+        make_photo(photo_dir / f"p{i}.jpg", seed=i)
+    lib.scan(folder.id)
+    rnd = random.Random(7)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    ids = lib.list_photo_ids(order="path")
+    for step in range(120):
+        pid = rnd.choice(ids)
+        text = " ".join(rnd.sample(words, 2))
+        if step % 3 == 0:
+            lib.set_user_caption(pid, text)
+        else:
+            lib.record_caption(pid, text, "model", f"m{step % 4}", tags=[(rnd.choice(words), 0.5)])
+    with lib._write() as s:
+        for pid in ids[:5]:
+            s.delete(s.get(Photo, pid))
+        s.execute(update(Photo).where(Photo.id == ids[5]).values(status="missing", mtime_ns=1))
+    assert lib.check_integrity() == []
+    for word in words:
+        expected = set()
+        for pid in lib.list_photo_ids(order="path"):
+            d = lib.photo_detail(pid)
+            if word in (d.caption or "").split() or word in [t for t, _ in d.tags]:
+                expected.add(pid)
+        assert {h.photo_id for h in lib.search(word, limit=1000)} == expected, word
