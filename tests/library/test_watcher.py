@@ -1,0 +1,211 @@
+"""Live watching with real watchdog observers on real folders."""
+
+from __future__ import annotations
+
+import errno
+import io
+import queue
+import shutil
+import threading
+import time
+
+import pytest
+from PIL import Image
+from watchdog.observers import Observer
+
+from photocap.library import FolderWatcher
+from photocap.library.identity import quick_identity
+
+from .conftest import make_photo
+
+DEBOUNCE = 0.4
+
+
+class Feed:
+    """The watcher's callback puts batches on a queue; the test thread applies them (like the CLI)."""
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.batches: queue.Queue = queue.Queue()
+        self.changes = []  # (time received, Change)
+        self.reports = []
+
+    def __call__(self, batch):
+        now = time.monotonic()
+        self.changes.extend((now, c) for c in batch)
+        self.batches.put(batch)
+
+    def apply_until(self, predicate, timeout=20.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; changes so far: {self.changes[-5:]}")
+            try:
+                batch = self.batches.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.reports.append(self.lib.apply_changes(batch))
+
+    def total(self, field):
+        return sum(getattr(r, field) for r in self.reports)
+
+
+@pytest.fixture
+def watched(lib, photo_dir):
+    folder = lib.add_folder(photo_dir)
+    lib.scan(folder.id)
+    feed = Feed(lib)
+    watcher = FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3, poll_interval=0.2)
+    watcher.start()
+    yield lib, photo_dir, feed, watcher
+    watcher.stop()
+
+
+def test_burst_of_200_files_each_indexed_exactly_once(watched, tmp_path):
+    lib, photo_dir, feed, watcher = watched
+    assert watcher.modes[str(photo_dir)] == "native"
+    staging = tmp_path / "camera"
+    for i in range(200):
+        make_photo(staging / f"IMG_{i:04d}.jpg", seed=i)
+    for f in sorted(staging.iterdir()):
+        shutil.copy(f, photo_dir / f.name)
+    feed.apply_until(lambda: lib.count_photos() == 200, what="200 photos")
+    time.sleep(DEBOUNCE * 2)  # let any late duplicate arrive before counting
+    while not feed.batches.empty():
+        feed.reports.append(lib.apply_changes(feed.batches.get()))
+    emitted = [c.path for _, c in feed.changes]
+    assert len(emitted) == len(set(emitted)) == 200
+    assert feed.total("added") == 200 and feed.total("updated") == 0
+    assert len(lib.photos_needing_caption("m")) == 200
+
+
+def test_half_written_file_is_not_read_until_complete(watched):
+    lib, photo_dir, feed, _ = watched
+    buf = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    target = photo_dir / "download.jpg"
+    step = len(data) // 12
+    with open(target, "wb") as fh:  # a slow copy: a chunk every 0.15 s, under the debounce time
+        for i in range(0, len(data), step):
+            fh.write(data[i : i + step])
+            fh.flush()
+            time.sleep(0.15)
+    finished = time.monotonic()
+    feed.apply_until(lambda: lib.photo_by_path(target) is not None, what="the finished file")
+    times = [t for t, c in feed.changes if c.path == str(target)]
+    assert len(times) == 1 and times[0] >= finished
+    detail = lib.photo_detail(lib.photo_by_path(target).id)
+    assert detail.size == len(data) and detail.identity == quick_identity(target)
+    assert (detail.width, detail.height, detail.status) == (400, 300, "ok")
+
+
+def test_moves_renames_and_folder_moves_keep_captions(watched):
+    lib, photo_dir, feed, _ = watched
+    a = make_photo(photo_dir / "a.jpg", seed=1)
+    b = make_photo(photo_dir / "trip" / "b.jpg", seed=2)
+    feed.apply_until(lambda: lib.count_photos() == 2, what="two photos")
+    ida, idb = lib.photo_by_path(a).id, lib.photo_by_path(b).id
+    lib.set_user_caption(ida, "sunset over the harbour")
+    lib.record_caption(idb, "a mountain", "model", "m")
+    renamed = photo_dir / "harbour.jpg"
+    a.rename(renamed)
+    (photo_dir / "trip").rename(photo_dir / "alps 2024")
+    moved_b = photo_dir / "alps 2024" / "b.jpg"
+    feed.apply_until(lambda: lib.photo_by_path(renamed) is not None and lib.photo_by_path(moved_b) is not None,
+                     what="moves")
+    assert lib.photo_by_path(renamed).id == ida and lib.photo_by_path(moved_b).id == idb
+    assert lib.photo_detail(ida).caption == "sunset over the harbour"
+    assert lib.search("alps mountain")[0].photo_id == idb
+    assert lib.count_photos() == 2 and feed.total("added") == 2
+
+
+def test_delete_then_restore(watched, tmp_path):
+    lib, photo_dir, feed, _ = watched
+    p = make_photo(photo_dir / "a.jpg", seed=3)
+    feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="new photo")
+    pid = lib.photo_by_path(p).id
+    lib.set_user_caption(pid, "first day of school")
+    shutil.move(p, tmp_path / "a.jpg")
+    feed.apply_until(lambda: lib.photo_detail(pid).status == "missing", what="missing")
+    assert lib.photo_detail(pid).caption == "first day of school"
+    shutil.move(tmp_path / "a.jpg", p)
+    feed.apply_until(lambda: lib.photo_detail(pid).status == "ok", what="restored")
+    assert lib.search("school")[0].photo_id == pid
+
+
+def test_modified_file_gets_recaptioned_unless_user_wrote_it(watched):
+    lib, photo_dir, feed, _ = watched
+    a, b = make_photo(photo_dir / "a.jpg", seed=1), make_photo(photo_dir / "b.jpg", seed=2)
+    feed.apply_until(lambda: lib.count_photos() == 2, what="two photos")
+    ida, idb = lib.photo_by_path(a).id, lib.photo_by_path(b).id
+    lib.record_caption(ida, "auto", "model", "m")
+    lib.set_user_caption(idb, "mine")
+    make_photo(a, "green", size=(80, 60), seed=5)
+    make_photo(b, "green", size=(80, 60), seed=6)
+    feed.apply_until(lambda: lib.photo_detail(ida).width == 80 and lib.photo_detail(idb).width == 80, what="updates")
+    assert [r.id for r in lib.photos_needing_caption("m")] == [ida]
+
+
+def test_survives_root_disappearing_and_coming_back(watched, tmp_path):
+    lib, photo_dir, feed, watcher = watched
+    p = make_photo(photo_dir / "a.jpg", seed=1)
+    feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="new photo")
+    pid = lib.photo_by_path(p).id
+    lib.set_user_caption(pid, "kept through an unplug")
+    photo_dir.rename(tmp_path / "elsewhere")
+    feed.apply_until(lambda: lib.folders()[0].status == "missing", what="folder missing")
+    assert lib.photo_detail(pid).status == "missing"
+    (tmp_path / "elsewhere").rename(photo_dir)
+    feed.apply_until(lambda: lib.photo_detail(pid).status == "ok", what="folder back")
+    assert lib.folders()[0].status == "ok"
+    q = make_photo(photo_dir / "new.jpg", seed=2)  # and it is watched again
+    feed.apply_until(lambda: lib.photo_by_path(q) is not None, what="a photo after the comeback")
+    assert lib.photo_detail(pid).caption == "kept through an unplug"
+
+
+class LimitedObserver(Observer):
+    """A real inotify observer on a machine whose watch limit is already used up."""
+
+    def schedule(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+
+def test_falls_back_to_polling_when_the_watch_limit_is_hit(lib, photo_dir):
+    folder = lib.add_folder(photo_dir)
+    feed = Feed(lib)
+    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, observer_factory=LimitedObserver) as w:
+        assert w.modes[str(photo_dir)].startswith("polling (inotify watch limit")
+        p = make_photo(photo_dir / "a.jpg", seed=1)
+        feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="photo seen by polling")
+    assert lib.photo_detail(lib.photo_by_path(p).id).folder == folder.path
+
+
+def test_polling_by_choice_for_network_folders(lib, photo_dir):
+    lib.add_folder(photo_dir, polling=True)
+    feed = Feed(lib)
+    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, polling_roots=[photo_dir]) as w:
+        assert w.modes[str(photo_dir)] == "polling"
+        p = make_photo(photo_dir / "a.jpg", seed=1)
+        feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="photo seen by polling")
+        p.unlink()
+        feed.apply_until(lambda: lib.count_photos() == 0, what="deletion seen by polling")
+
+
+def test_callback_runs_off_watchdogs_thread_and_a_failing_callback_does_not_stop_it(photo_dir):
+    first, second = threading.Event(), threading.Event()
+    calls = []
+
+    def on_change(batch):
+        calls.append(threading.current_thread().name)
+        if not first.is_set():
+            first.set()
+            raise RuntimeError("consumer bug")
+        second.set()
+
+    with FolderWatcher([photo_dir], on_change, debounce=0.2):
+        make_photo(photo_dir / "a.jpg")
+        assert first.wait(10)
+        make_photo(photo_dir / "b.jpg")
+        assert second.wait(10)
+    assert set(calls) == {"photocap-watcher"}
