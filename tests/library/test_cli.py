@@ -1,0 +1,112 @@
+"""`photocap index/search/edit/show` end to end, on real files and a real library file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from photocap.cli import main
+from photocap.library import open_library
+
+from .conftest import make_photo, wait_for
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_no_caption_does_not_import_torch(tmp_path, photo_dir):
+    make_photo(photo_dir / "a.jpg")
+    db = tmp_path / "lib.sqlite"
+    code = ("import sys; from photocap.cli import main; rc = main(['index', sys.argv[1], '--no-caption', "
+            "'--library', sys.argv[2]]); print('torch loaded' if 'torch' in sys.modules else 'no torch'); "
+            "sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, str(photo_dir), str(db)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "no torch" in proc.stdout and "1 photos (1 new" in proc.stdout
+    with open_library(db) as lib:
+        assert lib.count_photos() == 1
+
+
+def test_index_captions_search_edit_show(capsys, tmp_path, photo_dir):
+    db = str(tmp_path / "lib.sqlite")
+    for i, colour in enumerate(["red", "green", "blue"]):
+        make_photo(photo_dir / f"{colour}.jpg", colour, size=(96, 96), seed=i)
+    (photo_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 100)
+    code, out, err = run(capsys, "index", str(photo_dir), "--library", db, "--batch-size", "2")
+    assert code == 0, err
+    assert "4 photos (4 new" in out and "1 unreadable" in out
+    assert "captioned 3 photos" in out
+    assert "photos/s" in err
+    with open_library(db) as lib:
+        details = [d for d in map(lib.photo_detail, lib.list_photo_ids()) if d.status == "ok"]
+    assert len(details) == 3 and all(d.caption and d.caption_source == "tags" and d.tags for d in details)
+    some_tag = details[0].tags[0][0].split()[0]
+
+    code, out, _ = run(capsys, "search", some_tag, "--json", "--library", db)
+    hits = json.loads(out)
+    assert code == 0 and hits and {"photo_id", "path", "caption", "snippet", "rank"} <= set(hits[0])
+
+    target = str(photo_dir / "red.jpg")
+    code, out, _ = run(capsys, "edit", target, "a red kite in the sky", "--library", db)
+    assert code == 0
+    code, out, _ = run(capsys, "search", "kite", "--library", db)
+    assert code == 0 and out.splitlines()[0] == target
+    code, out, _ = run(capsys, "show", target, "--json", "--library", db)
+    shown = json.loads(out)
+    assert shown["caption"] == "a red kite in the sky" and shown["caption_source"] == "user"
+    assert [h["source"] for h in shown["history"]] == ["tags", "user"] and not shown["needs_review"]
+    code, out, _ = run(capsys, "show", target, "--library", db)
+    assert "history:" in out and "source:  user" in out
+
+    # re-indexing never touches the user's caption, and reads nothing unchanged
+    code, out, _ = run(capsys, "index", str(photo_dir), "--library", db)
+    assert code == 0 and "0 new, 0 changed" in out and "captioned" not in out
+    code, out, _ = run(capsys, "search", "kite", "--source", "user", "--library", db)
+    assert out.splitlines()[0] == target
+
+
+def test_friendly_errors(capsys, tmp_path, photo_dir):
+    db = str(tmp_path / "lib.sqlite")
+    code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
+    assert code == 1 and "not in the library" in err
+    code, _, err = run(capsys, "search", "AND (", "--library", db)
+    assert code == 1 and "no photos found" in err
+    code, out, _ = run(capsys, "search", '"', "--json", "--library", db)
+    assert code == 0 and json.loads(out) == []
+    code, _, err = run(capsys, "index", str(tmp_path / "missing-folder"), "--no-caption", "--library", db)
+    assert code == 1 and "not a folder" in err
+
+
+def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
+    db = tmp_path / "lib.sqlite"
+    make_photo(photo_dir / "before.jpg")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photocap", "index", str(photo_dir), "--watch", "--no-caption", "--debounce", "0.3",
+         "--library", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert "watching" in proc.stderr.readline() + proc.stderr.readline()
+        make_photo(photo_dir / "after.jpg", seed=3)
+
+        def indexed():
+            with open_library(db) as lib:
+                return lib.photo_by_path(photo_dir / "after.jpg") is not None
+
+        wait_for(indexed, timeout=20, what="the watcher to index after.jpg")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "changes: 1 new" in out
