@@ -1,0 +1,63 @@
+"""``photocap`` with no arguments: the app. The window is shown before torch is imported;
+the library opens and the caption model loads in the background while the grid is usable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from photocap import APP_NAME, __version__
+
+_T0 = time.perf_counter()  # for "launch to window shown" (bench/gui_responsiveness.py)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="photocap", add_help=True)
+    parser.add_argument("--library", metavar="FILE", help="library file to open")
+    parser.add_argument("--no-captioning", action="store_true", help="do not start captioning automatically")
+    parser.add_argument("--theme", choices=("auto", "light", "dark"), help="override the theme setting")
+    args, _qt_args = parser.parse_known_args(argv[1:])
+    return args
+
+
+def create_app(argv: list[str] | None = None):
+    """The QApplication with names, settings and style set (tests use their own QApplication)."""
+    from PySide6.QtWidgets import QApplication
+
+    from photocap.ui import style
+
+    app = QApplication.instance() or QApplication(argv or [APP_NAME])
+    app.setOrganizationName(APP_NAME)
+    app.setOrganizationDomain("photocap.app")
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("photocap")
+    app.setApplicationVersion(__version__)
+    return app, style
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args = parse_args(argv)
+    logging.basicConfig(level=os.environ.get("PHOTOCAP_LOG", "WARNING"),
+                        format="%(asctime)s %(threadName)s %(name)s: %(message)s")
+    app, style = create_app(argv)
+    from photocap.ui.main_window import MainWindow
+    from photocap.ui.settings import AppSettings
+
+    settings = AppSettings.load()
+    style.apply(app, args.theme or settings.theme)
+    window = MainWindow(settings, library_path=args.library, auto_caption=not args.no_captioning)
+    window.show()
+    window.shown_after = time.perf_counter() - _T0
+    if os.environ.get("PHOTOCAP_REPORT_LAUNCH"):
+        print(f"window shown {window.shown_after:.3f} s after start", flush=True)
+    window.start()  # library, watcher, model: all in the background, after the first paint
+    return int(app.exec())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""Wires the library page: sidebar place + search -> grid query; selection -> detail;
+edits -> library; captions landing -> grid, detail and counts. No widgets are made here
+and nothing slow runs here: every read goes through the library service's lane."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from photocap.library.records import PhotoSummary
+from photocap.ui.jobs.captioning import CaptionService
+from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.models.photo_grid import PhotoGridModel
+from photocap.ui.models.sidebar import ALL, Place, sidebar_counts
+from photocap.ui.text import search_query
+from photocap.ui.views.browser_view import BrowserView
+
+
+def summary_from_detail(d) -> PhotoSummary:
+    name = d.path.rsplit("/", 1)[-1]
+    return PhotoSummary(d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at,
+                        d.width, d.height)
+
+
+class Browser(QObject):
+    counts_changed = Signal(object)  # SidebarCounts
+    detail_shown = Signal(object)  # PhotoDetail or None
+
+    def __init__(self, view: BrowserView, model: PhotoGridModel, library: LibraryService, captions: CaptionService,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.view, self.model, self.library, self.captions = view, model, library, captions
+        self.place: Place = ALL
+        self.search_text = ""
+        self.counts = None
+        self._last_refresh = 0.0
+        self._counts_timer = QTimer(self, singleShot=True, interval=400, timeout=self._load_counts)
+        self._grid_timer = QTimer(self, singleShot=True, interval=1500, timeout=self.model.refresh)
+        v = view
+        v.sidebar.place_selected.connect(self.show_place)
+        v.header.search_changed.connect(self.search)
+        v.grid.photo_selected.connect(self._on_selected)
+        v.grid.photo_activated.connect(self._on_activated)
+        v.grid.visible_changed.connect(captions.set_visible)
+        v.detail.save_requested.connect(library.save_caption)
+        v.detail.reviewed_requested.connect(library.mark_reviewed)
+        v.detail.attention_wanted.connect(captions.request_attention)
+        captions.attention_ready.connect(v.detail.set_attention)
+        captions.landed.connect(self._on_landed)
+        captions.engine_ready.connect(lambda info: v.detail.set_attention_available(info.has_attention))
+        library.caption_saved.connect(self._on_caption_saved)
+        library.changed.connect(self._on_library_changed)
+        library.scan_progress.connect(self._on_scan_progress)
+        model.loaded.connect(self._on_loaded)
+
+    # ---- what the grid shows -------------------------------------------------------------------
+    def show_place(self, place: Place) -> None:
+        self.place = place
+        problems = place.kind == "problems"
+        self.view.show_problems(problems)
+        if problems:
+            self.library.call("problems", on_result=self._on_problems)
+            self.view.header.set_title(place.title, "")
+            return
+        self._query()
+
+    def search(self, text: str) -> None:
+        self.search_text = text
+        if self.place.kind == "problems":
+            self.place = ALL
+            self.view.sidebar.select(ALL, emit=False)
+            self.view.show_problems(False)
+        self._query()
+
+    def _query(self) -> None:
+        self.view.header.set_title(self.place.title, "Loading…")
+        self.model.show(self.place.photo_filter(), search_query(self.search_text))
+
+    def _on_loaded(self, n: int) -> None:
+        words = self.search_text.strip()
+        if words:
+            sub = f"{n:,} {'match' if n == 1 else 'matches'} for “{words}”"
+            if n >= self.model.search_limit:
+                sub = f"first {n:,} matches for “{words}”"
+            empty = f"No photo matches “{words}”.\nTry fewer or other words."
+        else:
+            sub = f"{n:,} photo{'s' if n != 1 else ''}"
+            empty = {"user": "Captions you write or correct are listed here.",
+                     "review": "Nothing to review: every automatic caption has been looked at."}.get(
+                self.place.kind, "No photos here yet.")
+        self.view.header.set_title(self.place.title, sub)
+        self.view.grid.set_empty_message(empty)
+
+    def _on_problems(self, problems: list) -> None:
+        self.view.problems.set_problems(problems)
+        n = len(problems)
+        self.view.header.set_title("Problems", f"{n:,} file{'s' if n != 1 else ''} could not be read")
+
+    # ---- selection and detail --------------------------------------------------------------------
+    def _on_selected(self, photo_id: int | None) -> None:
+        if photo_id is None:
+            self.view.detail.show_detail(None)
+            self.detail_shown.emit(None)
+            return
+        self.library.call("photo_detail", photo_id, on_result=lambda d, pid=photo_id: self._on_detail(pid, d))
+
+    def _on_detail(self, photo_id: int, detail) -> None:
+        if self.view.grid.current_id() != photo_id:
+            return  # the user moved on
+        self.view.detail.show_detail(detail)
+        self.detail_shown.emit(detail)
+
+    def _on_activated(self, photo_id: int) -> None:
+        if self.view.detail.photo_id == photo_id:
+            self.view.detail.begin_edit()
+
+    def reload_detail(self) -> None:
+        pid = self.view.detail.photo_id
+        if pid is not None:
+            self.library.call("photo_detail", pid, on_result=lambda d, p=pid: self._on_detail(p, d))
+
+    # ---- updates ---------------------------------------------------------------------------------
+    def _on_landed(self, landed: list) -> None:
+        self.model.update_captions(landed)
+        shown = self.view.detail.photo_id
+        if shown is not None and any(item.photo_id == shown for item in landed):
+            self.reload_detail()
+        self.schedule_counts(throttle=1.0)
+
+    def _on_caption_saved(self, photo_id: int, detail) -> None:
+        if detail is not None:
+            self.model.replace_summary(summary_from_detail(detail))
+            if self.view.detail.photo_id == photo_id:
+                self.view.detail.show_detail(detail)
+
+    def _on_library_changed(self, what: str) -> None:
+        self.schedule_counts()
+        if what == "photos":
+            self._grid_timer.stop()
+            self.model.refresh()
+            if self.place.kind == "problems":
+                self.show_place(self.place)
+            self.captions.kick()
+
+    def _on_scan_progress(self, _progress) -> None:
+        # a long first scan: let photos appear (and captioning start) while it goes on
+        if not self._grid_timer.isActive():
+            self._grid_timer.start()
+        self.schedule_counts(throttle=2.0)
+        if time.monotonic() - self._last_refresh > 3.0:
+            self._last_refresh = time.monotonic()
+            self.captions.kick()
+
+    def schedule_counts(self, throttle: float = 0.0) -> None:
+        if not self._counts_timer.isActive():
+            self._counts_timer.start(int(max(0.4, throttle) * 1000))
+
+    def _load_counts(self) -> None:
+        self.library.run(sidebar_counts, on_result=self._on_counts)
+
+    def _on_counts(self, counts) -> None:
+        self.counts = counts
+        self.view.sidebar.apply_counts(counts)
+        self.counts_changed.emit(counts)

@@ -1,0 +1,1 @@
+"""Background work: lanes (dedicated QThreads) running generator jobs."""

@@ -1,0 +1,194 @@
+"""The GUI-side front of the library: every call runs on a lane, never on the GUI thread.
+
+Two lanes: ``library`` for quick reads and edits (grid rows, search, detail, counts,
+caption edits) and ``files`` for the long file-system work (scans, watcher batches), so
+a scan of 50,000 files never holds up a search. The ``Library`` facade is thread-safe
+(one session per call), so both lanes and the model lane share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from photocap.ui.jobs.lanes import Job, Lane
+
+
+def _open(ctx, path: str | None):
+    from photocap.library.db import open_library
+
+    return open_library(path)
+
+
+def _call(ctx, library, method: str, *args, **kwargs):
+    return getattr(library, method)(*args, **kwargs)
+
+
+def _scan(ctx, library, folder) -> Any:
+    return library.scan(folder, progress=ctx.report, should_stop=ctx.stop_requested)
+
+
+def _rescan_all(ctx, library):
+    reports = []
+    for folder in library.folders():
+        if ctx.should_stop:
+            break
+        reports.append(library.scan(folder.id, progress=ctx.report, should_stop=ctx.stop_requested))
+        yield None
+    return reports
+
+
+def _save_caption(ctx, library, photo_id: int, text: str):
+    library.set_user_caption(photo_id, text)
+    return photo_id, library.photo_detail(photo_id)
+
+
+def _mark_reviewed(ctx, library, photo_id: int, reviewed: bool):
+    library.mark_reviewed(photo_id, reviewed)
+    return photo_id, library.photo_detail(photo_id)
+
+
+class LibraryService(QObject):
+    opened = Signal(object)  # the Library
+    open_failed = Signal(str)
+    changed = Signal(str)  # "folders" | "photos" | "captions": counts and lists may be stale
+    scan_progress = Signal(object)  # photocap.library.scanner.ScanProgress
+    scan_finished = Signal(object)  # ScanReport (or a list of them)
+    folder_added = Signal(object)  # FolderInfo
+    caption_saved = Signal(int, object)  # photo id, PhotoDetail after the write
+    error = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.library = None
+        self.reads = Lane("library", self)
+        self.files = Lane("files", self)
+        self._scans: set[Job] = set()
+
+    # ---- opening ---------------------------------------------------------------------------
+    def open(self, path: str | None) -> Job:
+        job = Job("open library", _open, path)
+        job.result.connect(self._on_open)
+        job.failed.connect(self.open_failed)
+        return self.reads.submit(job)
+
+    def _on_open(self, library) -> None:
+        self.library = library
+        self.opened.emit(library)
+
+    # ---- reads (quick) -------------------------------------------------------------------
+    def call(self, method: str, *args: Any, on_result: Callable[[Any], None] | None = None, **kwargs: Any) -> Job | None:
+        """Run ``library.<method>(*args)`` on the library lane; ``on_result`` gets the answer."""
+        if self.library is None or self.reads.stopped:
+            return None
+        job = Job(method, _call, self.library, method, *args, **kwargs)
+        if on_result is not None:
+            job.result.connect(on_result)
+        job.failed.connect(self.error)
+        return self.reads.submit(job)
+
+    def run(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None) -> Job | None:
+        """Run ``fn(ctx, library, *args)`` (several library reads in one job) on the library lane."""
+        if self.library is None or self.reads.stopped:
+            return None
+        job = Job(getattr(fn, "__name__", "query"), fn, self.library, *args)
+        if on_result is not None:
+            job.result.connect(on_result)
+        job.failed.connect(self.error)
+        return self.reads.submit(job)
+
+    # ---- edits ------------------------------------------------------------------------------
+    def save_caption(self, photo_id: int, text: str) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("save caption", _save_caption, self.library, photo_id, text, essential=True)
+        job.result.connect(self._on_caption_saved)
+        job.failed.connect(self.error)
+        return self.reads.submit(job)
+
+    def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("mark reviewed", _mark_reviewed, self.library, photo_id, reviewed, essential=True)
+        job.result.connect(self._on_caption_saved)
+        job.failed.connect(self.error)
+        return self.reads.submit(job)
+
+    def _on_caption_saved(self, result) -> None:
+        photo_id, detail = result
+        self.caption_saved.emit(photo_id, detail)
+        self.changed.emit("captions")
+
+    # ---- folders and files (long) -----------------------------------------------------------
+    def add_folder(self, path: str) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("add folder", _call, self.library, "add_folder", path)
+        job.result.connect(self._on_folder_added)
+        job.failed.connect(self.error)
+        return self.reads.submit(job)
+
+    def _on_folder_added(self, info) -> None:
+        self.folder_added.emit(info)
+        self.changed.emit("folders")
+        self.scan(info.id)
+
+    def scan(self, folder) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("scan", _scan, self.library, folder)
+        job.progress.connect(self._on_scan_progress)
+        return self._run_scan(job)
+
+    def rescan_all(self) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("rescan", _rescan_all, self.library)
+        job.progress.connect(self._on_scan_progress)
+        return self._run_scan(job)
+
+    def remove_folder(self, folder) -> Job | None:
+        if self.library is None:
+            return None
+        job = Job("remove folder", _call, self.library, "remove_folder", folder)
+        job.result.connect(lambda _r: self.changed.emit("folders"))
+        job.failed.connect(self.error)
+        return self.files.submit(job)
+
+    def apply_changes(self, changes: list) -> Job | None:
+        if self.library is None or self.files.stopped:
+            return None
+        job = Job("apply changes", _call, self.library, "apply_changes", changes)
+        job.result.connect(self._on_scanned)
+        job.failed.connect(self.error)
+        return self.files.submit(job)
+
+    def _run_scan(self, job: Job) -> Job:
+        job.result.connect(self._on_scanned)
+        job.failed.connect(self.error)
+        self._scans.add(job)
+        job.finished.connect(lambda j=job: self._scans.discard(j))
+        return self.files.submit(job)
+
+    @property
+    def scanning(self) -> bool:
+        return bool(self._scans)
+
+    def _on_scan_progress(self, value) -> None:
+        if value is not None:
+            self.scan_progress.emit(value)
+
+    def _on_scanned(self, report) -> None:
+        self.scan_finished.emit(report)
+        self.changed.emit("photos")
+
+    # ---- shutdown ----------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        ok = self.files.shutdown()
+        ok = self.reads.shutdown() and ok
+        if self.library is not None:
+            self.library.close()
+            self.library = None
+        return ok

@@ -1,0 +1,173 @@
+"""The jobs that run on the model lane (one dedicated QThread): loading the caption engine,
+captioning the library, attention maps for a shown caption.
+
+The engine lives in ``ctx.state["engine"]`` and is created, used and dropped on the model
+lane's thread only (Apple MPS is not safe from two threads; ``model.to()`` included).
+torch is imported here, lazily, never at app start. What crosses back to the GUI is
+plain data: dataclasses of str/int/float and numpy arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    model_id: str
+    device: str  # "CUDA · NVIDIA H100", "Apple MPS", "CPU · 2 threads"
+    device_kind: str  # "CUDA", "MPS" or "CPU"
+    has_attention: bool
+    captions_from: str  # "model" or "tags"
+    torch_version: str
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One photo the pass finished: its new caption, or why it could not be read."""
+
+    photo_id: int
+    text: str | None
+    source: str | None
+    tags: tuple[tuple[str, float], ...] = ()
+    error: str | None = None
+    kept_user_caption: bool = False  # the user's caption won: nothing was replaced
+
+
+@dataclass
+class CaptionProgress:
+    done: int
+    total: int
+    failed: int
+    rate: float  # photos per second over the pass
+    eta_s: float | None
+    landed: list[Landed] = field(default_factory=list)
+
+
+def merge_progress(old: CaptionProgress, new: CaptionProgress) -> CaptionProgress:
+    """Throttled progress keeps the newest counters and every landed caption."""
+    new.landed = old.landed + new.landed
+    return new
+
+
+@dataclass(frozen=True)
+class CaptionSummary:
+    done: int
+    failed: int
+    seconds: float
+    stopped: bool
+
+
+@dataclass(frozen=True)
+class AttentionMaps:
+    photo_id: int
+    text: str
+    words: tuple[str, ...]
+    maps: np.ndarray  # (n_words, grid_h, grid_w), each sums to 1
+
+
+def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
+    t0 = time.perf_counter()
+    ctx.state.pop("engine", None)  # drop the old one here, on this thread
+    import torch
+
+    from photocap.engine import CaptionEngine
+
+    engine = CaptionEngine.create(model_path, device=device, beam=beam, max_len=max_len)
+    ctx.state["engine"] = engine
+    cap = engine.captioner
+    kind = {"cuda": "CUDA", "mps": "MPS"}.get(cap.device.type, "CPU")
+    return EngineInfo(engine.model_id, cap.device_label, kind, cap.has_attention,
+                      "model" if cap.has_decoder else "tags", torch.__version__, time.perf_counter() - t0)
+
+
+def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int = 16):
+    """Caption every photo that needs it with the loaded engine, visible photos first.
+
+    Each outcome is written (one transaction per photo, through the library) before the
+    next yield, so stopping at any yield loses nothing that was written; a user caption
+    is never replaced (``record_caption`` refuses). Yields :class:`CaptionProgress`.
+    """
+    from photocap.engine import Throughput
+
+    engine = ctx.state["engine"]
+    model_id = engine.model_id
+    speed = Throughput()
+    attempted: set[int] = set()
+    in_flight: dict[str, int] = {}
+    total = len(library.photos_needing_caption(model_id, limit=None))
+    done = failed = 0
+
+    def paths():
+        extra = chunk
+        while not ctx.should_stop:
+            limit = len(in_flight) + extra  # the in-flight ones still "need" a caption
+            refs = library.photos_needing_caption(model_id, limit=limit, first_ids=list(visible()))
+            fresh = [r for r in refs if r.id not in attempted]
+            if not fresh:
+                if len(refs) < limit:
+                    return
+                extra *= 2  # a photo we tried still needs one (e.g. a write refused): look further
+                continue
+            extra = chunk
+            for ref in fresh:
+                attempted.add(ref.id)
+                in_flight[ref.path] = ref.id
+                yield ref.path
+
+    items = engine.caption_paths(paths(), should_stop=ctx.stop_requested)
+    try:
+        for item in items:
+            photo_id = in_flight.pop(item.path)
+            if item.ok:
+                d = item.description
+                tags = tuple((str(t), float(p)) for t, p in d.tags)
+                stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags))
+                landed = Landed(photo_id, d.text, d.source, tags, kept_user_caption=not stored)
+                done += 1
+            else:
+                library.record_problem(photo_id, item.error.reason)
+                landed = Landed(photo_id, None, None, error=item.error.reason)
+                failed += 1
+            speed.add()
+            total = max(total, done + failed)
+            remaining = max(0, total - done - failed)
+            yield CaptionProgress(done, total, failed, speed.rate, speed.eta(remaining), [landed])
+    finally:
+        items.close()
+    return CaptionSummary(done, failed, speed.elapsed, ctx.should_stop)
+
+
+def attention_for(ctx, photo_id: int, path: str, text: str) -> AttentionMaps | None:
+    """Teacher-forced attention of ``text`` over the photo (for an attention model only).
+
+    TODO(engine): this belongs in ``CaptionEngine`` (``engine.attention(path, text)``);
+    it lives here until the engine offers it, and is the only torch code in the UI.
+    """
+    engine = ctx.state.get("engine")
+    if engine is None or not engine.captioner.has_attention:
+        return None
+    import torch
+
+    from photocap import imaging
+    from photocap.model.vocab import tokenize
+
+    cap = engine.captioner
+    pre = cap.preprocess
+    image = imaging.load_for_model(path, pre.size, pre.resize)
+    words = tokenize(text)[: engine.max_len]
+    if not words:
+        return None
+    ids = cap.vocab.encode(" ".join(words), max_len=engine.max_len)
+    with torch.inference_mode():
+        enc = cap.encode([image])
+        captions = torch.tensor([ids], device=cap.device)
+        out = cap.decoder(enc.spatial, captions)
+        gh, gw = enc.grid
+        maps = out.alphas[0, : len(words)].float().cpu().numpy().reshape(len(words), gh, gw)
+    return AttentionMaps(photo_id, text, tuple(words), maps)

@@ -1,0 +1,318 @@
+"""The main window: pages (first-run / library), menus, status bar, drag-and-drop, and the
+start-up and shut-down order of the background services. The library page's wiring lives
+in :mod:`photocap.ui.browser`; the work itself in :mod:`photocap.ui.jobs`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
+
+from photocap.ui.browser import Browser
+from photocap.ui.jobs.captioning import CaptionService
+from photocap.ui.jobs.lanes import Job, Lane
+from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
+from photocap.ui.jobs.watching import FolderWatchBridge
+from photocap.ui.models.photo_grid import PhotoGridModel
+from photocap.ui.settings import AppSettings
+from photocap.ui.views.browser_view import BrowserView
+from photocap.ui.views.empty_state import EmptyState
+from photocap.ui.views.status_bar import CaptionStatusBar
+
+log = logging.getLogger(__name__)
+PREVIEW_SIZE = 1400
+
+
+class MainWindow(QMainWindow):
+    first_shown = Signal()
+    ready = Signal()  # the library is open and the first counts are in
+
+    def __init__(self, settings: AppSettings, library_path: str | None = None, auto_caption: bool = True,
+                 watch_debounce: float = 1.5):
+        super().__init__()
+        self.settings = settings
+        self.library_path = library_path or settings.effective_library_path()
+        self.shown_after: float | None = None
+        self._shown = False
+        self._closing = False
+        self.setWindowTitle("photocap")
+        self.setAcceptDrops(True)
+        self.resize(1380, 860)
+        # services (each owns its thread(s); nothing starts working until start())
+        self.library = LibraryService(self)
+        self.captions = CaptionService(parent=self)
+        self.captions.auto = auto_caption
+        self.thumb_lane = Lane("thumbnails", self)
+        self.thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
+        self.watch = FolderWatchBridge(watch_debounce, parent=self)
+        # views
+        self.grid_model = PhotoGridModel(self.library, self.thumbs, self)
+        self.page = BrowserView(self.grid_model, settings.thumb_size)
+        self.empty = EmptyState()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.page)
+        self.pages.addWidget(self.empty)
+        self.setCentralWidget(self.pages)
+        self.status = CaptionStatusBar()
+        self.setStatusBar(self.status)
+        self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
+        self.page.grid.set_empty_message("Opening your library…")
+        self._wire()
+        self._build_menus()
+        self._restore_geometry()
+
+    # ---- wiring ----------------------------------------------------------------------------------
+    def _wire(self) -> None:
+        lib, cap, page = self.library, self.captions, self.page
+        lib.opened.connect(self._on_library_opened)
+        lib.open_failed.connect(self._on_open_failed)
+        lib.error.connect(lambda msg: self.status.show_message(f"Library: {msg}"))
+        lib.scan_progress.connect(self._on_scan_progress)
+        lib.scan_finished.connect(self._on_scan_finished)
+        self.browser.counts_changed.connect(self._on_counts)
+        cap.engine_loading.connect(lambda: self.status.show_message("Loading the caption model…"))
+        cap.engine_ready.connect(self._on_engine_ready)
+        cap.engine_failed.connect(self._on_engine_failed)
+        cap.progress.connect(lambda p: self.status.show_progress(p.done + p.failed, p.total, p.rate, p.eta_s))
+        cap.idle.connect(self._on_caption_idle)
+        cap.paused_changed.connect(self.status.set_paused)
+        self.status.pause_toggled.connect(cap.set_paused)
+        self.watch.changes.connect(lib.apply_changes)
+        self.empty.add_folder_requested.connect(self.choose_folder)
+        page.sidebar.add_folder_requested.connect(self.choose_folder)
+        page.sidebar.rescan_requested.connect(lambda place: lib.scan(place.folder_id))
+        page.sidebar.remove_requested.connect(self._confirm_remove)
+        page.sidebar.reveal_requested.connect(self.reveal)
+        page.detail.reveal_requested.connect(self.reveal)
+        page.problems.reveal_requested.connect(self.reveal)
+        page.detail.preview_wanted.connect(self._load_preview)
+
+    def _build_menus(self) -> None:
+        def act(menu, text, slot, shortcut=None, checkable=False):
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setCheckable(checkable)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        act(m, "Add Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
+        act(m, "Rescan Folders", lambda: self.library.rescan_all(), "F5")
+        m.addSeparator()
+        act(m, "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        m.addSeparator()
+        act(m, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        m = bar.addMenu("&Edit")
+        act(m, "Find…", self.page.header.focus_search, QKeySequence.StandardKey.Find)
+        act(m, "Edit Caption", self.page.detail.begin_edit, "F2")
+        act(m, "Mark as Reviewed", self._mark_reviewed, "Ctrl+R")
+        m = bar.addMenu("&View")
+        act(m, "Larger Thumbnails", lambda: self._step_thumbs(+1), QKeySequence.StandardKey.ZoomIn)
+        act(m, "Smaller Thumbnails", lambda: self._step_thumbs(-1), QKeySequence.StandardKey.ZoomOut)
+        self.details_action = act(m, "Show Details", lambda on: self.page.detail.setVisible(on), "Ctrl+I", True)
+        self.details_action.setChecked(True)
+        m = bar.addMenu("&Captioning")
+        self.pause_action = act(m, "Pause Captioning", lambda on: self.captions.set_paused(on), "Ctrl+P", True)
+        self.captions.paused_changed.connect(self.pause_action.setChecked)
+        m = bar.addMenu("&Help")
+        act(m, "About photocap", self.open_about)
+
+    # ---- start-up ----------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            QTimer.singleShot(0, self.first_shown.emit)
+
+    def start(self) -> None:
+        """Open the library (library lane); the model loads once we know which one is active."""
+        self.library.open(self.library_path)
+
+    def _on_library_opened(self, library) -> None:
+        self.library.call("active_model", on_result=self._load_engine)
+        self.browser.show_place(self.page.sidebar.current)
+        self.browser.schedule_counts()
+        self.library.rescan_all()  # catch up with what changed while photocap was closed
+
+    def _load_engine(self, active) -> None:
+        path = active.path if active is not None and active.path and os.path.exists(active.path) else None
+        self.captions.set_library(self.library.library)
+        self.captions.load_engine(path, *self.settings.model_settings())
+
+    def _on_open_failed(self, message: str) -> None:
+        self.page.grid.set_empty_message("The library could not be opened.")
+        QMessageBox.critical(self, "photocap", f"The library could not be opened:\n\n{message}")
+
+    def _on_counts(self, counts) -> None:
+        has_folders = bool(counts.folders)
+        self.pages.setCurrentWidget(self.page if has_folders else self.empty)
+        roots = [f.path for f in counts.folders if f.status == "ok"]
+        self.watch.watch(roots, [f.path for f in counts.folders if f.polling])
+        if not has_folders:
+            self.status.show_idle("Add a folder to begin")
+        self.ready.emit()
+
+    def _on_engine_ready(self, info) -> None:
+        self.status.show_device(info.device, info.device_kind)
+        if not self.captions.running:
+            self.status.show_idle("Captions from ImageNet tags (no caption model installed)"
+                                  if info.captions_from == "tags" else f"Caption model {info.model_id} ready")
+
+    def _on_engine_failed(self, message: str) -> None:
+        self.status.show_idle(f"The caption model could not be loaded: {message}")
+
+    def _on_caption_idle(self, summary) -> None:
+        if summary is None:
+            self.status.show_idle("Captioning stopped after an error (see the log)")
+        elif summary.stopped:
+            self.status.show_idle("Captioning stopped")
+        else:
+            self.status.show_idle("All photos are described" if self.library.library else "")
+
+    def _on_scan_progress(self, p) -> None:
+        if not self.captions.running:
+            what = f"Reading {p.read:,} of {p.to_read:,}" if p.phase == "reading" else f"Looking for photos · {p.seen:,} found"
+            self.status.show_message(f"{what} in {Path(p.folder).name}")
+
+    def _on_scan_finished(self, report) -> None:
+        if not self.captions.running and not isinstance(report, list) and report.added:
+            self.status.show_idle(f"{report.added:,} new photo{'s' if report.added != 1 else ''} found")
+
+    # ---- actions ------------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        if path:
+            self.add_folder(path)
+
+    def add_folder(self, path: str) -> None:
+        self.status.show_message(f"Adding {path}…")
+        self.library.add_folder(path)
+
+    def _confirm_remove(self, place) -> None:
+        answer = QMessageBox.question(
+            self, "Remove folder", f"Stop following “{place.path}”?\n\nThe photos stay on disk; "
+            "photocap keeps their captions in case you add the folder again.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.library.remove_folder(place.folder_id)
+
+    def reveal(self, path: str) -> None:
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def _mark_reviewed(self) -> None:
+        pid = self.page.detail.photo_id
+        if pid is not None:
+            self.library.mark_reviewed(pid)
+
+    def _load_preview(self, path: str) -> None:
+        if not self.thumb_lane.stopped:
+            job = self.thumb_lane.submit(Job("preview", load_preview, path, PREVIEW_SIZE))
+            job.result.connect(lambda r: self.page.detail.set_preview(*r))
+
+    def _step_thumbs(self, step: int) -> None:
+        from photocap.ui.settings import THUMB_SIZES
+
+        i = THUMB_SIZES.index(self.settings.thumb_size)
+        self.apply_thumb_size(THUMB_SIZES[max(0, min(len(THUMB_SIZES) - 1, i + step))])
+
+    def apply_thumb_size(self, size: int) -> None:
+        if size == self.settings.thumb_size and self.page.grid.thumb_size == size:
+            return
+        self.settings.thumb_size = size
+        self.settings.save()
+        if cache_size_for(size) != self.thumbs.size:
+            self.thumbs.set_size(cache_size_for(size))
+            self.grid_model.forget_thumbnails()
+        self.page.grid.set_thumb_size(size)
+
+    def open_settings(self) -> None:
+        from photocap.ui.views.settings_dialog import SettingsDialog
+
+        folders = self.browser.counts.folders if self.browser.counts else []
+        dialog = SettingsDialog(self.settings, folders, self)
+        dialog.add_folder_requested.connect(self.choose_folder)
+        dialog.remove_folder_requested.connect(lambda fid: self.library.remove_folder(fid))
+        dialog.rescan_requested.connect(lambda fid: self.library.scan(fid))
+        self.browser.counts_changed.connect(lambda c: dialog.set_folders(c.folders))
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, new: AppSettings) -> None:
+        old = self.settings
+        model_changed = new.model_settings() != old.model_settings()
+        library_changed = new.library_path != old.library_path
+        theme_changed = new.theme != old.theme
+        self.settings = new
+        new.save()
+        self.apply_thumb_size(new.thumb_size)
+        if theme_changed:
+            from PySide6.QtWidgets import QApplication
+
+            from photocap.ui import style
+
+            style.apply(QApplication.instance(), new.theme)
+        if model_changed and self.library.library is not None:
+            self.library.call("active_model", on_result=self._load_engine)
+        if library_changed:
+            QMessageBox.information(self, "photocap", "The new library location takes effect the next time "
+                                    "photocap starts.")
+
+    def open_about(self) -> None:
+        from photocap.ui.views.about import AboutDialog
+
+        AboutDialog(self.captions.info, self).exec()
+
+    # ---- drag and drop -------------------------------------------------------------------------------
+    def _dropped_folders(self, mime) -> list[str]:
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+            self.empty.set_dragging(True)
+
+    def dragLeaveEvent(self, event) -> None:
+        self.empty.set_dragging(False)
+
+    def dropEvent(self, event) -> None:
+        self.empty.set_dragging(False)
+        for path in self._dropped_folders(event.mimeData()):
+            self.add_folder(path)
+        event.acceptProposedAction()
+
+    # ---- shut-down ------------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = QSettings().value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+
+    def closeEvent(self, event) -> None:
+        if not self._closing:
+            QSettings().setValue("window/geometry", self.saveGeometry())
+            self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop everything in order: no new work, the captioning pass stops at its next photo
+        (all earlier captions are written), each lane's thread is quit and waited for."""
+        if self._closing:
+            return
+        self._closing = True
+        t0 = time.perf_counter()
+        if self.page.detail.editor.editing:
+            self.page.detail.editor.commit()  # queued on the library lane before it drains
+        self.hide()
+        self.watch.stop()
+        self.captions.shutdown()
+        self.thumb_lane.shutdown()
+        self.library.shutdown()
+        log.info("stopped in %.2f s", time.perf_counter() - t0)

@@ -1,0 +1,193 @@
+"""The photo grid's model: a list of photo ids with rows and thumbnails loaded lazily.
+
+Holding 50,000 ids costs nothing; a row's data (caption, source, size) is fetched in
+pages of ``PAGE`` ids on the library lane the first time the view asks for any row of
+the page, and its thumbnail is requested from the thumbnail lane the first time it is
+painted. Until then ``data()`` answers with placeholders, so the view never waits.
+Queries (a filter or a search) carry a generation number: answers to older ones are
+dropped, so fast typing never shows stale results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.thumbnails import ThumbnailLoader
+from photocap.ui.text import query_terms
+
+PAGE = 120
+PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
+
+SummaryRole = Qt.ItemDataRole.UserRole + 1
+IdRole = Qt.ItemDataRole.UserRole + 2
+PathRole = Qt.ItemDataRole.UserRole + 3
+TermsRole = Qt.ItemDataRole.UserRole + 4
+ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
+
+
+class PhotoGridModel(QAbstractListModel):
+    loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
+    search_limit = 5000
+
+    def __init__(self, service: LibraryService, thumbs: ThumbnailLoader, parent: QObject | None = None):
+        super().__init__(parent)
+        self._service = service
+        self._thumbs = thumbs
+        self._ids: list[int] = []
+        self._row_of: dict[int, int] = {}
+        self._rows: dict[int, object] = {}  # photo id -> PhotoSummary
+        self._pages_asked: set[int] = set()
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._thumb_failed: set[int] = set()
+        self._generation = 0
+        self.terms: tuple[str, ...] = ()
+        self.filter = None
+        self.query = ""
+        thumbs.ready.connect(self._on_thumb)
+        thumbs.failed.connect(self._on_thumb_failed)
+
+    # ---- queries -------------------------------------------------------------------------
+    def show(self, filter=None, query: str = "", order: str = "-taken") -> int:
+        """List ``filter`` (a PhotoFilter), or search ``query`` within it. Returns the generation."""
+        self._generation += 1
+        gen = self._generation
+        self.filter, self.query = filter, query.strip()
+        self.terms = query_terms(self.query)
+        if self.query:
+            self._service.call("search", self.query, filter, limit=self.search_limit,
+                               on_result=lambda hits, g=gen: self._on_ids(g, [h.photo_id for h in hits]))
+        else:
+            self._service.call("list_photo_ids", filter, order,
+                               on_result=lambda ids, g=gen: self._on_ids(g, ids))
+        return gen
+
+    def refresh(self) -> int:
+        """The same query again (new photos, changed captions), keeping what is loaded."""
+        return self.show(self.filter, self.query)
+
+    def _on_ids(self, generation: int, ids: list[int]) -> None:
+        if generation != self._generation:
+            return  # a newer query is on its way: this answer is stale
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._row_of = {pid: i for i, pid in enumerate(self._ids)}
+        self._pages_asked.clear()
+        self.endResetModel()
+        self.loaded.emit(len(self._ids))
+
+    # ---- rows ------------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def photo_id(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._row_of.get(photo_id)
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def summary(self, photo_id: int):
+        return self._rows.get(photo_id)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        row = index.row()
+        if not index.isValid() or row >= len(self._ids):
+            return None
+        pid = self._ids[row]
+        if role == IdRole:
+            return pid
+        if role == TermsRole:
+            return self.terms
+        summary = self._rows.get(pid)  # possibly from an older query: refreshed with its page
+        self._want_page(row)
+        if role == SummaryRole:
+            return summary
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return (summary.caption or summary.name) if summary is not None else ""
+        if role == PathRole:
+            return summary.path if summary is not None else None
+        if role == Qt.ItemDataRole.DecorationRole:
+            pm = self._pixmaps.get(pid)
+            if pm is not None:
+                self._pixmaps.move_to_end(pid)
+                return pm
+            if summary is not None and pid not in self._thumb_failed and summary.status == "ok":
+                self._thumbs.request(pid, summary.path)
+            return None
+        if role == ThumbStateRole:
+            if pid in self._pixmaps:
+                return "ready"
+            return "failed" if pid in self._thumb_failed or (summary and summary.status != "ok") else "loading"
+        return None
+
+    def _want_page(self, row: int) -> None:
+        page = row // PAGE
+        if page in self._pages_asked:
+            return
+        self._pages_asked.add(page)
+        ids = self._ids[page * PAGE : (page + 1) * PAGE]
+        gen = self._generation
+        self._service.call("photos_by_ids", ids, on_result=lambda rows, g=gen: self._on_rows(g, rows))
+
+    def _on_rows(self, generation: int, rows: list) -> None:
+        for s in rows:
+            self._rows[s.id] = s
+        self._changed([s.id for s in rows])
+
+    def _changed(self, ids, roles=()) -> None:
+        rows = sorted(r for r in (self._row_of.get(i) for i in ids) if r is not None)
+        if not rows:
+            return
+        # one signal per contiguous run keeps repaints cheap
+        start = prev = rows[0]
+        for r in rows[1:] + [None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            self.dataChanged.emit(self.index(start), self.index(prev), list(roles))
+            if r is not None:
+                start = prev = r
+
+    # ---- updates from elsewhere --------------------------------------------------------------
+    def update_captions(self, landed: list) -> None:
+        """New captions from the captioning pass (or an edit): patch the rows we hold."""
+        touched = []
+        for item in landed:
+            s = self._rows.get(item.photo_id)
+            if s is None:
+                continue
+            if getattr(item, "error", None):
+                self._rows[item.photo_id] = dataclasses.replace(s, status="error")
+            elif item.text is not None and not getattr(item, "kept_user_caption", False):
+                self._rows[item.photo_id] = dataclasses.replace(s, caption=item.text, caption_source=item.source,
+                                                                reviewed=False)
+            touched.append(item.photo_id)
+        self._changed(touched)
+
+    def replace_summary(self, summary) -> None:
+        self._rows[summary.id] = summary
+        self._changed([summary.id])
+
+    def forget_thumbnails(self) -> None:
+        self._pixmaps.clear()
+        self._thumb_failed.clear()
+        self._thumbs.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1), [Qt.ItemDataRole.DecorationRole])
+
+    def _on_thumb(self, pid: int, image: QImage) -> None:
+        self._pixmaps[pid] = QPixmap.fromImage(image)
+        while len(self._pixmaps) > PIXMAP_CACHE:
+            self._pixmaps.popitem(last=False)
+        self._changed([pid], [Qt.ItemDataRole.DecorationRole])
+
+    def _on_thumb_failed(self, pid: int, _reason: str) -> None:
+        self._thumb_failed.add(pid)
+        self._changed([pid], [Qt.ItemDataRole.DecorationRole])

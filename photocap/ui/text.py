@@ -1,0 +1,95 @@
+"""Small text helpers for the views: query words, highlight runs, sizes and dates."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
+_OPERATORS = {"and", "or", "not", "near"}
+
+
+def query_terms(query: str) -> tuple[str, ...]:
+    """The words a search highlights: lower-case, no operators, no excluded (-word) terms."""
+    terms = []
+    for raw in query.split():
+        if raw.startswith("-"):
+            continue
+        for word in _WORD.findall(raw.lower()):
+            if word not in _OPERATORS and word not in terms:
+                terms.append(word)
+    return tuple(terms)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "ed", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def word_matches(word: str, terms: tuple[str, ...]) -> bool:
+    """Prefix match, plus a light stem so "dogs" highlights "dog" (the index stems words)."""
+    w = word.lower()
+    return any(w.startswith(t) or _stem(w).startswith(_stem(t)) for t in terms)
+
+
+def search_query(typed: str) -> str:
+    """What to send while the user types: the last word, still being typed, as a prefix."""
+    text = typed.strip()
+    if not text or typed.endswith((" ", '"')) or text.endswith(("*", '"')):
+        return text
+    last = text.split()[-1]
+    if last.startswith("-") or last.upper() == "OR" or not any(ch.isalnum() for ch in last):
+        return text
+    return text + "*"
+
+
+def highlight_runs(text: str, terms: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """Split ``text`` into (piece, matched) runs; a word matches when it starts with a term
+    (the search matches prefixes, so "bea" finds and highlights "beach")."""
+    if not terms:
+        return [(text, False)] if text else []
+    runs: list[tuple[str, bool]] = []
+    pos = 0
+    for m in _WORD.finditer(text):
+        if word_matches(m.group(0), terms):
+            if m.start() > pos:
+                runs.append((text[pos : m.start()], False))
+            runs.append((m.group(0), True))
+            pos = m.end()
+    if pos < len(text):
+        runs.append((text[pos:], False))
+    return runs
+
+
+def marked_runs(snippet: str, marks: tuple[str, str] = ("[", "]")) -> list[tuple[str, bool]]:
+    """The library's snippet (matched words between ``marks``) as (piece, matched) runs."""
+    out, rest = [], snippet
+    while rest:
+        a = rest.find(marks[0])
+        b = rest.find(marks[1], a + 1) if a >= 0 else -1
+        if a < 0 or b < 0:
+            out.append((rest, False))
+            break
+        if a:
+            out.append((rest[:a], False))
+        out.append((rest[a + 1 : b], True))
+        rest = rest[b + 1 :]
+    return out
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def human_date(value: _dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value.day} {value:%B %Y, %H:%M}" if hasattr(value, "strftime") else str(value)

@@ -1,0 +1,66 @@
+"""Above the grid: the place's title, how many photos, and the search field (Ctrl+F).
+
+Typing is debounced (150 ms) before ``search_changed`` fires; Esc clears the field.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from photocap.ui import style
+
+DEBOUNCE_MS = 150
+
+
+class SearchField(QLineEdit):
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
+            return
+        super().keyPressEvent(event)
+
+
+class Header(QWidget):
+    search_changed = Signal(str)  # debounced
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("Header")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.title = QLabel("All photos")
+        self.title.setObjectName("HeaderTitle")
+        self.subtitle = QLabel("")
+        self.subtitle.setObjectName("HeaderSubtitle")
+        self.search = SearchField()
+        self.search.setObjectName("SearchField")
+        self.search.setPlaceholderText("Search by what is in the photo…   Ctrl+F")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(style.icon("search", style.current().muted, 16), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setMinimumWidth(260)
+        self.search.setMaximumWidth(440)
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(lambda: self.search_changed.emit(self.search.text()))
+        self.search.textChanged.connect(lambda _t: self._timer.start())
+        self.search.returnPressed.connect(self._flush)
+
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(22, 14, 18, 12)
+        lay.addLayout(titles, 1)
+        lay.addWidget(self.search, 1)
+
+    def _flush(self) -> None:
+        self._timer.stop()
+        self.search_changed.emit(self.search.text())
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def set_title(self, title: str, subtitle: str = "") -> None:
+        self.title.setText(title)
+        self.subtitle.setText(subtitle)
