@@ -31,6 +31,7 @@ FTS_TABLE = "photo_fts"
 FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")
 # bm25 weights, in FTS_COLUMNS order: the caption counts most, then tags, then names
 BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5)
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # as in migration 0002: snippets must tokenise alike
 
 # integrity-check with rank=1 compares the index against the content table
 INTEGRITY_SQL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-check', 1)"
