@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import queue
 import sys
 import time
@@ -154,8 +155,6 @@ def _duration(seconds: float) -> str:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    import os
-
     lib = _open(args)
     if lib is None:
         return 2
@@ -238,7 +237,8 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_edit(args: argparse.Namespace) -> int:
+def _on_photo(args: argparse.Namespace, action) -> int:
+    """Open the library, find ``args.path`` in it and run ``action(lib, photo)``; or say why not."""
     lib = _open(args)
     if lib is None:
         return 2
@@ -247,24 +247,26 @@ def run_edit(args: argparse.Namespace) -> int:
         if photo is None:
             _err(f"{args.path} is not in the library (add its folder with: photocap index FOLDER)")
             return 1
+        return action(lib, photo)
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    def edit(lib, photo) -> int:
         if not args.caption.strip():
             _err("the caption is empty")
             return 1
         lib.set_user_caption(photo.id, args.caption)
         print(f"{photo.path}: {' '.join(args.caption.split())}")
-    return 0
+        return 0
+
+    return _on_photo(args, edit)
 
 
 def run_show(args: argparse.Namespace) -> int:
-    lib = _open(args)
-    if lib is None:
-        return 2
-    with lib:
-        photo = lib.photo_by_path(args.path)
-        detail = lib.photo_detail(photo.id) if photo else None
-    if detail is None:
-        _err(f"{args.path} is not in the library")
-        return 1
+    return _on_photo(args, lambda lib, photo: _show(args, lib.photo_detail(photo.id)))
+
+
+def _show(args: argparse.Namespace, detail) -> int:
     if args.json:
         data = asdict(detail) | {"needs_review": detail.needs_review}
         print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
