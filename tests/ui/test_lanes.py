@@ -1,0 +1,142 @@
+"""The one background-work pattern: generator jobs on a lane (a dedicated QThread)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from photocap.ui.jobs.lanes import Job, Lane
+
+
+@pytest.fixture
+def lane(qapp):
+    lane = Lane("test")
+    yield lane
+    assert lane.shutdown(10_000)
+    assert lane._thread.isFinished()
+
+
+def counting(ctx, n, seen, gate=None):
+    seen.append(threading.get_ident())
+    for i in range(n):
+        if gate is not None:
+            gate.wait(5)
+        yield i
+    return n * 10
+
+
+def test_job_runs_on_the_lane_thread_and_returns(qtbot, lane):
+    seen: list[int] = []
+    job = Job("count", counting, 5, seen, throttle=0.0)
+    got = []
+    job.progress.connect(got.append)
+    with qtbot.waitSignal(job.result, timeout=5000) as blocker:
+        lane.submit(job)
+    assert blocker.args == [50]
+    assert got == [0, 1, 2, 3, 4]
+    assert seen and seen[0] != threading.get_ident()
+
+
+def test_progress_is_throttled_but_coalesced_values_are_kept(qtbot, lane):
+    job = Job("many", lambda ctx: (yield from ([i] for i in range(2000))), throttle=10.0,
+              coalesce=lambda old, new: old + new)
+    batches = []
+    job.progress.connect(batches.append)
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        lane.submit(job)
+    assert len(batches) <= 2  # the first at once, the rest flushed at the end
+    assert sum(batches, []) == list(range(2000))
+
+
+def test_plain_function_job_and_failure_keep_the_lane_alive(qtbot, lane):
+    bad = Job("bad", lambda ctx: 1 / 0)
+    with qtbot.waitSignal(bad.failed, timeout=5000) as blocker:
+        lane.submit(bad)
+    assert "division by zero" in blocker.args[0]
+    good = Job("good", lambda ctx, x: x + 1, 41)
+    with qtbot.waitSignal(good.result, timeout=5000) as blocker:
+        lane.submit(good)
+    assert blocker.args == [42]
+
+
+def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
+    steps = []
+
+    def slow(ctx):
+        for i in range(1000):
+            steps.append(i)
+            yield i
+
+    job = Job("slow", slow, throttle=0.0)
+    job.pause()  # parked before its first step
+    with qtbot.waitSignal(job.paused, timeout=5000):
+        lane.submit(job)
+    other = Job("other", lambda ctx: "ran")
+    with qtbot.waitSignal(other.result, timeout=5000):
+        lane.submit(other)
+    assert steps == []  # parked: not stepped while the other job ran
+    with qtbot.waitSignal(job.progress, timeout=5000):
+        job.resume()
+    job.pause()
+    with qtbot.waitSignal(job.paused, timeout=5000):
+        pass
+    n = len(steps)
+    assert 0 < n < 1000
+    probe = Job("probe", lambda ctx: len(steps))
+    with qtbot.waitSignal(probe.result, timeout=5000) as blocker:
+        lane.submit(probe)
+    assert blocker.args == [n]  # nothing moved while paused
+    with qtbot.waitSignal(job.result, timeout=5000):
+        job.resume()
+    assert len(steps) == 1000
+
+
+def test_abort_closes_the_generator_on_the_lane_thread(qtbot, lane):
+    closed_on = []
+
+    def forever(ctx):
+        try:
+            while True:
+                yield 1
+        finally:
+            closed_on.append(threading.get_ident())
+
+    job = Job("forever", forever, throttle=0.0)
+    got_result = []
+    job.result.connect(got_result.append)
+    with qtbot.waitSignal(job.progress, timeout=5000):
+        lane.submit(job)
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        job.abort()
+    assert closed_on and closed_on[0] != threading.get_ident()
+    assert got_result == []
+
+
+def test_shutdown_aborts_running_work_but_finishes_essential_writes(qapp):
+    lane = Lane("shutdown")
+    done = []
+    gate = threading.Event()
+
+    def forever(ctx):
+        while True:
+            yield None
+
+    lane.submit(Job("forever", forever))
+    lane.submit(Job("write", lambda ctx: done.append("written"), essential=True))
+    gate.set()
+    assert lane.shutdown(10_000)
+    assert done == ["written"]
+    with pytest.raises(RuntimeError):
+        lane.submit(Job("late", lambda ctx: None))
+
+
+def test_many_signal_emits_do_not_crash_the_interpreter(qtbot, lane):
+    """PySide6 6.12.0 + Python < 3.12 lose a reference to True on every emit (see
+    photocap.ui.qtfix); 200,000 progress values would abort the process without the fix."""
+    job = Job("chatty", lambda ctx: (yield from range(200_000)), throttle=0.0)
+    seen = []
+    job.progress.connect(lambda v: seen.append(v) if v % 50_000 == 0 else None)
+    with qtbot.waitSignal(job.result, timeout=60_000):
+        lane.submit(job)
+    assert seen[0] == 0
