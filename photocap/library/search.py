@@ -151,12 +151,12 @@ _cols = ", ".join(FTS_COLUMNS)
 
 
 # Ranking costs ~0.6 us per matching row (bm25 over four columns), so a word found in
-# 17,000 of 100,000 captions would cost 10-20 ms. Without filters, a query matching more
+# 17,000 of 100,000 captions would cost 10-20 ms (2,000 rows: ~1.5 ms). Without filters, a query matching more
 # than RANK_CAP photos ranks only the RANK_CAP most recently added of them: FTS5 walks
 # the doclist newest-first to find the cut-off rowid, then bm25 runs on rows above it.
 # At that breadth the order among thousands of near-equal short captions means little;
 # the user narrows the query instead. Filtered searches always rank every match.
-RANK_CAP = 4000
+RANK_CAP = 2000
 
 
 def _ranked_recent(session, match: str, limit: int, offset: int):
