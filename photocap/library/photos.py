@@ -22,12 +22,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from photocap import imaging
 from photocap.library.identity import quick_identity
-from photocap.library.schema import SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, utcnow
+from photocap.library.schema import (
+    FOLDER_MISSING, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
+)
 
 # never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
 NOT_PHOTO_EXTENSIONS = frozenset(
@@ -137,10 +139,18 @@ def upsert(session: Session, facts: FileFacts, folder_id: int | None, root: str 
 
 
 def _moved_from(session: Session, identity: str | None) -> Photo | None:
-    """A row with this identity whose file is gone (missing, or no longer on disk)."""
+    """A row with this identity whose file is gone (missing, or no longer on disk).
+
+    Rows of an unplugged folder (folder status "missing") are never taken: a copy of a
+    photo elsewhere must not steal the row the drive's own file comes back to.
+    """
     if not identity:
         return None
-    rows = session.scalars(select(Photo).where(Photo.identity == identity).order_by(Photo.id)).all()
+    rows = session.scalars(
+        select(Photo).outerjoin(Folder, Photo.folder_id == Folder.id)
+        .where(Photo.identity == identity, or_(Folder.id.is_(None), Folder.status != FOLDER_MISSING))
+        .order_by(Photo.id)
+    ).all()
     for row in rows:  # prefer rows already known to be missing, then any whose file vanished
         if row.status == STATUS_MISSING:
             return row

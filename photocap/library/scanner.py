@@ -21,6 +21,7 @@ library knows below that folder:
 
 from __future__ import annotations
 
+import errno
 import os
 import stat as _stat
 import time
@@ -73,7 +74,8 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
             try:
                 est = entry.stat()  # follows symlinks
             except OSError as exc:
-                skipped.append(Problem(entry.path, "broken link" if entry.is_symlink() else _reason(exc)))
+                broken = entry.is_symlink() and isinstance(exc, FileNotFoundError)
+                skipped.append(Problem(entry.path, "broken link" if broken else _reason(exc)))
                 continue
             if _stat.S_ISDIR(est.st_mode):
                 subdirs.append(entry.path)
@@ -85,6 +87,8 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
 def _reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
     return exc.strerror or type(exc).__name__
 
 

@@ -60,8 +60,10 @@ def test_symlink_loops_are_not_followed_forever(lib, photo_dir):
     make_photo(photo_dir / "sub" / "a.jpg")
     os.symlink(photo_dir, photo_dir / "sub" / "loop")
     os.symlink(photo_dir / "sub", photo_dir / "sub" / "self")
+    os.symlink(photo_dir / "knot", photo_dir / "knot")  # a link to itself: cannot even be stat'ed
     report = lib.scan(lib.add_folder(photo_dir).id)
     assert report.seen == 1 and report.added == 1
+    assert [(p.path, p.reason) for p in report.skipped] == [(str(photo_dir / "knot"), "symbolic link loop")]
 
 
 def test_second_scan_of_unchanged_tree_reads_nothing(lib, photo_dir, monkeypatch):
@@ -183,3 +185,21 @@ def test_folders_nest_and_remove_keeps_captions(lib, photo_dir):
     assert lib.photo_detail(pid).caption == "kept"
     lib.remove_folder(photo_dir, delete_photos=True)
     assert lib.photo_detail(pid) is None
+
+
+def test_a_copy_elsewhere_does_not_steal_the_rows_of_an_unplugged_folder(lib, tmp_path):
+    drive, laptop = tmp_path / "drive", tmp_path / "laptop"
+    original = make_photo(drive / "a.jpg", seed=1)
+    on_drive = lib.add_folder(drive)
+    lib.scan(on_drive.id)
+    pid = lib.photo_by_path(original).id
+    lib.set_user_caption(pid, "written for the drive's copy")
+    drive.rename(tmp_path / "unplugged")
+    lib.scan(on_drive.id)  # the drive is gone: its folder and photos are missing
+    laptop.mkdir()
+    shutil.copy(tmp_path / "unplugged" / "a.jpg", laptop / "a.jpg")
+    assert lib.scan(lib.add_folder(laptop).id).added == 1
+    (tmp_path / "unplugged").rename(drive)
+    assert lib.scan(on_drive.id).restored == 1
+    assert lib.photo_by_path(original).id == pid
+    assert lib.photo_detail(pid).caption == "written for the drive's copy"

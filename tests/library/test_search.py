@@ -173,3 +173,27 @@ def test_index_follows_updates_and_deletes(lib, photo_dir):
             if word in (d.caption or "").split() or word in [t for t, _ in d.tags]:
                 expected.add(pid)
         assert {h.photo_id for h in lib.search(word, limit=1000)} == expected, word
+
+
+def test_broad_queries_rank_the_newest_matches_and_skip_missing(lib, photo_dir, monkeypatch):
+    """With more matches than RANK_CAP, only the newest are ranked; results stay correct and paged."""
+    from photocap.library import search as search_mod
+
+    folder = lib.add_folder(photo_dir)
+    for i in range(12):
+        make_photo(photo_dir / f"p{i:02d}.jpg", seed=i)
+    lib.scan(folder.id)
+    ids = lib.list_photo_ids(order="path")
+    for n, pid in enumerate(ids):
+        lib.record_caption(pid, "a dog" + " on the grass" * (n % 3), "model", "m")
+    with lib._write() as s:
+        s.execute(update(Photo).where(Photo.id == ids[-1]).values(status="missing"))
+    full = [h.photo_id for h in lib.search("dog", limit=20)]
+    assert len(full) == 11 and ids[-1] not in full
+    monkeypatch.setattr(search_mod, "RANK_CAP", 6)
+    capped = lib.search("dog", limit=3)
+    assert len(capped) == 3 and ids[-1] not in {h.photo_id for h in capped}
+    assert {h.photo_id for h in capped} <= set(ids[-6:])  # ranked among the newest six
+    assert [h.rank for h in capped] == sorted(h.rank for h in capped)
+    assert lib.search("dog", limit=20) == lib.search("dog", limit=20, offset=0)
+    assert [h.photo_id for h in lib.search("dog", limit=20)] == full  # a big page: ranks everything
