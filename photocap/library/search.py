@@ -7,6 +7,7 @@ highlighted snippet. It runs in two steps on purpose: the first ranks and pages 
 only the index; the second computes snippets for just the page (``snippet()`` in the
 ranking query would build one for every matching row before sorting). Queries that
 match very many photos are ranked among the newest ``RANK_CAP`` of them (see there).
+Deep pages (``offset + limit`` over half of ``RANK_CAP``) rank every match.
 
 ``PhotoFilter`` is shared with the grid's ``list_photo_ids``/``count_photos``: folder,
 date-taken range, caption sources ("edited by me" = ``sources=("user",)``), "needs
@@ -22,8 +23,9 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import logging
+from collections import namedtuple
 
-from sqlalchemy import ColumnElement, and_, column, exc, false, func, literal_column, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, case, column, exc, false, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from photocap.library.fts import BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, parse_query
@@ -110,23 +112,17 @@ def _match(expr: str) -> ColumnElement[bool]:
 
 def _ranked(session, parsed: FtsQuery, filters, limit, offset, marks) -> list[SearchHit]:
     match = combined_match(parsed)
-    rows = None
-    if filters == PhotoFilter() and offset + limit <= RANK_CAP // 2:
-        rows = _ranked_recent(session, match, limit, offset)
-    if rows is None:
-        rank = literal_column(f"bm25({FTS_TABLE}, {_weights})").label("rank")
-        rows = session.execute(
-            select(Photo.id, Photo.path, Photo.caption, rank)
-            .select_from(_fts.join(Photo, _fts.c.rowid == Photo.id))
-            .where(_match(match), *filters.clauses())
-            .order_by(literal_column("rank"), Photo.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-    if not rows:
+    if filters == PhotoFilter():
+        floor, rows = _newest_unfiltered(session, match, offset + limit)
+    else:
+        floor, rows = _newest_filtered(session, match, filters)
+    page = rows[offset : offset + limit] if rows is not None else None
+    if page is None or (len(page) < limit and floor is not None):
+        page = _ranked_all(session, match, filters, floor, limit, offset)
+    if not page:
         return []
-    snippets = _snippets(session, [r.id for r in rows], parsed.match, marks)
-    return [SearchHit(r.id, r.path, r.caption, snippets.get(r.id) or (r.caption or ""), r.rank) for r in rows]
+    snippets = _snippets(session, [r.id for r in page], parsed.match, marks)
+    return [SearchHit(r.id, r.path, r.caption, snippets.get(r.id) or (r.caption or ""), r.rank) for r in page]
 
 
 def _snippets(session, ids: list[int], match: str, marks: tuple[str, str]) -> dict[int, str]:
@@ -151,33 +147,81 @@ _cols = ", ".join(FTS_COLUMNS)
 
 
 # Ranking costs ~0.6 us per matching row (bm25 over four columns), so a word found in
-# 17,000 of 100,000 captions would cost 10-20 ms (2,000 rows: ~1.5 ms). Without filters, a query matching more
-# than RANK_CAP photos ranks only the RANK_CAP most recently added of them: FTS5 walks
-# the doclist newest-first to find the cut-off rowid, then bm25 runs on rows above it.
-# At that breadth the order among thousands of near-equal short captions means little;
-# the user narrows the query instead. Filtered searches always rank every match.
+# 17,000 of 100,000 captions would cost 10-20 ms. So the newest RANK_CAP matches (after
+# filters) form a first tier, ranked by bm25, and older matches follow it, ranked among
+# themselves. The first pages come from the first tier alone: without filters FTS5 walks
+# its doclist newest-first to the cut-off rowid ("floor") and bm25 runs on rows above it;
+# with filters one newest-first walk stops after RANK_CAP rows pass them. Every page,
+# fast or not, follows the same order, so paging never repeats or skips a photo. At that
+# breadth the order among thousands of near-equal short captions means little anyway.
 RANK_CAP = 2000
+_Row = namedtuple("_Row", "id path caption rank")
+_bm25 = literal_column(f"bm25({FTS_TABLE}, {_weights})")
 
 
-def _ranked_recent(session, match: str, limit: int, offset: int):
-    """Top hits by bm25 among (at most) the RANK_CAP newest matches; None: use the full query."""
+def _newest_unfiltered(session, match: str, want: int):
+    """(floor, first-tier rows from the top, or None when they may not cover ``want``)."""
     floor = session.execute(
         text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"),
         {"q": match, "n": RANK_CAP - 1},
     ).scalar()
-    want = offset + limit
-    fetch = 2 * want + 64  # room for missing photos, which are filtered after ranking
-    ranked = (f"SELECT rowid AS id, bm25({FTS_TABLE}, {_weights}) AS rank FROM {FTS_TABLE} "
-              f"WHERE {FTS_TABLE} MATCH :q {'AND rowid >= :floor' if floor is not None else ''} "
-              f"ORDER BY rank LIMIT :fetch")
-    rows = session.execute(
-        text(f"SELECT p.id, p.path, p.caption, r.rank FROM ({ranked}) AS r JOIN photos AS p ON p.id = r.id "
-             f"WHERE p.status != '{STATUS_MISSING}' ORDER BY r.rank, p.id"),
+    if want > RANK_CAP // 2:
+        return floor, None
+    fetch = 2 * want + 64  # room for missing photos, which are dropped after ranking
+    scored = session.execute(
+        text(f"SELECT rowid, {_bm25} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q "
+             f"{'AND rowid >= :floor' if floor is not None else ''} ORDER BY rank, rowid LIMIT :fetch"),
         {"q": match, "floor": floor, "fetch": fetch},
     ).all()
-    if len(rows) < want:
-        return None  # few matches, or many missing photos among them: the full query is right and cheap
-    return rows[offset:want]
+    rows = _with_paths(session, scored, include_missing=False)
+    if len(rows) < want and len(scored) == fetch:
+        return floor, None  # many missing photos among them: let SQL do it
+    return floor, rows
+
+
+def _newest_filtered(session, match: str, filters: PhotoFilter):
+    scored = session.execute(
+        select(_fts.c.rowid, _bm25)
+        .select_from(_fts.join(Photo, _fts.c.rowid == Photo.id))
+        .where(_match(match), *filters.clauses())
+        .order_by(_fts.c.rowid.desc())  # FTS5 walks its doclist newest first: no sort, stops at the cap
+        .limit(RANK_CAP)
+    ).all()
+    floor = min(r[0] for r in scored) if len(scored) == RANK_CAP else None
+    page_source = sorted(scored, key=lambda r: (r[1], r[0]))
+    return floor, _LazyRows(session, page_source)
+
+
+class _LazyRows:
+    """First-tier (id, rank) pairs in order; paths and captions are read only for the page sliced."""
+
+    def __init__(self, session, scored):
+        self.session, self.scored = session, scored
+
+    def __getitem__(self, item: slice) -> list[_Row]:
+        return _with_paths(self.session, self.scored[item], include_missing=True)
+
+
+def _with_paths(session, scored, include_missing: bool) -> list[_Row]:
+    stmt = select(Photo.id, Photo.path, Photo.caption).where(Photo.id.in_([pid for pid, _ in scored]))
+    if not include_missing:
+        stmt = stmt.where(Photo.status != STATUS_MISSING)
+    found = {r.id: r for r in session.execute(stmt)}
+    return [_Row(pid, found[pid].path, found[pid].caption, rank) for pid, rank in scored if pid in found]
+
+
+def _ranked_all(session, match: str, filters: PhotoFilter, floor: int | None, limit: int, offset: int) -> list[_Row]:
+    """The same order as the tiers, computed over every match (deep pages, odd cases)."""
+    order = [case((_fts.c.rowid >= floor, 0), else_=1)] if floor is not None else []
+    rows = session.execute(
+        select(Photo.id, Photo.path, Photo.caption, _bm25.label("rank"))
+        .select_from(_fts.join(Photo, _fts.c.rowid == Photo.id))
+        .where(_match(match), *filters.clauses())
+        .order_by(*order, literal_column("rank"), Photo.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_Row(*r) for r in rows]
 
 
 def _list_only(session, parsed: FtsQuery, filters, limit, offset) -> list[SearchHit]:

@@ -175,8 +175,8 @@ def test_index_follows_updates_and_deletes(lib, photo_dir):
         assert {h.photo_id for h in lib.search(word, limit=1000)} == expected, word
 
 
-def test_broad_queries_rank_the_newest_matches_and_skip_missing(lib, photo_dir, monkeypatch):
-    """With more matches than RANK_CAP, only the newest are ranked; results stay correct and paged."""
+def test_broad_queries_rank_the_newest_matches_first_and_pages_stay_consistent(lib, photo_dir, monkeypatch):
+    """More matches than RANK_CAP: the newest are ranked first; paging never repeats or skips."""
     from photocap.library import search as search_mod
 
     folder = lib.add_folder(photo_dir)
@@ -186,14 +186,20 @@ def test_broad_queries_rank_the_newest_matches_and_skip_missing(lib, photo_dir, 
     ids = lib.list_photo_ids(order="path")
     for n, pid in enumerate(ids):
         lib.record_caption(pid, "a dog" + " on the grass" * (n % 3), "model", "m")
+        if n % 4 == 0:
+            lib.mark_reviewed(pid)
     with lib._write() as s:
         s.execute(update(Photo).where(Photo.id == ids[-1]).values(status="missing"))
     full = [h.photo_id for h in lib.search("dog", limit=20)]
     assert len(full) == 11 and ids[-1] not in full
     monkeypatch.setattr(search_mod, "RANK_CAP", 6)
-    capped = lib.search("dog", limit=3)
-    assert len(capped) == 3 and ids[-1] not in {h.photo_id for h in capped}
-    assert {h.photo_id for h in capped} <= set(ids[-6:])  # ranked among the newest six
-    assert [h.rank for h in capped] == sorted(h.rank for h in capped)
-    assert lib.search("dog", limit=20) == lib.search("dog", limit=20, offset=0)
-    assert [h.photo_id for h in lib.search("dog", limit=20)] == full  # a big page: ranks everything
+    for flt, qualifying in ((None, ids[:-1]),
+                            (PhotoFilter(needs_review=True, folder=photo_dir), [ids[n] for n in range(11) if n % 4])):
+        first = lib.search("dog", flt, limit=2)
+        assert [h.rank for h in first] == sorted(h.rank for h in first)
+        assert {h.photo_id for h in first} <= set(qualifying[-6:])  # ranked among the newest six
+        paged = [h.photo_id for k in range(0, 14, 2) for h in lib.search("dog", flt, limit=2, offset=k)]
+        whole = [h.photo_id for h in lib.search("dog", flt, limit=20)]  # a deep page: every match ranked
+        assert paged == whole and len(set(paged)) == len(paged) and ids[-1] not in paged
+        assert "[dog]" in lib.search("dog", flt, limit=1)[0].snippet
+    assert len(whole) == 12 - 3 - 1  # reviewed ones (n % 4 == 0) filtered out, and the missing one
