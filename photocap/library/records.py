@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class _ReviewState:
+    caption_source: str | None
+    reviewed: bool
+
+    @property
+    def needs_review(self) -> bool:
+        """An automatic caption the user has neither looked at nor edited."""
+        return self.caption_source in ("model", "tags") and not self.reviewed
+
+
 @dataclass(frozen=True)
 class FolderInfo:
     id: int
@@ -31,7 +41,7 @@ class PhotoRef:
 
 
 @dataclass(frozen=True)
-class PhotoSummary:
+class PhotoSummary(_ReviewState):
     """One grid cell's worth of data."""
 
     id: int
@@ -45,10 +55,6 @@ class PhotoSummary:
     width: int | None
     height: int | None
 
-    @property
-    def needs_review(self) -> bool:
-        return self.caption_source in ("model", "tags") and not self.reviewed
-
 
 @dataclass(frozen=True)
 class CaptionRecord:
@@ -59,7 +65,7 @@ class CaptionRecord:
 
 
 @dataclass(frozen=True)
-class PhotoDetail:
+class PhotoDetail(_ReviewState):
     id: int
     path: str
     folder: str | None
@@ -79,10 +85,6 @@ class PhotoDetail:
     format: str | None
     taken_at: _dt.datetime | None
     camera: str | None
-
-    @property
-    def needs_review(self) -> bool:
-        return self.caption_source in ("model", "tags") and not self.reviewed
 
 
 @dataclass(frozen=True)

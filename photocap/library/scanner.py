@@ -15,6 +15,8 @@ library knows below that folder:
 * known photos that were not found are marked ``missing`` *before* new files are
   matched, so a file moved or renamed inside the tree is recognised by its identity and
   keeps its row, captions and history. A stopped scan marks nothing missing.
+* folders and files that could not be listed or opened are kept in the ``problems``
+  table (``Library.problems()``), replaced at each complete scan of the tree.
 
 ``progress`` gets a :class:`ScanProgress` about ten times a second at most.
 """
@@ -29,11 +31,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
 from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
+from photocap.library.schema import Problem as ProblemRow
 
 if TYPE_CHECKING:
     from photocap.library.library import Library
@@ -151,12 +154,22 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
         chunk = [photos.examine(path, st) for path, st in to_read[i : i + CHUNK]]
         apply_facts(lib, chunk, folder_id, root, report)
         tick(ScanProgress(top, "reading", report.seen, len(to_read), i + len(chunk), chunk[-1].path), force=True)
+    if not report.stopped:
+        _record_skipped(lib, top, report.skipped)
     if report.missing and report.moved:  # rows marked missing above that found their file again
         with lib._read() as s:
             report.missing = s.scalar(select(func.count()).select_from(Photo).where(
                 Photo.id.in_(gone), Photo.status == STATUS_MISSING))
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _record_skipped(lib: Library, top: str, skipped: list[Problem]) -> None:
+    """Keep the problems list of this tree current: what was skipped now, nothing stale."""
+    with lib._write() as s:
+        s.execute(delete(ProblemRow).where(or_(photos.under(ProblemRow.path, top), ProblemRow.path == top)))
+        for p in {p.path: p for p in skipped}.values():
+            s.add(ProblemRow(path=p.path, reason=p.reason))
 
 
 def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None,

@@ -39,7 +39,10 @@ def test_broken_files_are_recorded_not_fatal(lib, photo_dir):
     broken = lib.photo_detail(lib.photo_by_path(photo_dir / "broken.jpg").id)
     assert broken.status == "error" and broken.error
     assert [r.path for r in lib.photos_needing_caption("m")] == [str(photo_dir / "good.jpg")]
-    assert str(photo_dir / "broken.jpg") in {p.path for p in lib.problems()}
+    assert {p.path for p in lib.problems()} == {str(photo_dir / "broken.jpg"), str(photo_dir / "dangling.jpg")}
+    (photo_dir / "dangling.jpg").unlink()
+    lib.scan(lib.folders()[0].id)
+    assert {p.path for p in lib.problems()} == {str(photo_dir / "broken.jpg")}  # nothing stale
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their permissions")
