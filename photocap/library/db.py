@@ -28,7 +28,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 
 from photocap import paths
 
@@ -149,6 +149,9 @@ def open_library(path: str | os.PathLike | None = None) -> Library:
     engine = make_engine(path)
     try:
         prepare(engine, path)
+    except exc.DBAPIError as error:
+        engine.dispose()
+        raise LibraryError(f"{path} cannot be opened as a photocap library: {error.orig}") from error
     except BaseException:
         engine.dispose()
         raise

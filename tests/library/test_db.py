@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from photocap.library import LibraryTooNew, open_library
+from photocap.library import LibraryError, LibraryTooNew, open_library
 from photocap.library.db import head_revision, make_engine, upgrade
 from photocap.library.fts import is_fts_table
 from photocap.library.schema import Base
@@ -106,3 +106,11 @@ def test_writers_on_many_threads_all_land(lib, photo_dir):
         detail = lib.photo_detail(pid)
         assert len(detail.history) == 15
         assert detail.caption == f"caption 14 for photo {pid}"
+
+
+def test_a_file_that_is_not_a_library_gets_a_clear_error(tmp_path):
+    not_db = make_photo(tmp_path / "photo.jpg")
+    before = not_db.read_bytes()
+    with pytest.raises(LibraryError, match="cannot be opened as a photocap library: file is not a database"):
+        open_library(not_db)
+    assert not_db.read_bytes() == before
