@@ -25,7 +25,6 @@ import datetime as dt
 import io
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from photocap.cli import main
 from photocap.library import open_library
