@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, delete, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from photocap.library.identity import holdout_bucket
@@ -94,19 +94,28 @@ def tags(session: Session, photo_id: int) -> list[tuple[str, float]]:
 
 def needing_caption(session: Session, model_id: str, limit: int | None = None,
                     first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
-    stmt = select(Photo.id, Photo.path).where(
+    needs = (
         Photo.status == STATUS_OK,
         or_(Photo.caption_source.is_(None), Photo.caption_source.not_in((SOURCE_USER, SOURCE_IMPORTED))),
         or_(Photo.caption_source.is_(None), Photo.caption_model.is_(None), Photo.caption_model != model_id,
             Photo.caption_stale.is_(True)),
     )
-    if first_ids:
-        stmt = stmt.order_by(case((Photo.id.in_(list(first_ids)), 0), else_=1), Photo.id)
-    else:
-        stmt = stmt.order_by(Photo.id)
+    first: list[PhotoRef] = []
+    if first_ids:  # the photos on screen, in the caller's order, then the rest by id
+        wanted = list(dict.fromkeys(first_ids))
+        found = {}
+        for i in range(0, len(wanted), 900):
+            rows = session.execute(select(Photo.id, Photo.path).where(Photo.id.in_(wanted[i : i + 900]), *needs))
+            found.update((r.id, r.path) for r in rows)
+        first = [PhotoRef(pid, found[pid]) for pid in wanted if pid in found][:limit]
+        if limit is not None and len(first) >= limit:
+            return first
+    stmt = select(Photo.id, Photo.path).where(*needs).order_by(Photo.id)
+    if first:
+        stmt = stmt.where(Photo.id.not_in([r.id for r in first]))
     if limit is not None:
-        stmt = stmt.limit(limit)
-    return [PhotoRef(r.id, r.path) for r in session.execute(stmt)]
+        stmt = stmt.limit(limit - len(first))
+    return first + [PhotoRef(r.id, r.path) for r in session.execute(stmt)]
 
 
 def user_captions(session: Session, split: str | None = None, val_percent: int = 10) -> list[UserCaption]:

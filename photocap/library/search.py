@@ -82,7 +82,7 @@ def _end(value) -> _dt.datetime:
 
 ORDERS = {
     "taken": (Photo.taken_at.is_(None), Photo.taken_at, Photo.id),  # undated last
-    "-taken": (Photo.taken_at.is_(None), Photo.taken_at.desc(), Photo.id.desc()),
+    "-taken": (Photo.taken_at.desc(), Photo.id.desc()),  # SQLite puts NULL last here; the index serves it
     "path": (Photo.path,),
     "added": (Photo.id,),
     "-added": (Photo.id.desc(),),
