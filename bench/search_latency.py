@@ -164,6 +164,31 @@ def bench_search(lib, reps: int, seed: int = 2):
     return fts, like, hits, filtered
 
 
+def bench_grid(lib, reps: int) -> list[tuple[str, float, float]]:
+    """The calls a photo grid and the caption queue make, on the same library."""
+    ids = lib.list_photo_ids(limit=5000)
+    calls = [
+        ("list_photo_ids() all, by date", lambda: lib.list_photo_ids()),
+        ("list_photo_ids(-taken, offset 50000, limit 200)", lambda: lib.list_photo_ids(order="-taken", offset=50000,
+                                                                                       limit=200)),
+        ("count_photos(needs review)", lambda: lib.count_photos(PhotoFilter(needs_review=True))),
+        ("photos_by_ids(200)", lambda: lib.photos_by_ids(ids[1000:1200])),
+        ("photos_needing_caption(new model, 64, first_ids=200)",
+         lambda: lib.photos_needing_caption("m2", limit=64, first_ids=ids[3000:3200])),
+        ("photo_detail", lambda: lib.photo_detail(ids[7])),
+    ]
+    out = []
+    for name, fn in calls:
+        fn()
+        times = []
+        for _ in range(max(5, reps // 3)):
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+        out.append((name, pct(times, 50), pct(times, 95)))
+    return out
+
+
 def bench_scan(root: Path, n: int, lib_path: Path):
     rnd = random.Random(3)
     samples = []
@@ -199,6 +224,7 @@ def main() -> int:
         print(f"library: {args.photos:,} photos built in {build_s:.1f} s ({args.photos / build_s:,.0f} rows/s "
               f"with FTS triggers), file {size_mb:.0f} MB")
         fts, like, hits, filtered = bench_search(lib, args.reps)
+        grid = bench_grid(lib, args.reps)
         lib.close()
         print(f"\n{'query':<18}{'hits':>6}{'FTS p50':>10}{'FTS p95':>10}{'LIKE p50':>10}{'LIKE p95':>10}{'ratio':>8}")
         for q in QUERIES:
@@ -213,6 +239,9 @@ def main() -> int:
         print("\nwith filters:")
         for label, n, times in filtered:
             print(f"  {label:<28}{n:>6} hits  p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms")
+        print("\ngrid and caption-queue calls:")
+        for name, p50, p95 in grid:
+            print(f"  {name:<55} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
         if args.tree:
             first, second = bench_scan(tmp / "tree", args.tree, tmp / "scan.sqlite")
             print(f"\nscan of a {args.tree:,}-file tree: first {first.seconds:.2f} s "
