@@ -135,11 +135,7 @@ def _printer(quiet: bool, rank0: bool):
 
 
 def _run_events(events, quiet: bool) -> int:
-    import os
-
-    from trainer.train import TrainControl  # noqa: F401 - imported for the type of control
-
-    rank0 = int(os.environ.get("RANK", "0")) == 0
+    rank0 = _rank0()
     show = _printer(quiet, rank0)
     last = None
     for ev in events:
@@ -175,13 +171,20 @@ def cmd_synth(a) -> int:
     return 0
 
 
+def _rank0() -> bool:
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def cmd_train(a) -> int:
     from trainer.datasets import load_dataset
     from trainer.evaluate import synthetic_scorer
     from trainer.train import TrainConfig, train
 
     dataset = load_dataset(a.data, a.images, a.format)
-    print(dataset.summary(), flush=True)
+    if _rank0():
+        print(dataset.summary(), flush=True)
     cfg = TrainConfig(out_dir=a.out, decoder=a.decoder, encoder=a.encoder,
                       encoder_weights=None if a.encoder_weights == "none" else a.encoder_weights,
                       positions=not a.no_positions, use_cache=not a.no_cache, device=a.device, seed=a.seed,

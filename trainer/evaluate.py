@@ -62,6 +62,7 @@ def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset
                    beams: tuple[int, ...] = (1, 3), max_len: int = 20, batch_size: int = 64,
                    limit: int | None = None, use_cache: bool = True, device: str = "auto",
                    tokenizer: str = "auto", meteor: bool | str = "auto", examples: int = 5,
+                   feature_cache: str | os.PathLike | None = None,
                    report_path: str | os.PathLike | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Caption every image of ``split`` with each beam width and score against its references."""
     say = progress or (lambda msg: None)
@@ -77,7 +78,7 @@ def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset
     if use_cache and not captioner.meta.get("provenance", {}).get("encoder_finetuned"):
         all_paths = [r.path for r in dataset.images]
         gen = compute_features(all_paths if len(all_paths) <= 4 * len(paths) else paths, captioner.encoder,
-                               dataset.name, cache_root(), device=captioner.device)
+                               dataset.name, feature_cache or cache_root(), device=captioner.device)
         try:
             while True:
                 p = next(gen)

@@ -366,6 +366,8 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     if enc_params:
         groups.append({"params": enc_params, "lr": cfg.encoder_lr})
     optimizer = torch.optim.Adam(groups)
+    # fp16 autocast (CUDA GPUs without bf16) needs loss scaling; bf16 and fp32 do not
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_decay,
                                                            patience=cfg.lr_patience, min_lr=cfg.min_lr)
     run_id = uuid.uuid4().hex[:8]
@@ -377,6 +379,8 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
         if enc_params:
             encoder.load_state_dict(state["encoder"])
         optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
         run_id, epoch, done_in_epoch, step = state["run_id"], state["epoch"], state["batch_in_epoch"], state["step"]
@@ -393,7 +397,8 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                 "batch_in_epoch": done_in_epoch, "step": step, "elapsed": elapsed, "best": best,
                 "best_epoch": best_epoch, "bad_epochs": bad_epochs, "history": history, "best_metrics": best_metrics,
                 "decoder": decoder.state_dict(), "encoder": encoder.state_dict() if enc_params else {},
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state()}
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
+                "scaler": scaler.state_dict() if scaler.is_enabled() else {}}
 
     def write_state() -> None:
         if main:
@@ -452,10 +457,12 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                     loss, ce = caption_loss(model, feats, b.captions.to(device), b.image_index.to(device),
                                             cfg.attention_lambda, cfg.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
                 if cfg.grad_clip > 0:
+                    scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], cfg.grad_clip)
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 step += 1
                 done_in_epoch += 1
                 win_pairs += len(b.pairs)
