@@ -108,6 +108,10 @@ class _Progress:
 
 
 # ---- index ---------------------------------------------------------------------------------
+class _NoModel(Exception):
+    pass
+
+
 class _Captioner:
     """Loads the engine on first use, then captions whatever the library says needs it."""
 
@@ -121,8 +125,11 @@ class _Captioner:
         model = self.args.model
         if model is None and (active := self.lib.active_model()) is not None and active.path:
             model = active.path
-        self.engine = CaptionEngine.create(model, device=self.args.device, beam=self.args.beam,
-                                           batch_size=self.args.batch_size)
+        try:
+            self.engine = CaptionEngine.create(model, device=self.args.device, beam=self.args.beam,
+                                               batch_size=self.args.batch_size)
+        except Exception as exc:  # noqa: BLE001 - a bad model file: say so, keep what was scanned
+            raise _NoModel(f"cannot load the caption model {model or '(tagger)'}: {exc}") from exc
 
     def run(self, progress: _Progress) -> None:
         from photocap.engine import Throughput
@@ -136,13 +143,16 @@ class _Captioner:
         speed = Throughput()
         for item in self.engine.caption_paths(ids):
             speed.add()
-            if item.error is not None:
-                self.failed += 1
-                self.lib.record_problem(ids[item.path], item.error.reason)
-            else:
-                d = item.description
-                if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags):
-                    self.captioned += 1
+            try:
+                if item.error is not None:
+                    self.failed += 1
+                    self.lib.record_problem(ids[item.path], item.error.reason)
+                else:
+                    d = item.description
+                    if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags):
+                        self.captioned += 1
+            except KeyError:  # removed from the library meanwhile (by the app, say): nothing to write
+                continue
             eta = speed.eta(len(todo) - speed.count)
             progress.show(f"captioning {speed.count}/{len(todo)}  {speed.rate:.1f} photos/s"
                           + (f"  ETA {_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
@@ -182,6 +192,10 @@ def run_index(args: argparse.Namespace) -> int:
             captioner.run(progress)
         if args.watch and roots:
             _watch(args, lib, roots, captioner, progress)
+    except _NoModel as exc:
+        progress.done()
+        _err(f"{exc} (the scan results are saved; run again with --model FILE or --no-caption)")
+        status = 2
     except KeyboardInterrupt:
         progress.done()
         _err("interrupted")

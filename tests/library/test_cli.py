@@ -109,3 +109,41 @@ def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
             proc.kill()
     assert proc.returncode == 0
     assert "changes: 1 new" in out
+
+
+def test_a_bad_model_file_is_reported_and_the_scan_kept(capsys, tmp_path, photo_dir):
+    make_photo(photo_dir / "a.jpg")
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"not a model")
+    db = str(tmp_path / "lib.sqlite")
+    code, _, err = run(capsys, "index", str(photo_dir), "--model", str(bad), "--library", db)
+    assert code == 2 and "cannot load the caption model" in err
+    with open_library(db) as lib:
+        assert lib.count_photos() == 1
+
+
+def test_killed_in_the_middle_of_a_scan_the_library_stays_sound(tmp_path, photo_dir):
+    """SIGKILL while scanning: the file opens, passes integrity checks, and a re-scan finishes the job."""
+    for i in range(3000):
+        (photo_dir / f"p{i:04d}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(64))
+    db = tmp_path / "lib.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "photocap", "index", str(photo_dir), "--no-caption",
+                             "--library", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def some_written():
+        if not db.exists() or proc.poll() is not None:
+            return proc.poll() is not None
+        try:
+            with open_library(db) as lib:
+                return lib.count_photos() > 0
+        except Exception:  # noqa: BLE001 - being created right now
+            return False
+
+    wait_for(some_written, timeout=60, what="the scan to write something")
+    proc.kill()
+    assert proc.wait(timeout=10) == -signal.SIGKILL, "the scan finished before it could be killed"
+    with open_library(db) as lib:
+        assert lib.check_integrity() == []
+        report = lib.scan(lib.folders()[0].id)
+        assert report.seen == 3000 and lib.count_photos() == 3000
+        assert 0 < report.added < 3000  # the first run's committed chunks were kept
