@@ -209,3 +209,23 @@ def test_callback_runs_off_watchdogs_thread_and_a_failing_callback_does_not_stop
         make_photo(photo_dir / "b.jpg")
         assert second.wait(10)
     assert set(calls) == {"photocap-watcher"}
+
+
+def test_polled_root_disappearing_and_coming_back(lib, photo_dir, tmp_path):
+    folder = lib.add_folder(photo_dir, polling=True)
+    p = make_photo(photo_dir / "a.jpg", seed=1)
+    lib.scan(folder.id)
+    pid = lib.photo_by_path(p).id
+    lib.set_user_caption(pid, "on the network share")
+    feed = Feed(lib)
+    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, root_check=0.3,
+                       polling_roots=[photo_dir]) as w:
+        photo_dir.rename(tmp_path / "share-offline")
+        feed.apply_until(lambda: lib.photo_detail(pid).status == "missing", what="share gone")
+        assert w.modes[str(photo_dir)] == "missing"
+        (tmp_path / "share-offline").rename(photo_dir)
+        feed.apply_until(lambda: lib.photo_detail(pid).status == "ok", what="share back")
+        q = make_photo(photo_dir / "b.jpg", seed=2)
+        feed.apply_until(lambda: lib.photo_by_path(q) is not None, what="polling again after the comeback")
+        assert w.modes[str(photo_dir)] == "polling"
+    assert lib.photo_detail(pid).caption == "on the network share"
