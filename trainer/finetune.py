@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -106,42 +106,86 @@ def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts
 def finetune_library(library_path: str | os.PathLike, model: str | os.PathLike, opts: FinetuneOptions | None = None,
                      control: TrainControl | None = None, resume: bool = False,
                      register: bool = True) -> Iterator[TrainEvent]:
-    """Fine-tune on the library's user captions; register the best model as a new model version."""
+    """Fine-tune on the library's user captions, recording the run in the library and registering the
+    best model as a new (inactive) model version. ``register=False`` leaves the library untouched."""
     opts = opts or FinetuneOptions()
     dataset = load_library(library_path)
     yield TrainEvent("info", message=dataset.summary())
-    last = None
-    for ev in finetune(model, dataset, opts, control, resume):
-        last = ev
-        yield ev
-    if register and last is not None and last.kind == "done" and Path(last.path).is_file():
-        yield _register(library_path, last.path, last.metrics, opts)
+    lib = _LibraryLink(library_path) if register else None
+    run_id = None
+    if lib is not None:
+        from photocap.model.captioner import model_file_id
 
-
-def _register(library_path, model_path: str, metrics: dict, opts: FinetuneOptions) -> TrainEvent:
-    """Thin and defensive: the library's facade is owned elsewhere and may still change."""
-    from photocap.model.captioner import model_file_id
-    from photocap.model.checkpoint import read_meta
-
-    meta = read_meta(model_path)
-    parent = meta.get("provenance", {}).get("parent_model_id")
+        run_id = lib.call("start_training_run", base_model_id=model_file_id(model),
+                          params={k: v for k, v in asdict(opts).items() if k != "feature_cache"},
+                          n_examples=dataset.num_pairs("train"))
+    status, result_id, metrics, error = "failed", None, {}, None
     try:
-        from photocap.library.db import open_library
+        last = None
+        for ev in finetune(model, dataset, opts, control, resume):
+            last = ev
+            yield ev
+        if last is not None and last.kind == "cancelled":
+            status = "cancelled"
+        elif last is not None and last.kind == "done":
+            status, metrics = "done", _numbers(last.metrics)
+            if lib is not None and Path(last.path).is_file():
+                ev, result_id = lib.register(last.path, metrics, opts)
+                yield ev
+    except GeneratorExit:
+        status = "cancelled"
+        raise
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+        raise
+    finally:
+        if lib is not None and run_id is not None:
+            lib.call("finish_training_run", run_id=run_id, status=status, result_model_id=result_id,
+                     metrics=metrics, error=error)
 
-        lib = open_library(library_path)
+
+def _numbers(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+class _LibraryLink:
+    """Thin and defensive: the library is opened for each call and closed again, and a failure
+    there never loses the trained model (it is reported, the file stays on disk)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.errors: list[str] = []
+
+    def call(self, method: str, **kwargs):
         try:
-            lib.register_model_version(model_id=model_file_id(model_path), path=str(model_path),
-                                       name=meta.get("name") or opts.name, parent_model_id=parent,
-                                       metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-        finally:
-            close = getattr(lib, "close", None)
-            if callable(close):
-                close()
-    except Exception as exc:  # noqa: BLE001 - the model file is safe on disk whatever happens here
-        return TrainEvent("info", path=model_path,
-                          message=f"the model was saved but could not be registered with the library: {exc}")
-    return TrainEvent("info", path=model_path, message="registered with the library as a new model version "
-                                                       "(not active until you choose it)")
+            from photocap.library.db import open_library
+
+            lib = open_library(self.path)
+            try:
+                return getattr(lib, method)(**kwargs)
+            finally:
+                close = getattr(lib, "close", None)
+                if callable(close):
+                    close()
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f"{method}: {exc}")
+            return None
+
+    def register(self, model_path: str, metrics: dict, opts: FinetuneOptions) -> tuple[TrainEvent, str | None]:
+        from photocap.model.captioner import model_file_id
+        from photocap.model.checkpoint import read_meta
+
+        meta = read_meta(model_path)
+        model_id = model_file_id(model_path)
+        n_errors = len(self.errors)
+        self.call("register_model_version", model_id=model_id, path=str(model_path),
+                  name=meta.get("name") or opts.name, parent_model_id=meta.get("provenance", {}).get("parent_model_id"),
+                  metrics=metrics)
+        if len(self.errors) > n_errors:
+            return TrainEvent("info", path=model_path, message="the model was saved but could not be registered with "
+                                                               f"the library: {self.errors[-1]}"), None
+        return TrainEvent("info", path=model_path, message="registered with the library as a new model version "
+                                                           "(not active until you choose it)"), model_id
 
 
 __all__ = ["BEST_FILE", "FinetuneOptions", "finetune", "finetune_config", "finetune_library", "grow_base",

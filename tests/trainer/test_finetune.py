@@ -93,6 +93,13 @@ def test_finetune_library_reads_user_captions_and_registers(base_model, synth_ds
         def register_model_version(self, **kw):
             calls.update(kw)
 
+        def start_training_run(self, **kw):
+            calls["run_started"] = kw
+            return 7
+
+        def finish_training_run(self, **kw):
+            calls["run_finished"] = kw
+
         def close(self):
             calls["closed"] = True
 
@@ -108,6 +115,30 @@ def test_finetune_library_reads_user_captions_and_registers(base_model, synth_ds
     assert calls["parent_model_id"] == Captioner.load(base_model, device="cpu").model_id
     assert Path(calls["path"]).is_file() and calls["closed"]
     assert Captioner.load(calls["path"], device="cpu").model_id == calls["model_id"]
+    assert calls["run_started"]["n_examples"] == 32 and calls["run_finished"]["run_id"] == 7
+    assert calls["run_finished"]["status"] == "done" and calls["run_finished"]["result_model_id"] == calls["model_id"]
+
+
+def test_finetune_on_a_real_library(base_model, synth_json, feature_root, tmp_path):
+    """The whole way: photos scanned into a photocap library, user captions, fine-tune, a new inactive version."""
+    from photocap.library.db import open_library
+    images = Path(synth_json).parent / "images"
+    lib_path = tmp_path / "library.sqlite"
+    with open_library(lib_path) as lib:
+        lib.scan(lib.add_folder(images).id)
+        for n, path in enumerate(sorted(images.glob("*.png"))[:40]):
+            lib.set_user_caption(lib.photo_by_path(path).id, f"Mio the cat drew picture {n % 4}")
+    opts = FinetuneOptions(out_dir=str(tmp_path / "ft"), epochs=1, batch_size=20, device="cpu", feature_cache=feature_root)
+    events = list(finetune_library(lib_path, base_model, opts))
+    assert "registered" in events[-1].message
+    with open_library(lib_path) as lib:
+        versions = {v.model_id: v for v in lib.model_versions()}
+        runs = lib.training_runs()
+    new = Captioner.load(events[-1].path, device="cpu")
+    assert new.model_id in versions and not versions[new.model_id].active
+    assert versions[new.model_id].parent_model_id == Captioner.load(base_model, device="cpu").model_id
+    assert "mio" in new.vocab
+    assert runs[-1].status == "done" and runs[-1].result_model_id == new.model_id and runs[-1].n_examples > 0
 
 
 def test_finetune_without_a_library_module_says_so(tmp_path, base_model, monkeypatch):

@@ -2,7 +2,7 @@
 
 The only library-specific part is :func:`read_user_captions`, which asks the library facade
 (``photocap.library.db.open_library(path).user_captions()``) for (photo id, path, text,
-split). Everything else works on plain :class:`UserCaption` rows, so it is tested without
+split); the library's split is a stable hash of each photo's content identity. Everything else works on plain :class:`UserCaption` rows, so it is tested without
 a database. The held-out split is by photo, so two captions of one photo never straddle
 train and validation; when the library gives no split, a stable hash of the photo id does.
 """
