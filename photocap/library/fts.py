@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass
 
 FTS_TABLE = "photo_fts"
-FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")
-# bm25 weights, in FTS_COLUMNS order: the caption counts most, then tags, then names
-BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5)
+FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")  # the text people search
+FACETS_COLUMN = "facets"  # filters as words (migration 0003); never matched by what people type
+# bm25 weights, in index column order: the caption counts most, then tags, then names; facets 0
+BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5, 0.0)
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # as in migration 0002: snippets must tokenise alike
 
 # integrity-check with rank=1 compares the index against the content table
@@ -97,8 +98,16 @@ def parse_query(text: str) -> FtsQuery:
     return FtsQuery(match, exclude)
 
 
-def combined_match(q: FtsQuery) -> str | None:
-    """One MATCH string for queries with a positive part: ``pos NOT (neg...)``."""
+def text_only(expr: str) -> str:
+    """``expr`` restricted to the text columns, so "review" typed by a person is not a facet."""
+    return "{" + " ".join(FTS_COLUMNS) + "} : (" + expr + ")"
+
+
+def combined_match(q: FtsQuery, facets: list[str] | None = None) -> str | None:
+    """One MATCH string for queries with a positive part: ``text: (pos NOT (neg...)) AND facets``."""
     if q.match is None:
         return None
-    return q.match if q.exclude is None else f"{q.match} NOT ({q.exclude})"
+    expr = text_only(q.match if q.exclude is None else f"{q.match} NOT ({q.exclude})")
+    for facet in facets or ():
+        expr += " AND {" + FACETS_COLUMN + "} : (" + facet + ")"
+    return expr

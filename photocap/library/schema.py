@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # caption sources
@@ -43,6 +43,18 @@ STATUS_ERROR = "error"  # the file is there but could not be read; ``error`` say
 # folder statuses
 FOLDER_OK = "ok"
 FOLDER_MISSING = "missing"
+
+
+# Filter facets as words, so a search's filters intersect inside FTS5 (see migration 0003
+# and search.py): "stok", "srcuser", "review" (automatic caption not yet looked at), "f3"
+# (watched folder 3), "y2015" and "m201503" (date taken). A VIRTUAL generated column:
+# computed when read, never stored, never out of date.
+FACETS_SQL = (
+    "'st' || status || ' src' || coalesce(caption_source, 'none')"
+    " || CASE WHEN caption_source IN ('model', 'tags') AND reviewed = 0 THEN ' review' ELSE '' END"
+    " || ' f' || coalesce(folder_id, 0)"
+    " || coalesce(' y' || substr(taken_at, 1, 4) || ' m' || substr(taken_at, 1, 4) || substr(taken_at, 6, 2), '')"
+)
 
 
 def utcnow() -> _dt.datetime:
@@ -99,6 +111,7 @@ class Photo(Base):
     # an automatic caption "needs review" until the user has looked at it or edited it
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     tags_text: Mapped[str] = mapped_column(Text, default="")
+    facets: Mapped[str] = mapped_column(Text, Computed(FACETS_SQL, persisted=False))
 
     folder: Mapped[Folder | None] = relationship(back_populates="photos")
     captions: Mapped[list[Caption]] = relationship(

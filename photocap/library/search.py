@@ -28,7 +28,9 @@ from collections import namedtuple
 from sqlalchemy import ColumnElement, and_, case, column, exc, false, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
-from photocap.library.fts import BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, parse_query
+from photocap.library.fts import (
+    BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, parse_query, text_only,
+)
 from photocap.library.photos import norm, under
 from photocap.library.records import SearchHit
 from photocap.library.schema import AUTOMATIC_SOURCES, STATUS_MISSING, Photo
@@ -45,6 +47,25 @@ class PhotoFilter:
     sources: tuple[str, ...] | None = None  # caption sources; "none" means "no caption yet"
     needs_review: bool | None = None  # automatic caption the user has not looked at
     include_missing: bool = False
+
+    def facets(self) -> list[str]:
+        """The filters FTS5 can apply itself (as facet words, see schema.FACETS_SQL).
+
+        The SQL :meth:`clauses` are applied as well: facets only narrow the rows early
+        (dates to the month), the clauses are exact.
+        """
+        out = []
+        if self.folder_id is not None:
+            out.append(f'"f{int(self.folder_id)}"')
+        if self.sources is not None and self.sources:
+            out.append(" OR ".join(f'"src{s}"' for s in self.sources if s.isalpha()) or '"src"')
+        if self.needs_review:
+            out.append('"review"')
+        if self.taken_from is not None and self.taken_to is not None:
+            months = _month_words(_start(self.taken_from), _end(self.taken_to) - _dt.timedelta(microseconds=1))
+            if months:
+                out.append(" OR ".join(months))
+        return out
 
     def clauses(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -68,6 +89,21 @@ class PhotoFilter:
             pending = and_(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.reviewed.is_(False))
             out.append(pending if self.needs_review else ~pending)
         return out
+
+
+def _month_words(first: _dt.datetime, last: _dt.datetime) -> list[str]:
+    """Facet words covering first..last: whole years as "y2015", other months as "m201503"."""
+    if last < first or last.year - first.year > 50:
+        return []
+    words, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        if m == 1 and (y, 12) <= (last.year, last.month):
+            words.append(f'"y{y}"')
+            y += 1
+            continue
+        words.append(f'"m{y}{m:02d}"')
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return words
 
 
 def _start(value) -> _dt.datetime:
@@ -111,7 +147,7 @@ def _match(expr: str) -> ColumnElement[bool]:
 
 
 def _ranked(session, parsed: FtsQuery, filters, limit, offset, marks) -> list[SearchHit]:
-    match = combined_match(parsed)
+    match = combined_match(parsed, filters.facets())
     if filters == PhotoFilter():
         floor, rows = _newest_unfiltered(session, match, offset + limit)
     else:
@@ -230,7 +266,7 @@ def _list_only(session, parsed: FtsQuery, filters, limit, offset) -> list[Search
         return []  # an empty search box finds nothing, rather than the whole library
     stmt = select(Photo.id, Photo.path, Photo.caption).where(*filters.clauses())
     if parsed.exclude is not None:
-        stmt = stmt.where(Photo.id.not_in(select(_fts.c.rowid).where(_match(parsed.exclude))))
+        stmt = stmt.where(Photo.id.not_in(select(_fts.c.rowid).where(_match(text_only(parsed.exclude)))))
     stmt = stmt.order_by(*ORDERS["-taken"]).limit(limit).offset(offset)
     return [SearchHit(r.id, r.path, r.caption, r.caption or "", 0.0) for r in session.execute(stmt)]
 

@@ -203,3 +203,46 @@ def test_broad_queries_rank_the_newest_matches_first_and_pages_stay_consistent(l
         assert paged == whole and len(set(paged)) == len(paged) and ids[-1] not in paged
         assert "[dog]" in lib.search("dog", flt, limit=1)[0].snippet
     assert len(whole) == 12 - 3 - 1  # reviewed ones (n % 4 == 0) filtered out, and the missing one
+
+
+def test_filter_words_are_never_matched_by_what_people_type(library):
+    lib, ids, _ = library
+    for word in ("review", "srcuser", "srcmodel", "stok", "f1", "y2023", "m202301"):
+        assert lib.search(word) == [], word
+    assert set(names(lib.search("reviewed OR sofa"), ids)) == {"home/cat.jpg"}
+
+
+def test_month_words_cover_the_range():
+    from photocap.library.search import _month_words
+
+    d = dt.datetime
+    assert _month_words(d(2015, 1, 1), d(2016, 12, 31, 23, 59)) == ['"y2015"', '"y2016"']
+    assert _month_words(d(2015, 3, 10), d(2015, 5, 2)) == ['"m201503"', '"m201504"', '"m201505"']
+    assert _month_words(d(2014, 11, 5), d(2016, 2, 1)) == ['"m201411"', '"m201412"', '"y2015"', '"m201601"',
+                                                           '"m201602"']
+    assert _month_words(d(2016, 1, 1), d(2015, 1, 1)) == []
+
+
+def test_filters_in_the_index_follow_every_change(lib, photo_dir, tmp_path):
+    folder = lib.add_folder(photo_dir)
+    make_photo(photo_dir / "a.jpg", seed=1)
+    make_photo(photo_dir / "b.jpg", seed=2)
+    lib.scan(folder.id)
+    a, b = lib.photo_by_path(photo_dir / "a.jpg").id, lib.photo_by_path(photo_dir / "b.jpg").id
+    lib.record_caption(a, "a kite", "model", "m")
+    lib.record_caption(b, "a kite", "tags", "t")
+    review = PhotoFilter(needs_review=True, folder_id=folder.id)
+    assert {h.photo_id for h in lib.search("kite", review)} == {a, b}
+    lib.mark_reviewed(a)
+    assert [h.photo_id for h in lib.search("kite", review)] == [b]
+    lib.set_user_caption(b, "my kite")
+    assert lib.search("kite", review) == []
+    assert [h.photo_id for h in lib.search("kite", PhotoFilter(sources=("user",)))] == [b]
+    with lib._write() as s:
+        s.execute(update(Photo).where(Photo.id == a).values(taken_at=dt.datetime(2019, 7, 1)))
+    july = PhotoFilter(taken_from=dt.date(2019, 7, 1), taken_to=dt.date(2019, 7, 1))
+    assert [h.photo_id for h in lib.search("kite", july)] == [a]
+    assert lib.search("kite", PhotoFilter(taken_from=dt.date(2019, 6, 1), taken_to=dt.date(2019, 6, 30))) == []
+    lib.remove_folder(folder.id)  # photos kept, missing, no folder
+    assert lib.search("kite", PhotoFilter(folder_id=folder.id, include_missing=True)) == []
+    assert lib.check_integrity() == []
