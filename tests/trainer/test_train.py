@@ -161,3 +161,29 @@ def test_time_budget_stops_and_still_saves_a_model(synth_ds, tiny_cfg):
     assert last.kind == "done" and "budget" in last.message
     assert result.history and Path(cfg.out_dir, "best.safetensors").is_file()
     assert last.step < 50 * 12
+
+
+def test_plateau_halves_the_lr_and_early_stopping_ends_the_run(synth_ds, tiny_cfg):
+    # a learning rate so small that nothing improves after the first epoch
+    cfg = tiny_cfg(epochs=20, lr=1e-7, min_lr=1e-12, lr_patience=0, early_stop=2, monitor="bleu4")
+    events = []
+    last, result = run_to_end(train(cfg, synth_ds), events.append)
+    assert last.kind == "done" and "no improvement in 2 epochs" in last.message
+    assert len(result.history) == 3  # the first epoch, then two without improvement
+    lrs = [h["lr"] for h in result.history]  # the rate each epoch ran with
+    assert lrs[0] == lrs[1] == pytest.approx(1e-7) and lrs[2] == pytest.approx(5e-8)
+
+
+def test_finetuning_the_encoders_last_block_bypasses_the_cache(synth_ds, tiny_cfg, lite0):
+    cfg = tiny_cfg(epochs=1, max_steps=2, finetune_encoder_blocks=1, encoder_lr=1e-3, val_images=2)
+    events = []
+    last, result = run_to_end(train(cfg, synth_ds), events.append)
+    start = next(e for e in events if e.kind == "start")
+    assert not start.metrics["cached_features"] and not any(e.kind == "features" for e in events)
+    before, after = lite0.state_dict(), result.encoder.state_dict()
+    head = {k for k in after if k.startswith("backbone._conv_head") or k.startswith("backbone._bn1")}
+    changed = {k for k in after if after[k].dtype.is_floating_point and not torch.equal(before[k], after[k])}
+    assert changed and changed <= head  # only the last block moved
+    model = Captioner.load(Path(cfg.out_dir) / "best.safetensors", device="cpu")
+    assert model.meta["provenance"]["encoder_finetuned"]
+    assert torch.equal(model.encoder.state_dict()["backbone._conv_head.weight"], after["backbone._conv_head.weight"])
