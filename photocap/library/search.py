@@ -52,15 +52,16 @@ class PhotoFilter:
         """The filters FTS5 can apply itself (as facet words, see schema.FACETS_SQL).
 
         The SQL :meth:`clauses` are applied as well: facets only narrow the rows early
-        (dates to the month), the clauses are exact.
+        (dates to the month), the clauses are exact. Only filters that are usually
+        selective become facets: intersecting a facet that most photos have ("review",
+        "srcmodel") cost 30% more than the newest-first walk (measured on 100,000
+        photos), while a selective one is 3-4x faster.
         """
         out = []
         if self.folder_id is not None:
             out.append(f'"f{int(self.folder_id)}"')
-        if self.sources is not None and self.sources:
+        if self.sources and not set(self.sources) & set(AUTOMATIC_SOURCES):
             out.append(" OR ".join(f'"src{s}"' for s in self.sources if s.isalpha()) or '"src"')
-        if self.needs_review:
-            out.append('"review"')
         if self.taken_from is not None and self.taken_to is not None:
             months = _month_words(_start(self.taken_from), _end(self.taken_to) - _dt.timedelta(microseconds=1))
             if months:
