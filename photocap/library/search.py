@@ -29,7 +29,8 @@ from sqlalchemy import ColumnElement, and_, case, column, exc, false, func, lite
 from sqlalchemy.orm import Session
 
 from photocap.library.fts import (
-    BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, parse_query, text_only,
+    BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, could_match_facets, parse_query,
+    text_only,
 )
 from photocap.library.photos import norm, under
 from photocap.library.records import SearchHit
@@ -267,7 +268,8 @@ def _list_only(session, parsed: FtsQuery, filters, limit, offset) -> list[Search
         return []  # an empty search box finds nothing, rather than the whole library
     stmt = select(Photo.id, Photo.path, Photo.caption).where(*filters.clauses())
     if parsed.exclude is not None:
-        stmt = stmt.where(Photo.id.not_in(select(_fts.c.rowid).where(_match(text_only(parsed.exclude)))))
+        excluded = text_only(parsed.exclude) if could_match_facets(parsed.exclude) else parsed.exclude
+        stmt = stmt.where(Photo.id.not_in(select(_fts.c.rowid).where(_match(excluded))))
     stmt = stmt.order_by(*ORDERS["-taken"]).limit(limit).offset(offset)
     return [SearchHit(r.id, r.path, r.caption, r.caption or "", 0.0) for r in session.execute(stmt)]
 

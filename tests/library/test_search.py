@@ -207,9 +207,20 @@ def test_broad_queries_rank_the_newest_matches_first_and_pages_stay_consistent(l
 
 def test_filter_words_are_never_matched_by_what_people_type(library):
     lib, ids, _ = library
-    for word in ("review", "srcuser", "srcmodel", "stok", "f1", "y2023", "m202301"):
+    for word in ("review", "reviews", "srcuser", "srcmodel", "stok", "f1", "y2023", "m202301", "rev*", "sto*", "sr*",
+                 "y2*", "m20*", "f1*", '"stok srcmodel"'):
         assert lib.search(word) == [], word
     assert set(names(lib.search("reviewed OR sofa"), ids)) == {"home/cat.jpg"}
+
+
+def test_only_queries_that_could_meet_a_facet_are_limited_to_the_text_columns():
+    from photocap.library.fts import could_match_facets
+
+    for q in ("review", "reviewing", "re*", "s*", "st*", "sr*", "f*", "f12", "y2015", "m2015*", "stok", "a srcuser"):
+        assert could_match_facets(parse_query(q).match), q
+    for q in ("dog", "beach sunset", '"on the beach"', "snow*", "dogs -cat", "fish", "yellow", "mountain",
+              "stream*", "2015", "tiger"):
+        assert not could_match_facets(parse_query(q).match), q
 
 
 def test_month_words_cover_the_range():
