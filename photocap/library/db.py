@@ -8,7 +8,8 @@
    ``BEGIN IMMEDIATE``: a writer takes the write lock up front and waits on
    ``busy_timeout`` instead of failing with SQLITE_BUSY halfway through (the usual
    WAL trap when a read transaction tries to upgrade);
-2. checks that this SQLite has FTS5 (``PRAGMA compile_options``), with a clear error;
+2. checks that this SQLite has FTS5 (``PRAGMA compile_options``) and is 3.31 or newer
+   (generated columns), with a clear error;
 3. refuses a library written by a *newer* photocap (an Alembic revision this copy does
    not know) with :class:`LibraryTooNew`, before touching it;
 4. backs up an *older* library file next to itself, then upgrades it to head.
@@ -73,7 +74,16 @@ def make_engine(path: str | os.PathLike) -> Engine:
     return engine
 
 
+MIN_SQLITE = (3, 31, 0)  # generated columns (migration 0003)
+
+
 def check_fts5(engine: Engine) -> None:
+    """FTS5 compiled in, and an SQLite new enough for the schema; a clear error otherwise."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise LibraryError(
+            f"This Python's SQLite is {sqlite3.sqlite_version}; photocap needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer. Install a newer Python build."
+        )
     with engine.connect() as conn:
         options = {row[0] for row in conn.exec_driver_sql("PRAGMA compile_options")}
     if "ENABLE_FTS5" not in options:
