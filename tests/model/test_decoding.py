@@ -72,3 +72,18 @@ def test_attention_maps_follow_the_words(vocab):
         assert att.shape == (len(words), 49)
         if words:
             torch.testing.assert_close(att.sum(-1), torch.ones(len(words)))
+
+
+def test_plain_beam_can_lose_to_greedy_and_the_protected_beam_does_not(vocab):
+    """The guarantee is not vacuous: unprotected beam 2 really does end below greedy here."""
+    dec = make_decoder("show_tell", vocab, seed=3)
+    plain_losses = 0
+    for seed in range(10):
+        torch.manual_seed(seed)
+        feats = torch.randn(16, 49, 1280) * 2
+        g = greedy(dec, feats, max_len=10)
+        plain = beam_search(dec, feats, beam=2, max_len=10, never_worse_than_greedy=False)
+        protected = beam_search(dec, feats, beam=2, max_len=10)
+        plain_losses += sum(p < s - 1e-6 for p, s in zip(plain.score, g.score))
+        assert all(p >= s - 1e-6 for p, s in zip(protected.score, g.score))
+    assert plain_losses > 0

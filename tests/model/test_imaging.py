@@ -170,3 +170,46 @@ def test_read_meta_date_and_camera(tmp_path):
     assert meta.taken_at == dt.datetime(2021, 7, 4, 18, 30)
     assert meta.camera == "Canon EOS 5D"
     assert imaging._parse_exif_date("0000:00:00 00:00:00") is None
+
+
+def _progressive(tmp_path, size=(2400, 1800), exif=None):
+    path = tmp_path / "prog.jpg"
+    kwargs = {"exif": exif.tobytes()} if exif is not None else {}
+    photo(11, size).save(path, "JPEG", progressive=True, quality=92, **kwargs)
+    return path
+
+
+def test_progressive_jpeg_at_one_eighth_reads_only_dc_scans(tmp_path):
+    from photocap.imaging import jpeg_dc_scans_only
+
+    path = _progressive(tmp_path)
+    data = path.read_bytes()
+    slim = jpeg_dc_scans_only(data)
+    assert slim is not None and len(slim) < len(data) / 2
+    fast = np.asarray(load_rgb(path, min_size=224), dtype=int)  # 2400/8 = 300 >= 224: DC path
+    reference = Image.open(path)
+    reference.draft("RGB", (224, 224))
+    ref = np.asarray(reference.convert("RGB"), dtype=int)
+    assert fast.shape == ref.shape == (225, 300, 3)
+    assert np.abs(fast - ref).mean() < 2.0  # the same picture, to within libjpeg's smoothing
+
+
+def test_dc_path_does_not_apply_to_baseline_truncated_or_small_scales(tmp_path):
+    from photocap.imaging import jpeg_dc_scans_only
+
+    base = tmp_path / "base.jpg"
+    photo(12, (2400, 1800)).save(base, "JPEG", quality=90)
+    assert jpeg_dc_scans_only(base.read_bytes()) is None
+    prog = _progressive(tmp_path)
+    data = prog.read_bytes()
+    assert jpeg_dc_scans_only(data[: int(len(data) * 0.8)]) is None
+    prog.write_bytes(data[: int(len(data) * 0.8)])
+    with pytest.raises(CorruptImage, match="truncated"):  # still reported, not silently half-read
+        load_rgb(prog, min_size=224)
+
+
+def test_dc_path_keeps_exif_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    path = _progressive(tmp_path, exif=exif)
+    assert load_rgb(path, min_size=224).size == (225, 300)  # 300x225 at 1/8, turned upright
