@@ -34,6 +34,8 @@ class Browser(QObject):
         self.place: Place = ALL
         self.search_text = ""
         self.counts = None
+        self._counts_dirty = False
+        self._counts_loading = False
         self._last_refresh = 0.0
         self._counts_timer = QTimer(self, singleShot=True, interval=400, timeout=self._load_counts)
         self._grid_timer = QTimer(self, singleShot=True, interval=1500, timeout=self.model.refresh)
@@ -48,6 +50,7 @@ class Browser(QObject):
         v.detail.attention_wanted.connect(captions.request_attention)
         captions.attention_ready.connect(v.detail.set_attention)
         captions.landed.connect(self._on_landed)
+        captions.idle.connect(lambda _summary: self.schedule_counts())
         captions.engine_ready.connect(lambda info: v.detail.set_attention_available(info.has_attention))
         library.caption_saved.connect(self._on_caption_saved)
         library.changed.connect(self._on_library_changed)
@@ -141,7 +144,7 @@ class Browser(QObject):
             self.model.refresh()
             if self.place.kind == "problems":
                 self.show_place(self.place)
-            self.captions.kick()
+            self.captions.maybe_kick()
 
     def _on_scan_progress(self, _progress) -> None:
         # a long first scan: let photos appear (and captioning start) while it goes on
@@ -150,14 +153,22 @@ class Browser(QObject):
         self.schedule_counts(throttle=2.0)
         if time.monotonic() - self._last_refresh > 3.0:
             self._last_refresh = time.monotonic()
-            self.captions.kick()
+            self.captions.maybe_kick()
 
     def schedule_counts(self, throttle: float = 0.0) -> None:
-        if not self._counts_timer.isActive():
+        self._counts_dirty = True
+        if not self._counts_timer.isActive() and not self._counts_loading:
             self._counts_timer.start(int(max(0.4, throttle) * 1000))
 
     def _load_counts(self) -> None:
-        self.library.run(sidebar_counts, on_result=self._on_counts)
+        self._counts_dirty = False
+        job = self.library.run(sidebar_counts, on_result=self._on_counts, on_finished=self._counts_done)
+        self._counts_loading = job is not None
+
+    def _counts_done(self) -> None:
+        self._counts_loading = False
+        if self._counts_dirty:  # something changed while counting: count again soon
+            self.schedule_counts(throttle=1.0)
 
     def _on_counts(self, counts) -> None:
         self.counts = counts

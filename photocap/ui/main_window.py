@@ -215,8 +215,9 @@ class MainWindow(QMainWindow):
 
     def _load_preview(self, path: str) -> None:
         if not self.thumb_lane.stopped:
-            job = self.thumb_lane.submit(Job("preview", load_preview, path, PREVIEW_SIZE))
+            job = Job("preview", load_preview, path, PREVIEW_SIZE)
             job.result.connect(lambda r: self.page.detail.set_preview(*r))
+            self.thumb_lane.submit(job)
 
     def _step_thumbs(self, step: int) -> None:
         from photocap.ui.settings import THUMB_SIZES

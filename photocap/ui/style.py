@@ -90,9 +90,23 @@ def apply(app: QApplication, choice: str = "auto") -> Theme:
     app.setFont(font)
     app.setPalette(_palette(theme))
     qss = Template(resource_path("style.qss").read_text(encoding="utf-8"))
-    app.setStyleSheet(qss.safe_substitute(asdict(theme)))
+    app.setStyleSheet(qss.safe_substitute(asdict(theme), **_themed_images(theme)))
     icon.cache_clear()
     return theme
+
+
+def _themed_images(t: Theme) -> dict[str, str]:
+    """Style-sheet images (arrows) need files: the icons, recoloured for the theme, in the cache."""
+    folder = paths.cache_dir() / "style" / t.name
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in ("chevron-down", "chevron-up"):
+        target = folder / f"{name}.svg"
+        svg = resource_path("icons", f"{name}.svg").read_text(encoding="utf-8").replace("#000000", t.muted)
+        if not target.exists() or target.read_text(encoding="utf-8") != svg:
+            target.write_text(svg, encoding="utf-8")
+        out[name.replace("-", "_")] = target.as_posix()
+    return out
 
 
 def _palette(t: Theme) -> QPalette:

@@ -53,7 +53,8 @@ def test_pass_captions_everything_reports_progress_and_records_problems(qtbot, s
     assert not summary.stopped
     assert captioned(library) == 40
     last = progress[-1]
-    assert (last.done, last.failed, last.total) == (40, 1, 41) and last.rate > 0
+    assert (last.done, last.failed, last.total) == (40, 1, 41)
+    assert last.rate > 0 or summary.seconds < 2.5  # a speed once the pass is long enough to measure
     assert len({item.photo_id for item in landed}) == 41  # every outcome reached the GUI
     bad = [item for item in landed if item.error]
     assert len(bad) == 1 and "truncated" in bad[0].error
@@ -61,6 +62,19 @@ def test_pass_captions_everything_reports_progress_and_records_problems(qtbot, s
     assert set(problems) == {"zz_broken.jpg", "zz_truncated.jpg"}
     assert "truncated" in problems["zz_truncated.jpg"]
     assert library.photos_needing_caption(service.info.model_id) == []
+
+
+def test_photos_on_screen_are_captioned_first(qtbot, service, library):
+    photos = library.photos_by_ids(library.list_photo_ids(order="added"))
+    on_screen = [p.id for p in photos if p.name.startswith("photo_")][-8:]  # otherwise reached last
+    landed = []
+    service.landed.connect(landed.extend)
+    service.set_library(library)
+    service.set_visible(on_screen)
+    with qtbot.waitSignal(service.idle, timeout=120_000):
+        service.kick()
+    order = [item.photo_id for item in landed]
+    assert set(order[:8]) == set(on_screen)
 
 
 def test_pause_resume_and_cancel(qtbot, service, library):

@@ -67,6 +67,11 @@ class CaptionService(QObject):
     def running(self) -> bool:
         return self._pass is not None
 
+    def maybe_kick(self) -> None:
+        """Automatic triggers (new photos arrived): a pass only when captioning is automatic."""
+        if self.auto:
+            self.kick()
+
     def kick(self) -> None:
         """Something may need captions (new photos, a new model): start a pass, or run
         another one when the current ends."""

@@ -51,7 +51,8 @@ class JobContext:
 
 
 class Job(QObject):
-    """One unit of background work. Create it, connect its signals, then ``lane.submit(job)``."""
+    """One unit of background work. Create it, connect its signals, *then* ``lane.submit(job)``:
+    a queued signal only reaches the slots connected when it is emitted."""
 
     progress = Signal(object)  # throttled yielded values (coalesced)
     result = Signal(object)  # the function's return value (not sent when aborted or failed)
@@ -248,10 +249,6 @@ class Lane(QObject):
         job.finished.connect(lambda j=job: self._live.discard(j))
         self._runner.accept.emit(job)
         return job
-
-    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
-        """Shorthand: make a job and submit it; connect to its signals right after."""
-        return self.submit(Job(name, fn, *args, **kwargs))
 
     def wake(self) -> None:
         self._runner.wake()

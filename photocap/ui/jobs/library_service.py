@@ -89,13 +89,16 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def run(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None) -> Job | None:
+    def run(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
+            on_finished: Callable[[], None] | None = None) -> Job | None:
         """Run ``fn(ctx, library, *args)`` (several library reads in one job) on the library lane."""
         if self.library is None or self.reads.stopped:
             return None
         job = Job(getattr(fn, "__name__", "query"), fn, self.library, *args)
         if on_result is not None:
             job.result.connect(on_result)
+        if on_finished is not None:
+            job.finished.connect(on_finished)
         job.failed.connect(self.error)
         return self.reads.submit(job)
 

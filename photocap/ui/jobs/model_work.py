@@ -10,6 +10,7 @@ plain data: dataclasses of str/int/float and numpy arrays.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -71,6 +72,32 @@ class AttentionMaps:
     maps: np.ndarray  # (n_words, grid_h, grid_w), each sums to 1
 
 
+class RecentRate:
+    """Photos per second over the last ``window`` seconds of the pass (from its start while
+    it is younger than that: the first photos pay for the decoders filling up, and later
+    ones arrive in quick bursts, so only a span of several batches gives an honest rate)."""
+
+    def __init__(self, window: float = 30.0, min_span: float = 2.0, min_count: int = 0, now: float | None = None):
+        self.window, self.min_span, self.min_count = window, min_span, min_count
+        self.marks: deque[tuple[float, int]] = deque([(time.monotonic() if now is None else now, 0)])
+
+    def add(self, count: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self.marks.append((now, count))
+        while len(self.marks) > 2 and now - self.marks[1][0] > self.window:
+            self.marks.popleft()
+
+    @property
+    def rate(self) -> float:
+        (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+        if t1 - t0 < self.min_span or n1 < self.min_count or n1 <= n0:
+            return 0.0
+        return (n1 - n0) / (t1 - t0)
+
+    def eta(self, remaining: int) -> float | None:
+        return remaining / self.rate if self.rate > 0 else None
+
+
 def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
     t0 = time.perf_counter()
     ctx.state.pop("engine", None)  # drop the old one here, on this thread
@@ -79,8 +106,10 @@ def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: in
     from photocap.engine import CaptionEngine
 
     engine = CaptionEngine.create(model_path, device=device, beam=beam, max_len=max_len)
-    ctx.state["engine"] = engine
     cap = engine.captioner
+    if cap.device.type == "cpu":
+        engine.batch_size = 8  # smaller batches on a CPU: captions land (and pause) more often
+    ctx.state["engine"] = engine
     kind = {"cuda": "CUDA", "mps": "MPS"}.get(cap.device.type, "CPU")
     return EngineInfo(engine.model_id, cap.device_label, kind, cap.has_attention,
                       "model" if cap.has_decoder else "tags", torch.__version__, time.perf_counter() - t0)
@@ -93,15 +122,15 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
     next yield, so stopping at any yield loses nothing that was written; a user caption
     is never replaced (``record_caption`` refuses). Yields :class:`CaptionProgress`.
     """
-    from photocap.engine import Throughput
-
     engine = ctx.state["engine"]
     model_id = engine.model_id
-    speed = Throughput()
+    started = time.perf_counter()
+    speed = RecentRate(min_count=2 * engine.batch_size)  # no speed until two batches are done
     attempted: set[int] = set()
     in_flight: dict[str, int] = {}
     total = len(library.photos_needing_caption(model_id, limit=None))
     done = failed = 0
+    recount_at = time.monotonic() + 5.0
 
     def paths():
         extra = chunk
@@ -134,13 +163,17 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
                 library.record_problem(photo_id, item.error.reason)
                 landed = Landed(photo_id, None, None, error=item.error.reason)
                 failed += 1
-            speed.add()
+            speed.add(done + failed)
+            if time.monotonic() > recount_at:  # photos keep arriving (a scan, the watcher)
+                recount_at = time.monotonic() + 5.0
+                waiting = len(library.photos_needing_caption(model_id, limit=None))
+                total = done + failed + max(0, waiting)
             total = max(total, done + failed)
             remaining = max(0, total - done - failed)
             yield CaptionProgress(done, total, failed, speed.rate, speed.eta(remaining), [landed])
     finally:
         items.close()
-    return CaptionSummary(done, failed, speed.elapsed, ctx.should_stop)
+    return CaptionSummary(done, failed, time.perf_counter() - started, ctx.should_stop)
 
 
 def attention_for(ctx, photo_id: int, path: str, text: str) -> AttentionMaps | None:

@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.text import query_terms
+from photocap.ui.text import query_terms, word_matches
 
 PAGE = 120
 PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
@@ -28,6 +28,7 @@ IdRole = Qt.ItemDataRole.UserRole + 2
 PathRole = Qt.ItemDataRole.UserRole + 3
 TermsRole = Qt.ItemDataRole.UserRole + 4
 ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
+SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not in the caption
 
 
 class PhotoGridModel(QAbstractListModel):
@@ -45,6 +46,7 @@ class PhotoGridModel(QAbstractListModel):
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._thumb_failed: set[int] = set()
         self._generation = 0
+        self._snippets: dict[int, str] = {}
         self.terms: tuple[str, ...] = ()
         self.filter = None
         self.query = ""
@@ -60,7 +62,7 @@ class PhotoGridModel(QAbstractListModel):
         self.terms = query_terms(self.query)
         if self.query:
             self._service.call("search", self.query, filter, limit=self.search_limit,
-                               on_result=lambda hits, g=gen: self._on_ids(g, [h.photo_id for h in hits]))
+                               on_result=lambda hits, g=gen: self._on_hits(g, hits))
         else:
             self._service.call("list_photo_ids", filter, order,
                                on_result=lambda ids, g=gen: self._on_ids(g, ids))
@@ -70,9 +72,16 @@ class PhotoGridModel(QAbstractListModel):
         """The same query again (new photos, changed captions), keeping what is loaded."""
         return self.show(self.filter, self.query)
 
+    def _on_hits(self, generation: int, hits: list) -> None:
+        if generation == self._generation:
+            self._snippets = {h.photo_id: h.snippet for h in hits}
+            self._on_ids(generation, [h.photo_id for h in hits])
+
     def _on_ids(self, generation: int, ids: list[int]) -> None:
         if generation != self._generation:
             return  # a newer query is on its way: this answer is stale
+        if not self.query:
+            self._snippets = {}
         self.beginResetModel()
         self._ids = list(ids)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
@@ -113,6 +122,12 @@ class PhotoGridModel(QAbstractListModel):
             return (summary.caption or summary.name) if summary is not None else ""
         if role == PathRole:
             return summary.path if summary is not None else None
+        if role == SnippetRole:
+            snippet = self._snippets.get(pid)
+            if not snippet or summary is None or not self.terms:
+                return None
+            caption_words = (summary.caption or "").split()
+            return None if any(word_matches(w, self.terms) for w in caption_words) else snippet
         if role == Qt.ItemDataRole.DecorationRole:
             pm = self._pixmaps.get(pid)
             if pm is not None:

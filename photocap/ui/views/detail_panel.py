@@ -72,6 +72,7 @@ class DetailPanel(QFrame):
         self.placeholder = _label("Select a photo to see its caption and details.", "Placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
+        self.placeholder.setMinimumHeight(420)
         lay.addWidget(self.placeholder)
 
         self.content = QWidget()

@@ -21,12 +21,10 @@ class EmptyState(QWidget):
         title = QLabel("Your photos, described in words")
         title.setObjectName("EmptyTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        body = QLabel("Add a folder and photocap writes a caption for every photo, on this computer. "
+        body = QLabel("Add a folder and photocap writes a caption for every photo, on this computer.\n"
                       "Then find any photo by typing what is in it, and correct captions as you go.")
         body.setObjectName("EmptyBody")
-        body.setWordWrap(True)
         body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        body.setMaximumWidth(520)
         self.button = QPushButton("  Add folder…")
         self.button.setObjectName("Primary")
         self.button.setIcon(style.icon("folder-plus", style.current().on_accent, 18))

@@ -1,4 +1,4 @@
-"""The thumbnail grid: a QListView in icon mode with uniform, width-filling cells.
+"""The thumbnail grid: a QListView (wrapping list mode) with uniform, width-filling cells.
 
 It tells the world which photos are on screen (``visible_changed``, throttled) so they
 are captioned first, keeps the selection and scroll position across refreshes, and
@@ -25,18 +25,24 @@ class PhotoGrid(QListView):
 
     def __init__(self, model: PhotoGridModel, thumb_size: int = 192, parent=None):
         super().__init__(parent)
+        self._laid_out_for = -1
         self.setObjectName("PhotoGrid")
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # List mode with left-to-right wrapping and a fixed grid: the cheapest layout Qt has
+        # (measured here for 50,000 rows: 4 ms single pass, vs 13-27 ms in icon mode)
+        self.setViewMode(QListView.ViewMode.ListMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(400)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
         self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always on (thin and transparent in the style sheet): list mode lays out for the
+        # width *minus the style's scroll bar extent* when the bar is "as needed", which
+        # wrapped the last column away; with it always on the viewport width is the truth.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.verticalScrollBar().setSingleStep(24)
         self.setMouseTracking(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -66,11 +72,8 @@ class PhotoGrid(QListView):
 
     def _relayout(self) -> None:
         """Fill the width: as many columns as fit at ``thumb_size``, then share the slack."""
-        width = self.viewport().width() - 2
-        bar = self.verticalScrollBar()
-        if not bar.isVisible():  # leave room for it, or the last column wraps when it appears
-            width -= max(bar.sizeHint().width(), 12)
-        width = max(1, width)
+        self._laid_out_for = self.viewport().width()
+        width = max(1, self.viewport().width() - 1)
         cell_min = self.thumb_size + 2 * PAD + 6
         cols = max(1, width // cell_min)
         cell_w = width // cols
@@ -83,6 +86,11 @@ class PhotoGrid(QListView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._relayout()
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        if self.viewport().width() != self._laid_out_for:
+            QTimer.singleShot(0, self._relayout)
 
     # ---- what is on screen -----------------------------------------------------------------
     def visible_ids(self) -> list[int]:

@@ -12,8 +12,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photocap.ui import style
-from photocap.ui.models.photo_grid import IdRole, SummaryRole, TermsRole
-from photocap.ui.text import highlight_runs
+from photocap.ui.models.photo_grid import IdRole, SnippetRole, SummaryRole, TermsRole
+from photocap.ui.text import highlight_runs, marked_runs
 
 PAD = 8
 CAPTION_LINES = 2
@@ -47,6 +47,17 @@ def layout_caption(runs, fonts: tuple[QFontMetricsF, QFontMetricsF], width: floa
         lines[-1].append((x, tok, bold))
         x += w
     return lines
+
+
+def lead_to_match(runs: list[tuple[str, bool]], keep_words: int = 2) -> list[tuple[str, bool]]:
+    """Start a one-line snippet shortly before its first match ("… alp balloon volcano")."""
+    first = next((i for i, (_t, matched) in enumerate(runs) if matched), None)
+    if not first:
+        return runs
+    before = "".join(t for t, _ in runs[:first]).split()
+    if len(before) <= keep_words:
+        return runs
+    return [("… " + " ".join(before[-keep_words:]) + " ", False), *runs[first:]]
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -142,13 +153,19 @@ class PhotoDelegate(QStyledItemDelegate):
         else:
             text, color = "Describing…", QColor(t.muted)
         terms = index.data(TermsRole) or ()
+        snippet = index.data(SnippetRole) if terms else None
         bold = QFont(base)
         bold.setWeight(QFont.Weight.Bold)
-        key = (index.data(IdRole), text, terms, round(rect.width()))
+        key = (index.data(IdRole), text, terms, snippet, round(rect.width()))
         lines = self._layouts.get(key)
         if lines is None:
-            runs = highlight_runs(text, terms)
-            lines = layout_caption(runs, (QFontMetricsF(base), QFontMetricsF(bold)), rect.width(), CAPTION_LINES)
+            fonts = (QFontMetricsF(base), QFontMetricsF(bold))
+            if snippet:  # the words matched elsewhere (tags, file or folder name): say where
+                lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), 1)
+                lines += [[(x, t, b, True) for x, t, b in line]
+                          for line in layout_caption(lead_to_match(marked_runs(snippet)), fonts, rect.width(), 1)]
+            else:
+                lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), CAPTION_LINES)
             self._layouts[key] = lines
             if len(self._layouts) > 4000:
                 self._layouts.popitem(last=False)
@@ -156,13 +173,14 @@ class PhotoDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
         fm = QFontMetricsF(base)
         y = rect.top() + fm.ascent()
+        muted = QColor(t.muted)
         for line in lines:
-            for x, piece, is_bold in line:
+            for x, piece, is_bold, *aside in line:
                 painter.setFont(bold if is_bold else base)
                 if is_bold:
                     w = QFontMetricsF(bold).horizontalAdvance(piece)
                     painter.fillRect(QRectF(rect.left() + x - 1, y - fm.ascent(), w + 2, fm.height()),
                                      QColor(t.highlight))
-                painter.setPen(color)
+                painter.setPen(muted if aside and not is_bold else color)
                 painter.drawText(QPointF(rect.left() + x, y), piece)
             y += fm.lineSpacing()

@@ -50,13 +50,14 @@ class _Delegate(QStyledItemDelegate):
             font = QFont(option.font)
             font.setWeight(QFont.Weight.DemiBold)
             painter.setFont(font)
-        text_width = r.width() - (48 if count is not None else 0)
-        text = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideMiddle, text_width)
+        count_text = f"{count:,}" if count is not None else ""
+        reserve = painter.fontMetrics().horizontalAdvance(count_text) + 10 if count_text else 0
+        text = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideRight, r.width() - reserve)
         painter.drawText(r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         if count is not None:
             painter.setFont(option.font)
             painter.setPen(QColor(t.muted))
-            painter.drawText(QRectF(r), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{count:,}")
+            painter.drawText(QRectF(r), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count_text)
         painter.restore()
 
 
@@ -70,7 +71,7 @@ class Sidebar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("Sidebar")
-        self.setMinimumWidth(200)
+        self.setMinimumWidth(210)
         self.model = SidebarModel(self)
         title = QLabel("photocap")
         title.setObjectName("AppTitle")

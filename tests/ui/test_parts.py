@@ -1,0 +1,168 @@
+"""Smaller parts: the grid model over 50,000 ids, thumbnails and their disk cache, text
+highlighting and layout, settings round trip, the settings and about dialogs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QFont, QFontMetricsF
+
+from photocap.ui.jobs.lanes import Lane
+from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_file
+from photocap.ui.models.photo_grid import PAGE, PhotoGridModel
+from photocap.ui.settings import AppSettings
+from photocap.ui.text import highlight_runs, query_terms, search_query
+from photocap.ui.views.grid import PhotoGrid
+from photocap.ui.views.grid_delegate import layout_caption
+from tests.ui.conftest import make_photo
+
+
+class StubService(QObject):
+    """Answers the grid model's library calls at once and records them."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+        self.calls: list[tuple[str, tuple]] = []
+
+    def call(self, method, *args, on_result=None, **kwargs):
+        from photocap.library.records import PhotoSummary
+
+        self.calls.append((method, args))
+        if method == "list_photo_ids":
+            on_result(list(range(1, self.n + 1)))
+        elif method == "photos_by_ids":
+            on_result([PhotoSummary(i, f"/x/{i}.jpg", f"{i}.jpg", "ok", f"photo number {i}", "tags", False,
+                                    None, 4, 3) for i in args[0]])
+
+
+class NoThumbs(QObject):
+    from PySide6.QtCore import Signal
+    from PySide6.QtGui import QImage
+
+    ready = Signal(object, QImage)
+    failed = Signal(object, str)
+
+    def __init__(self):
+        super().__init__()
+        self.requested = []
+
+    def request(self, key, path):
+        self.requested.append(key)
+
+
+def test_grid_with_50000_photos_loads_only_what_is_on_screen(qtbot, app):
+    service, thumbs = StubService(50_000), NoThumbs()
+    model = PhotoGridModel(service, thumbs)
+    grid = PhotoGrid(model, 160)
+    qtbot.addWidget(grid)
+    grid.resize(900, 700)
+    grid.show()
+    model.show(None)
+    assert model.rowCount() == 50_000
+    qtbot.waitExposed(grid)
+    qtbot.waitUntil(lambda: len(thumbs.requested) > 0, timeout=5000)
+    pages = [a for m, a in service.calls if m == "photos_by_ids"]
+    assert 1 <= len(pages) <= 2 and all(len(a[0]) <= PAGE for a in pages)
+    assert len(thumbs.requested) < 60  # only the visible cells asked for a thumbnail
+    grid.scrollToBottom()
+    qtbot.waitUntil(lambda: 50_000 in thumbs.requested, timeout=5000)
+    pages = [a for m, a in service.calls if m == "photos_by_ids"]
+    assert len(pages) <= 4  # jumped to the end: the last page only, not the 400 between
+    assert len(grid.visible_ids()) < 80 and grid.visible_ids()[-1] == 50_000
+
+
+def test_thumbnails_are_made_off_the_gui_thread_and_cached_on_disk(qtbot, app, tmp_path):
+    lane = Lane("thumbs-test")
+    try:
+        loader = ThumbnailLoader(lane, size=256)
+        path = make_photo(tmp_path / "big.jpg", seed=3, size=(1200, 800))
+        with qtbot.waitSignal(loader.ready, timeout=10_000) as blocker:
+            loader.request(7, str(path))
+        key, image = blocker.args
+        assert key == 7 and max(image.width(), image.height()) == 256
+        cached = cache_file(str(path), 256)
+        assert cached is not None and cached.exists()
+        (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+        with qtbot.waitSignal(loader.failed, timeout=10_000) as blocker:
+            loader.request(8, str(tmp_path / "bad.jpg"))
+        assert blocker.args[0] == 8 and blocker.args[1]
+    finally:
+        assert lane.shutdown()
+
+
+def test_query_terms_highlighting_and_prefix_search():
+    assert query_terms('red "beach house" -dog OR cat*') == ("red", "beach", "house", "cat")
+    assert search_query("sandy bea") == "sandy bea*"
+    assert search_query("sandy beach ") == "sandy beach"
+    assert search_query("-dog") == "-dog"
+    runs = highlight_runs("Two dogs on a sandy beach.", ("dog", "beach"))
+    assert [r for r in runs if r[1]] == [("dogs", True), ("beach", True)]
+    assert "".join(t for t, _ in runs) == "Two dogs on a sandy beach."
+
+
+def test_caption_layout_wraps_and_elides_to_two_lines(app):
+    base = QFont()
+    bold = QFont(base)
+    bold.setBold(True)
+    fms = (QFontMetricsF(base), QFontMetricsF(bold))
+    text = "a very long caption about a dog running on a beach under a cloudy sky near the sea"
+    lines = layout_caption(highlight_runs(text, ("beach",)), fms, 120, 2)
+    assert len(lines) == 2
+    assert lines[-1][-1][1].endswith("…")
+    assert all(x + fms[b].horizontalAdvance(t) <= 121 for line in lines for x, t, b in line)
+    short = layout_caption([("a cat", False)], fms, 300, 2)
+    assert [[t for _, t, _ in line] for line in short] == [["a", "cat"]]
+
+
+def test_settings_round_trip_and_dialog(qtbot, app):
+    s = AppSettings(device="cpu", beam=5, max_len=16, thumb_size=224, library_path="/tmp/x.sqlite", theme="dark")
+    s.save()
+    assert AppSettings.load() == s
+    from photocap.ui.views.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(s, [])
+    qtbot.addWidget(dialog)
+    dialog.beam.setValue(2)
+    dialog.thumb.setCurrentIndex(0)
+    out = dialog.result_settings()
+    assert (out.beam, out.thumb_size, out.device, out.library_path) == (2, 128, "cpu", "/tmp/x.sqlite")
+
+
+def test_about_lists_qt_torch_and_device(qtbot, app):
+    from photocap.ui.jobs.model_work import EngineInfo
+    from photocap.ui.views.about import AboutDialog
+
+    info = EngineInfo("tags:efficientnet_lite0", "CPU · 2 threads", "CPU", False, "tags", "2.14.1", 1.0)
+    dialog = AboutDialog(info)
+    qtbot.addWidget(dialog)
+    rows = dict(dialog.rows)
+    assert rows["torch"] == "2.14.1" and rows["Device"] == "CPU · 2 threads" and rows["Qt"].startswith("6.")
+
+
+def test_caption_editor_keys(qtbot, app):
+    from photocap.ui.views.caption_editor import CaptionEditor
+
+    editor = CaptionEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.set_caption("a cat")
+    qtbot.keyClicks(editor, "xyz")  # read-only until F2
+    assert editor.toPlainText() == "a cat"
+    qtbot.keyClick(editor, Qt.Key.Key_F2)
+    qtbot.keyClicks(editor, "a black cat")
+    with qtbot.waitSignal(editor.committed) as blocker:
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args == ["a black cat"] and not editor.editing
+
+
+def test_recent_rate_ignores_warm_up_and_forgets_old_speed():
+    from photocap.ui.jobs.model_work import RecentRate
+
+    r = RecentRate(window=30.0, min_span=2.0, min_count=16, now=0.0)
+    r.add(8, now=3.0)  # the first batch pays for start-up
+    assert r.rate == 0.0 and r.eta(100) is None
+    r.add(16, now=4.0)
+    assert r.rate == 4.0  # 16 photos in 4 s since the pass began
+    for k in range(3, 200):  # a steady 16 photos/s for 100 s: the warm-up leaves the window
+        r.add(8 * k, now=4.0 + (k - 2) * 0.5)
+    assert abs(r.rate - 16.0) < 1e-6 and abs(r.eta(160) - 10.0) < 1e-6
