@@ -2,4 +2,4 @@
 
 from photocap.ui import qtfix as _qtfix
 
-_qtfix.apply()  # PySide6 6.12.0 + Python < 3.12: emit() leaks references to True (see qtfix)
+_qtfix.apply()  # PySide6 6.12.0 + Python < 3.12 leak references to None and True (see qtfix)

@@ -8,7 +8,6 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from photocap.library.records import PhotoSummary
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.models.photo_grid import PhotoGridModel
@@ -17,7 +16,9 @@ from photocap.ui.text import search_query
 from photocap.ui.views.browser_view import BrowserView
 
 
-def summary_from_detail(d) -> PhotoSummary:
+def summary_from_detail(d):
+    from photocap.library.records import PhotoSummary  # not at import: the package pulls in alembic
+
     name = d.path.rsplit("/", 1)[-1]
     return PhotoSummary(d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at,
                         d.width, d.height)

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
 
@@ -30,7 +30,7 @@ PREVIEW_SIZE = 1400
 
 
 class MainWindow(QMainWindow):
-    first_shown = Signal()
+    first_shown = Signal()  # after the first frame was painted
     ready = Signal()  # the library is open and the first counts are in
 
     def __init__(self, settings: AppSettings, library_path: str | None = None, auto_caption: bool = True,
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.library_path = library_path or settings.effective_library_path()
         self.shown_after: float | None = None
         self._shown = False
+        self._started = False
         self._closing = False
         self.setWindowTitle("photocap")
         self.setAcceptDrops(True)
@@ -48,7 +49,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryService(self)
         self.captions = CaptionService(parent=self)
         self.captions.auto = auto_caption
-        self.thumb_lane = Lane("thumbnails", self)
+        self.thumb_lane = Lane("thumbnails", self, nice=5)
         self.thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         self.watch = FolderWatchBridge(watch_debounce, parent=self)
         # views
@@ -127,15 +128,25 @@ class MainWindow(QMainWindow):
         act(m, "About photocap", self.open_about)
 
     # ---- start-up ----------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            QTimer.singleShot(0, self.first_shown.emit)
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if not self._shown and event.type() == QEvent.Type.UpdateRequest and self.isVisible():
+            self._shown = True  # the first frame of the window has just been painted
+            self.first_shown.emit()
+        return handled
 
     def start(self) -> None:
         """Open the library (library lane); the model loads once we know which one is active."""
+        if self._started:
+            return
+        self._started = True
         self.library.open(self.library_path)
+
+    def start_after_first_frame(self) -> None:
+        """Start the background work once the window has painted (imports on the worker
+        threads hold the GIL in long stretches), or after a second at the latest."""
+        self.first_shown.connect(self.start)
+        QTimer.singleShot(1000, self.start)
 
     def _on_library_opened(self, library) -> None:
         self.library.call("active_model", on_result=self._load_engine)

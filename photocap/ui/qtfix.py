@@ -1,15 +1,20 @@
-"""Work-around for a PySide6 6.12.0 bug that crashes the app on Python < 3.12.
+"""Work-around for PySide6 6.12.0 reference-count bugs that crash the app on Python < 3.12.
 
-In PySide6 6.12.0 every ``SignalInstance.emit()`` made from Python returns ``True``
-without taking a reference to it, so each emit lowers ``True``'s reference count by one
-(measured here: -10 after 10 emits, any connection type; 6.11.3 is fine). After a few
-thousand emits the count reaches zero and CPython aborts with "Fatal Python error:
-bool_dealloc: deallocating True or False". Python 3.12+ made ``True`` immortal (PEP 683),
-so only older Pythons crash.
+Measured here (PySide6 6.12.0, Python 3.11.7; 6.11.3 does not do it):
 
-:func:`apply` checks for the bug once (before any other thread exists) and, where it is
-present, gives ``True`` and ``False`` a reference count so large that no run can exhaust
-it, which is what Python 3.12 does for them anyway.
+* every ``SignalInstance.emit()`` made from Python returns ``True`` without taking a
+  reference to it: ``True`` loses one reference per emit;
+* every call of a ``void`` Qt method from Python (``setText``, ``update``, ``postEvent``,
+  ``processEvents``, ``QTimer.start`` ...) returns ``None`` the same way: ``None`` loses one
+  reference per call.
+
+After some thousands of calls the count reaches zero and CPython aborts with "Fatal Python
+error: bool_dealloc / none_dealloc: deallocating ...". Python 3.12+ made these objects
+immortal (PEP 683), so only older Pythons crash, and any PySide6 6.12.0 app on them.
+
+:func:`apply` checks for each leak once, at import of :mod:`photocap.ui` (before any other
+thread exists), and where it is present gives the object a reference count so large that
+no run can exhaust it: what Python 3.12 does for them anyway.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ _BIG = 1 << 48
 _applied = False
 
 
-def emit_leaks_true() -> bool:
+def _leaks(obj, action, calls: int = 32) -> bool:
+    before = sys.getrefcount(obj)
+    for _ in range(calls):
+        action()
+    return sys.getrefcount(obj) - before <= -calls // 2
+
+
+def leaking_singletons() -> list:
     from PySide6.QtCore import QObject, Signal
 
     class _Probe(QObject):
@@ -29,21 +41,22 @@ def emit_leaks_true() -> bool:
 
     probe = _Probe()
     probe.fired.connect(lambda: None)
-    before = sys.getrefcount(True)
-    for _ in range(32):
-        probe.fired.emit()
-    return sys.getrefcount(True) - before <= -16
+    found = []
+    if _leaks(True, probe.fired.emit):
+        found += [True, False]
+    if _leaks(None, lambda: probe.setObjectName("probe")):
+        found.append(None)
+    return found
 
 
-def apply() -> bool:
-    """Protect ``True``/``False`` when this PySide6 leaks them; True if it did anything."""
+def apply() -> list:
+    """Protect the singletons this PySide6 leaks; returns those it protected."""
     global _applied
     if _applied or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return False
+        return []
     _applied = True
-    if not emit_leaks_true():
-        return False
-    for obj in (True, False):
+    found = leaking_singletons()
+    for obj in found:
         refcnt = ctypes.c_ssize_t.from_address(id(obj))  # ob_refcnt is a PyObject's first field
         refcnt.value += _BIG
-    return True
+    return found

@@ -80,16 +80,13 @@ def test_photos_on_screen_are_captioned_first(qtbot, service, library):
 def test_pause_resume_and_cancel(qtbot, service, library):
     service.set_library(library)
     service.set_paused(True)
-    with qtbot.waitSignal(service.started, timeout=5000):
+    with qtbot.waitSignal(service.pass_parked, timeout=10_000):
         service.kick()
-    job = service._pass
-    with qtbot.waitSignal(job.paused, timeout=10_000):
-        pass
     assert captioned(library) == 0  # parked before its first photo
 
     with qtbot.waitSignal(service.progress, timeout=60_000):
         service.set_paused(False)
-    with qtbot.waitSignal(job.paused, timeout=60_000):
+    with qtbot.waitSignal(service.pass_parked, timeout=60_000):
         service.set_paused(True)
     at_pause = captioned(library)
     # the model lane is free while the pass is parked, and the pass does not move

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -61,34 +62,40 @@ def test_plain_function_job_and_failure_keep_the_lane_alive(qtbot, lane):
 
 
 def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
-    steps = []
+    """(Signals of a running job are connected before submit and waited on through flags:
+    PySide6 is not safe connecting/disconnecting a signal while another thread emits it.)"""
+    steps, progressed, parked = [], [], []
 
     def slow(ctx):
         for i in range(1000):
             steps.append(i)
+            time.sleep(0.002)  # work: so that it is still running when the GUI asks it to pause
             yield i
 
     job = Job("slow", slow, throttle=0.0)
+    job.progress.connect(progressed.append)
+    job.paused.connect(lambda: parked.append(len(steps)))
     job.pause()  # parked before its first step
-    with qtbot.waitSignal(job.paused, timeout=5000):
-        lane.submit(job)
+    lane.submit(job)
+    qtbot.waitUntil(lambda: len(parked) == 1, timeout=5000)
     other = Job("other", lambda ctx: "ran")
     with qtbot.waitSignal(other.result, timeout=5000):
         lane.submit(other)
     assert steps == []  # parked: not stepped while the other job ran
-    with qtbot.waitSignal(job.progress, timeout=5000):
-        job.resume()
+    job.resume()
+    qtbot.waitUntil(lambda: len(progressed) > 0, timeout=5000)
     job.pause()
-    with qtbot.waitSignal(job.paused, timeout=5000):
-        pass
+    qtbot.waitUntil(lambda: len(parked) == 2, timeout=5000)
     n = len(steps)
-    assert 0 < n < 1000
+    assert 0 < n < 1000 and parked[1] == n
     probe = Job("probe", lambda ctx: len(steps))
     with qtbot.waitSignal(probe.result, timeout=5000) as blocker:
         lane.submit(probe)
     assert blocker.args == [n]  # nothing moved while paused
-    with qtbot.waitSignal(job.result, timeout=5000):
-        job.resume()
+    done = []
+    job.result.connect(done.append)  # safe: the job is parked, nothing emits
+    job.resume()
+    qtbot.waitUntil(lambda: done == [None], timeout=5000)
     assert len(steps) == 1000
 
 
@@ -103,10 +110,11 @@ def test_abort_closes_the_generator_on_the_lane_thread(qtbot, lane):
             closed_on.append(threading.get_ident())
 
     job = Job("forever", forever, throttle=0.0)
-    got_result = []
+    got_result, progressed = [], []
     job.result.connect(got_result.append)
-    with qtbot.waitSignal(job.progress, timeout=5000):
-        lane.submit(job)
+    job.progress.connect(progressed.append)
+    lane.submit(job)
+    qtbot.waitUntil(lambda: len(progressed) > 0, timeout=5000)
     with qtbot.waitSignal(job.finished, timeout=5000):
         job.abort()
     assert closed_on and closed_on[0] != threading.get_ident()
@@ -140,3 +148,14 @@ def test_many_signal_emits_do_not_crash_the_interpreter(qtbot, lane):
     with qtbot.waitSignal(job.result, timeout=60_000):
         lane.submit(job)
     assert seen[0] == 0
+
+
+def test_many_void_qt_calls_do_not_crash_the_interpreter(qapp):
+    """PySide6 6.12.0 + Python < 3.12 also lose a reference to None on every call of a void
+    Qt method; 300,000 calls would abort the process ("none_dealloc") without the fix."""
+    from PySide6.QtCore import QObject
+
+    obj = QObject()
+    for _ in range(300_000):
+        obj.setObjectName("x")
+    assert obj.objectName() == "x"

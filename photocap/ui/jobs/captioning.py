@@ -17,14 +17,15 @@ class CaptionService(QObject):
     started = Signal()
     progress = Signal(object)  # CaptionProgress (throttled; .landed has every new caption)
     landed = Signal(list)  # [Landed] as they arrive
-    paused_changed = Signal(bool)
+    paused_changed = Signal(bool)  # the user's wish
+    pass_parked = Signal()  # the running pass has actually stopped between photos
     idle = Signal(object)  # CaptionSummary of the pass that just ended (None if it failed)
     failed = Signal(str)
     attention_ready = Signal(object)  # AttentionMaps or None
 
     def __init__(self, lane: Lane | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.lane = lane or Lane("model", self)
+        self.lane = lane or Lane("model", self, nice=10)
         self.library = None
         self.info: model_work.EngineInfo | None = None
         self.paused = False
@@ -87,6 +88,7 @@ class CaptionService(QObject):
         job.result.connect(self._on_pass_done)
         job.failed.connect(self._on_pass_failed)
         job.finished.connect(self._on_pass_finished)
+        job.paused.connect(self.pass_parked)
         if self.paused:
             job.pause()
         self._pass = job

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal
 
 log = logging.getLogger(__name__)
 
@@ -156,35 +159,55 @@ def _describe(exc: BaseException) -> str:
     return reason or str(exc) or exc.__class__.__name__
 
 
-class _Runner(QObject):
-    """Lives on the lane's thread; steps the jobs."""
+_WAKE = QEvent.Type(QEvent.registerEventType())
 
-    accept = Signal(object)
-    poke = Signal()
-    drain = Signal()
+
+class _Runner(QObject):
+    """Lives on the lane's thread; steps the jobs.
+
+    Other threads never emit its signals (PySide6 is not safe with one signal emitted from
+    two threads at once): they put jobs in a thread-safe inbox and post a plain wake-up
+    event, which Qt delivers on the lane's thread."""
 
     def __init__(self):
         super().__init__()
         self.state: dict = {}
         self._jobs: list[Job] = []
+        self._inbox: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._draining = False
         self._poked = False
-        self.accept.connect(self._accept, Qt.ConnectionType.QueuedConnection)
-        self.poke.connect(self._tick, Qt.ConnectionType.QueuedConnection)
-        self.drain.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
-    def wake(self) -> None:
+    def wake(self) -> None:  # any thread
         if not self._poked:
             self._poked = True
-            self.poke.emit()
+            QCoreApplication.postEvent(self, QEvent(_WAKE))
 
-    @Slot(object)
-    def _accept(self, job: Job) -> None:
-        self._jobs.append(job)
+    def post(self, job: Job) -> None:  # any thread
+        self._inbox.put(job)
+        self._poked = False  # make sure this one posts
         self.wake()
 
-    @Slot()
-    def _tick(self) -> None:
+    def request_drain(self) -> None:  # any thread
+        self._draining = True
         self._poked = False
+        self.wake()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _WAKE:
+            self._poked = False
+            while True:
+                try:
+                    self._jobs.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if self._draining:
+                self._drain()
+            else:
+                self._tick()
+            return True
+        return super().event(event)
+
+    def _tick(self) -> None:
         for job in list(self._jobs):
             if job.aborted:
                 self._jobs.remove(job)
@@ -207,7 +230,6 @@ class _Runner(QObject):
             job._flush()
         self.wake()
 
-    @Slot()
     def _drain(self) -> None:
         for job in self._jobs:
             if job.essential and not job.aborted:
@@ -227,14 +249,29 @@ class _Runner(QObject):
         QThread.currentThread().quit()
 
 
-class Lane(QObject):
-    """A dedicated worker thread. Keep a reference; call :meth:`shutdown` before exit."""
+def _lower_priority(nice: int) -> None:
+    """Runs first on a lane's thread: make it (and the threads it starts: torch's OpenMP
+    pool, the photo decoders) yield the CPU to the GUI thread when cores are scarce."""
+    if not nice:
+        return
+    try:  # Linux: nice is per thread and inherited by threads created from it
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):
+        QThread.currentThread().setPriority(QThread.Priority.LowPriority)  # macOS, Windows
 
-    def __init__(self, name: str, parent: QObject | None = None):
+
+class Lane(QObject):
+    """A dedicated worker thread. Keep a reference; call :meth:`shutdown` before exit.
+
+    ``nice`` > 0 lowers the thread's priority (background work: captioning, thumbnails,
+    scans), so the GUI thread wins when the machine has fewer cores than busy threads."""
+
+    def __init__(self, name: str, parent: QObject | None = None, nice: int = 0):
         super().__init__(parent)
         self.name = name
         self._thread = QThread()
         self._thread.setObjectName(f"photocap-{name}")
+        self._thread.started.connect(lambda n=nice: _lower_priority(n), Qt.ConnectionType.DirectConnection)
         self._runner = _Runner()
         self._runner.moveToThread(self._thread)
         self._live: set[Job] = set()  # GUI-side references until each job has finished
@@ -247,7 +284,7 @@ class Lane(QObject):
         job._lane = self
         self._live.add(job)
         job.finished.connect(lambda j=job: self._live.discard(j))
-        self._runner.accept.emit(job)
+        self._runner.post(job)
         return job
 
     def wake(self) -> None:
@@ -274,7 +311,7 @@ class Lane(QObject):
         for job in list(self._live):
             if not job.essential:
                 job.aborted = True
-        self._runner.drain.emit()
+        self._runner.request_drain()
         ok = self._thread.wait(timeout_ms)
         if not ok:
             log.error("lane %s did not stop within %d ms", self.name, timeout_ms)

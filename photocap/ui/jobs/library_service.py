@@ -64,7 +64,7 @@ class LibraryService(QObject):
         super().__init__(parent)
         self.library = None
         self.reads = Lane("library", self)
-        self.files = Lane("files", self)
+        self.files = Lane("files", self, nice=10)
         self._scans: set[Job] = set()
 
     # ---- opening ---------------------------------------------------------------------------

@@ -109,6 +109,13 @@ def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: in
     cap = engine.captioner
     if cap.device.type == "cpu":
         engine.batch_size = 8  # smaller batches on a CPU: captions land (and pause) more often
+    # Warm up here, not in the first batch: the first description imports torchvision's
+    # label tables (~1 s, with the GIL held for 100-200 ms at a time: a visible GUI stall
+    # in the middle of captioning) and lets the CPU/GPU kernels initialise.
+    from PIL import Image
+
+    size = cap.preprocess.size
+    engine.describe_images([Image.new("RGB", (size, size), (128, 128, 128))])
     ctx.state["engine"] = engine
     kind = {"cuda": "CUDA", "mps": "MPS"}.get(cap.device.type, "CPU")
     return EngineInfo(engine.model_id, cap.device_label, kind, cap.has_attention,

@@ -1,0 +1,252 @@
+"""Does the app stay responsive? Two figures, each beside a baseline measured in the same run.
+
+    python bench/gui_responsiveness.py [--photos 200] [--launches 5] [--src GLOB]
+
+1. **Longest GUI event-loop stall while captioning N photos.** A 5 ms precise QTimer runs
+   on the GUI thread of a real main window (grid with thumbnails, sidebar, status bar);
+   the stall is the largest lateness of any tick while a captioning pass over N real
+   photos runs (target <= 50 ms). The photos are crops of the KDE wallpapers saved as
+   1600x1000 JPEGs, already in the library (scanned before measuring).
+     app:       photocap as shipped: the pass runs on the model lane (its own QThread).
+     baseline:  the same engine and library writes driven from the GUI thread, handing
+                control back to Qt (processEvents) after every photo, as a naive app would.
+2. **Launch to window shown**: from spawning ``python -c "...main()"`` to the first painted
+   frame of the main window (target <= 1.5 s), median of --launches runs.
+     app:       ``photocap.ui.app.main``, which imports torch only in the background later.
+     baseline:  the same, after ``import torch`` (an app that loads the model stack first).
+
+Qt runs on the ``offscreen`` platform unless DISPLAY is set (then xcb, e.g. under Xvfb).
+Each measurement runs in its own process; the machine's load (uptime) is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WALLPAPERS = "/usr/share/wallpapers/*/contents/images/*.jpg"
+TICK_MS = 5
+
+
+# ---- photos ------------------------------------------------------------------------------
+def make_photos(folder: Path, n: int, pattern: str) -> list[Path]:
+    """``n`` distinct 1600x1000 JPEGs cut from real photos (random crops and flips)."""
+    from PIL import Image, ImageOps
+
+    sources = sorted(glob.glob(pattern))
+    if not sources:
+        raise SystemExit(f"no source photos match {pattern}")
+    rng = random.Random(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = []
+    for src in sources[: max(1, min(len(sources), 40))]:
+        im = Image.open(src)
+        im.draft("RGB", (2400, 1500))
+        bases.append(im.convert("RGB"))
+    out = []
+    for i in range(n):
+        im = bases[i % len(bases)]
+        w, h = im.size
+        cw, ch = int(w * rng.uniform(0.6, 0.95)), int(h * rng.uniform(0.6, 0.95))
+        x, y = rng.randrange(w - cw + 1), rng.randrange(h - ch + 1)
+        crop = im.crop((x, y, x + cw, y + ch)).resize((1600, 1000))
+        if rng.random() < 0.5:
+            crop = ImageOps.mirror(crop)
+        path = folder / f"photo_{i:04d}.jpg"
+        crop.save(path, quality=88)
+        out.append(path)
+    return out
+
+
+# ---- stall meter (runs inside the measured process) ----------------------------------------
+class StallMeter:
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.gaps: list[float] = []
+        self._last = None
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = None
+        self.timer.start()
+
+    def stop(self) -> dict:
+        self.timer.stop()
+        lateness = sorted(max(0.0, g - TICK_MS / 1000) * 1000 for g in self.gaps) or [0.0]
+        return {"max_ms": round(lateness[-1], 1), "p99_ms": round(lateness[int(0.99 * (len(lateness) - 1))], 1),
+                "over_50ms": sum(1 for x in lateness if x > 50), "ticks": len(lateness)}
+
+
+def _pump(app, until, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > end:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
+    """One measurement in this process: 'app' (worker lane), 'gui-thread' (baseline), or
+    'startup' / 'startup-torch-first' (from the first frame until the model is loaded)."""
+    os.environ["PHOTOCAP_DATA_DIR"] = data_dir
+    if mode == "startup-torch-first":
+        import torch  # noqa: F401
+        import torchvision.models  # noqa: F401  (the tagger's label table)
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(data_dir) / "settings"))
+    from photocap.ui.app import create_app
+
+    app, style = create_app(["bench"])
+    style.apply(app, "light")
+    from photocap.ui.main_window import MainWindow
+    from photocap.ui.settings import AppSettings
+
+    window = MainWindow(AppSettings(), library_path=library_file, auto_caption=False)
+    window.resize(1440, 900)
+    meter = StallMeter()
+    if mode.startswith("startup"):  # as app.main does: show, then start once painted
+        t0 = time.perf_counter()
+        window.first_shown.connect(meter.start)
+        window.start_after_first_frame()
+        window.show()
+        _pump(app, lambda: window.captions.info is not None and window.grid_model.rowCount() > 0
+              and not window.library.scanning, 120)
+        result = meter.stop()
+        result.update(mode=mode, seconds=round(time.perf_counter() - t0, 1), device=window.captions.info.device)
+        window.close()
+        return result
+    window.show()
+    window.start()
+    _pump(app, lambda: window.captions.info is not None and window.grid_model.rowCount() > 0, 120)
+    _pump(app, lambda: not window.library.scanning, 120)  # the start-up rescan (nothing new)
+    t0 = time.perf_counter()
+    if mode == "app":
+        meter.start()
+        window.captions.auto = True
+        window.captions.kick()
+        _pump(app, lambda: window.captions.running, 30)
+        _pump(app, lambda: not window.captions.running, 1800)
+    else:
+        from photocap.engine import CaptionEngine
+
+        settings = AppSettings()
+        engine = CaptionEngine.create(None, device=settings.device, beam=settings.beam, max_len=settings.max_len)
+        engine.batch_size = 8  # as the app does on a CPU
+        lib = window.library.library
+        refs = lib.photos_needing_caption(engine.model_id)
+        by_path = {r.path: r.id for r in refs}
+        meter.start()
+        t0 = time.perf_counter()
+        for item in engine.caption_paths([r.path for r in refs]):
+            d = item.description
+            if d is not None:
+                lib.record_caption(by_path[item.path], d.text, d.source, engine.model_id, d.tags)
+            app.processEvents()
+    seconds = time.perf_counter() - t0
+    result = meter.stop()
+    result.update(mode=mode, seconds=round(seconds, 1), device=window.captions.info.device)
+    window.close()
+    return result
+
+
+def run_launch(import_torch_first: bool, data_dir: str) -> float:
+    env = dict(os.environ, PHOTOCAP_DATA_DIR=data_dir, PHOTOCAP_REPORT_LAUNCH="quit")
+    code = ("import torch\n" if import_torch_first else "") + "from photocap.ui.app import main\nmain(['photocap'])"
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("first-frame-at"):
+            return float(line.split()[1]) - t0
+    raise RuntimeError(f"no first frame reported:\n{out.stdout}\n{out.stderr}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=200)
+    parser.add_argument("--launches", type=int, default=5)
+    parser.add_argument("--src", default=WALLPAPERS)
+    parser.add_argument("--stall", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.stall:
+        print("RESULT " + json.dumps(run_stall(*args.stall)), flush=True)
+        return 0
+
+    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+          f"(1/5/15 min) on {os.cpu_count()} cores; Qt platform: {os.environ.get('QT_QPA_PLATFORM', 'xcb')}")
+    work = Path(tempfile.mkdtemp(prefix="photocap-bench-gui-"))
+    t = time.perf_counter()
+    folder = work / "photos"
+    make_photos(folder, args.photos, args.src)
+    print(f"{args.photos} photos written in {time.perf_counter() - t:.1f} s")
+
+    from photocap.library import open_library
+
+    results = {}
+    for mode in ("app", "gui-thread", "startup", "startup-torch-first"):
+        data = work / f"data-{mode}"
+        data.mkdir()
+        lib_file = data / "library.sqlite"
+        lib = open_library(lib_file)
+        lib.scan(lib.add_folder(folder).id)
+        lib.close()
+        if mode.startswith("startup"):  # start-up with a library that is already captioned
+            lib_file = work / "data-app" / "library.sqlite"
+        out = subprocess.run([sys.executable, __file__, "--stall", mode, str(lib_file), str(data)],
+                             capture_output=True, text=True, timeout=3600)
+        line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            print(out.stdout[-3000:], out.stderr[-3000:], file=sys.stderr)
+            return 1
+        results[mode] = json.loads(line[7:])
+
+    launch_data = work / "data-launch"
+    launch_data.mkdir()
+    run_launch(False, str(launch_data))  # warm the file cache (first run of the day)
+    app_launch = [run_launch(False, str(launch_data)) for _ in range(args.launches)]
+    torch_launch = [run_launch(True, str(launch_data)) for _ in range(args.launches)]
+
+    a, b = results["app"], results["gui-thread"]
+    print(f"\nGUI event-loop stall while captioning {args.photos} photos ({a['device']}), 5 ms timer:")
+    print(f"  {'':34s} {'longest':>9s} {'p99':>8s} {'>50 ms':>7s} {'pass':>7s}")
+    for name, r in (("photocap (model lane, own QThread)", a), ("baseline (caption on GUI thread)", b)):
+        print(f"  {name:34s} {r['max_ms']:7.1f}ms {r['p99_ms']:6.1f}ms {r['over_50ms']:7d} {r['seconds']:6.1f}s")
+    c, d = results["startup"], results["startup-torch-first"]
+    print("\nGUI event-loop stall during start-up, from the first frame until the model is loaded:")
+    for name, r in (("photocap (torch imported after the frame)", c), ("baseline (torch imported before)", d)):
+        print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
+              f"ready after {r['seconds']:.1f} s")
+    print(f"\nLaunch to first painted frame (median of {args.launches}; spawn of python included):")
+    print(f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
+          f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})")
+    print(f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
+          f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})")
+    print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
