@@ -166,6 +166,14 @@ def main() -> int:
         pump(until=lambda: window.page.detail.preview._pixmap is not None, timeout=60)
     shot(window, "search.png")
     window.page.header.search.clear()
+    pump(until=lambda: window.grid_model.rowCount() == len(picks), timeout=30)
+    pump(0.5)
+    grid.select_id(target)
+    grid.scrollToTop()
+    style.apply(app, "dark")
+    pump(until=thumbs_ready, timeout=120)
+    shot(window, "dark.png")
+    style.apply(app, "light")
 
     from photocap.ui.views.settings_dialog import SettingsDialog
 

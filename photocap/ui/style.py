@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
-from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
@@ -67,6 +67,22 @@ DARK = Theme("dark", window="#17191d", surface="#1f2227", sidebar="#131518", pre
 _current: Theme = LIGHT
 
 
+class _Notifier(QObject):
+    changed = Signal()  # the theme changed: views with icons redraw them
+
+
+notifier: _Notifier | None = None
+
+
+def on_theme_change(slot) -> None:
+    """Call ``slot`` now and whenever the theme changes (icons are drawn in theme colours)."""
+    global notifier
+    if notifier is None:
+        notifier = _Notifier()
+    notifier.changed.connect(slot)
+    slot()
+
+
 def current() -> Theme:
     return _current
 
@@ -92,6 +108,8 @@ def apply(app: QApplication, choice: str = "auto") -> Theme:
     qss = Template(resource_path("style.qss").read_text(encoding="utf-8"))
     app.setStyleSheet(qss.safe_substitute(asdict(theme), **_themed_images(theme)))
     icon.cache_clear()
+    if notifier is not None:
+        notifier.changed.emit()
     return theme
 
 

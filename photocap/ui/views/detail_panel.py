@@ -92,13 +92,11 @@ class DetailPanel(QFrame):
         row.addStretch(1)
         self.heat_button = QToolButton()
         self.heat_button.setCheckable(True)
-        self.heat_button.setIcon(style.icon("heat", size=18))
         self.heat_button.setToolTip("Show where the model looked for each word (hover a word)")
         self.heat_button.toggled.connect(self._on_heat_toggled)
         self.heat_button.hide()
         row.addWidget(self.heat_button)
         self.edit_button = QToolButton()
-        self.edit_button.setIcon(style.icon("edit", size=18))
         self.edit_button.setToolTip("Edit the caption (F2)")
         row.addWidget(self.edit_button)
         c.addLayout(row)
@@ -140,7 +138,6 @@ class DetailPanel(QFrame):
         self.reveal_button = QToolButton()
         self.reveal_button.setObjectName("Link")
         self.reveal_button.setText("Show in file manager")
-        self.reveal_button.setIcon(style.icon("open-external", style.current().accent, 16))
         self.reveal_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.reveal_button.clicked.connect(lambda: self.detail and self.reveal_requested.emit(self.detail.path))
         c.addWidget(self.reveal_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -153,6 +150,14 @@ class DetailPanel(QFrame):
         self.history.setTextFormat(Qt.TextFormat.RichText)
         c.addWidget(self.history)
         self.show_detail(None)
+        style.on_theme_change(self._apply_icons)
+
+    def _apply_icons(self) -> None:
+        self.heat_button.setIcon(style.icon("heat", size=18))
+        self.edit_button.setIcon(style.icon("edit", size=18))
+        self.reveal_button.setIcon(style.icon("open-external", style.current().accent, 16))
+        if self.detail is not None:
+            self._fill_history(self.detail.history)
 
     # ---- showing a photo ---------------------------------------------------------------------
     @property

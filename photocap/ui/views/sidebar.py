@@ -92,6 +92,11 @@ class Sidebar(QWidget):
         layout.addWidget(self.list, 1)
         self.current: Place = ALL
         self.select(ALL)
+        style.on_theme_change(self._retheme)
+
+    def _retheme(self) -> None:  # the icons are drawn in the theme's colours
+        if self.model.counts is not None:
+            self.apply_counts(self.model.counts)
 
     def apply_counts(self, counts: SidebarCounts) -> None:
         keep = self.current

@@ -55,7 +55,7 @@ class CaptionStatusBar(QStatusBar):
         self.addPermanentWidget(self.bar)
         self.addPermanentWidget(self.pause_button)
         self.addPermanentWidget(self.device)
-        self._refresh_pause_icon()
+        style.on_theme_change(self._refresh_pause_icon)
 
     def _on_toggled(self, paused: bool) -> None:
         self._refresh_pause_icon()
