@@ -75,7 +75,8 @@ notifier: _Notifier | None = None
 
 
 def on_theme_change(slot) -> None:
-    """Call ``slot`` now and whenever the theme changes (icons are drawn in theme colours)."""
+    """Call ``slot`` now and whenever the theme changes (icons are drawn in theme colours).
+    Pass a bound method of a QObject: the connection then ends with the object."""
     global notifier
     if notifier is None:
         notifier = _Notifier()

@@ -166,3 +166,33 @@ def test_recent_rate_ignores_warm_up_and_forgets_old_speed():
     for k in range(3, 200):  # a steady 16 photos/s for 100 s: the warm-up leaves the window
         r.add(8 * k, now=4.0 + (k - 2) * 0.5)
     assert abs(r.rate - 16.0) < 1e-6 and abs(r.eta(160) - 10.0) < 1e-6
+
+
+def test_switching_to_dark_recolours_views_and_forgets_closed_ones(qtbot, app):
+    from PySide6.QtGui import QColor
+
+    from photocap.ui import style
+    from photocap.ui.views.empty_state import EmptyState
+    from photocap.ui.views.header import Header
+
+    gone = Header()
+    gone.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken_valid(gone), timeout=2000)
+    header = Header()
+    qtbot.addWidget(header)
+    empty = EmptyState()
+    qtbot.addWidget(empty)
+    try:
+        style.apply(app, "dark")  # a destroyed view must not be called back
+        assert style.current().dark and QColor(style.DARK.window).name() in app.styleSheet()
+        icon = header._search_icon.icon().pixmap(16, 16).toImage()
+        colours = {icon.pixelColor(x, y).name() for x in range(16) for y in range(16) if icon.pixelColor(x, y).alpha()}
+        assert QColor(style.DARK.muted).name() in colours
+    finally:
+        style.apply(app, "light")
+
+
+def shiboken_valid(obj) -> bool:
+    import shiboken6
+
+    return shiboken6.isValid(obj)

@@ -15,7 +15,7 @@ class EmptyState(QWidget):
         super().__init__(parent)
         self.setObjectName("EmptyState")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        art = QLabel()
+        self.art = art = QLabel()
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = QLabel("Your photos, described in words")
         title.setObjectName("EmptyTitle")
@@ -31,11 +31,7 @@ class EmptyState(QWidget):
         self.drop_hint = QLabel("…or drop a folder here")
         self.drop_hint.setObjectName("DropHint")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        def icons() -> None:
-            art.setPixmap(style.icon("photos", style.current().accent, 72).pixmap(72, 72))
-            self.button.setIcon(style.icon("folder-plus", style.current().on_accent, 18))
-
-        style.on_theme_change(icons)
+        style.on_theme_change(self._apply_icons)
         note = QLabel("Folders are watched: new photos are described as they arrive.")
         note.setObjectName("EmptyBody")
         note.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -54,6 +50,10 @@ class EmptyState(QWidget):
         lay.addStretch(4)
         lay.addWidget(note)
         lay.addSpacing(18)
+
+    def _apply_icons(self) -> None:
+        self.art.setPixmap(style.icon("photos", style.current().accent, 72).pixmap(72, 72))
+        self.button.setIcon(style.icon("folder-plus", style.current().on_accent, 18))
 
     def set_dragging(self, on: bool) -> None:
         self.setProperty("dragging", on)

@@ -38,7 +38,7 @@ class Header(QWidget):
         self.search.setClearButtonEnabled(True)
         self._search_icon = self.search.addAction(style.icon("search", style.current().muted, 16),
                                                   QLineEdit.ActionPosition.LeadingPosition)
-        style.on_theme_change(lambda: self._search_icon.setIcon(style.icon("search", style.current().muted, 16)))
+        style.on_theme_change(self._apply_icons)
         self.search.setMinimumWidth(260)
         self.search.setMaximumWidth(440)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -54,6 +54,9 @@ class Header(QWidget):
         lay.setContentsMargins(22, 14, 18, 12)
         lay.addLayout(titles, 1)
         lay.addWidget(self.search, 1)
+
+    def _apply_icons(self) -> None:
+        self._search_icon.setIcon(style.icon("search", style.current().muted, 16))
 
     def _flush(self) -> None:
         self._timer.stop()
