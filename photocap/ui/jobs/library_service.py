@@ -104,17 +104,16 @@ class LibraryService(QObject):
 
     # ---- edits ------------------------------------------------------------------------------
     def save_caption(self, photo_id: int, text: str) -> Job | None:
-        if self.library is None:
-            return None
-        job = Job("save caption", _save_caption, self.library, photo_id, text, essential=True)
-        job.result.connect(self._on_caption_saved)
-        job.failed.connect(self.error)
-        return self.reads.submit(job)
+        return self._edit("save caption", _save_caption, photo_id, text)
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> Job | None:
+        return self._edit("mark reviewed", _mark_reviewed, photo_id, reviewed)
+
+    def _edit(self, name: str, fn, *args) -> Job | None:
+        """A write the user asked for: essential (finished even when the app is closing)."""
         if self.library is None:
             return None
-        job = Job("mark reviewed", _mark_reviewed, self.library, photo_id, reviewed, essential=True)
+        job = Job(name, fn, self.library, *args, essential=True)
         job.result.connect(self._on_caption_saved)
         job.failed.connect(self.error)
         return self.reads.submit(job)
