@@ -10,7 +10,16 @@
      app:       photocap as shipped: the pass runs on the model lane (its own QThread).
      baseline:  the same engine and library writes driven from the GUI thread, handing
                 control back to Qt (processEvents) after every photo, as a naive app would.
-2. **Launch to window shown**: from spawning ``python -c "...main()"`` to the first painted
+2. **Scrolling a grid of 50,000 photos** (--grid-photos; tiny real JPEG files, scanned into
+   a real library before measuring): the grid is scrolled half a page every 16 ms for 5 s,
+   then to the end and back, then a search is typed and cleared; the stall meter runs
+   throughout.
+     app:       rows and thumbnails arrive from the library and thumbnail lanes.
+     baseline:  the same model and view, but each page of rows read from the library on
+                the GUI thread when the view first asks for it (a naive model);
+     py-model:  the same, with the row count answered in Python (a plain QAbstractListModel),
+                as photocap's grid model was before it kept its rows in C++.
+3. **Launch to window shown**: from spawning ``python -c "...main()"`` to the first painted
    frame of the main window (target <= 1.5 s), median of --launches runs.
      app:       ``photocap.ui.app.main``, which imports torch only in the background later.
      baseline:  the same, after ``import torch`` (an app that loads the model stack first).
@@ -171,6 +180,95 @@ def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
     return result
 
 
+def make_tiny_photos(folder: Path, n: int) -> None:
+    """``n`` distinct small JPEGs (64x48; trailing bytes after the image make each unique)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(buf, "JPEG", quality=70)
+    data = buf.getvalue()
+    for i in range(n):
+        sub = folder / f"{i // 1000:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"img_{i:06d}.jpg").write_bytes(data + i.to_bytes(4, "big"))
+
+
+class _SyncService:
+    """The baseline's naive model: library reads on the GUI thread, answered at once."""
+
+    def __init__(self, library):
+        self.library = library
+
+    def call(self, method, *args, on_result=None, **kwargs):
+        result = getattr(self.library, method)(*args, **kwargs)
+        if on_result is not None:
+            on_result(result)
+
+
+def run_grid(mode: str, library_file: str, data_dir: str) -> dict:
+    os.environ["PHOTOCAP_DATA_DIR"] = data_dir
+    from PySide6.QtCore import QModelIndex, QTimer
+
+    if mode == "py-model":
+        import photocap.ui.main_window as mw
+
+        class PythonRowCount(mw.PhotoGridModel):
+            def rowCount(self, parent=QModelIndex()):  # noqa: B008 - what a QAbstractListModel does
+                return 0 if parent.isValid() else len(self._ids)
+
+        mw.PhotoGridModel = PythonRowCount
+
+    from photocap.ui.app import create_app
+
+    app, style = create_app(["bench"])
+    style.apply(app, "light")
+    from photocap.ui.main_window import MainWindow
+    from photocap.ui.settings import AppSettings
+
+    window = MainWindow(AppSettings(), library_path=library_file, auto_caption=False)
+    window.resize(1440, 900)
+    window.show()
+    window.start()
+    _pump(app, lambda: window.grid_model.rowCount() > 0 and window.captions.info is not None, 300)
+    _pump(app, lambda: not window.library.scanning, 600)
+    model, grid = window.grid_model, window.page.grid
+    if mode == "baseline":
+        model._service = _SyncService(window.library.library)
+        model.refresh()
+        _pump(app, lambda: model.rowCount() > 0, 60)
+    bar = grid.verticalScrollBar()
+    steps = {"n": 0}
+    meter = StallMeter()
+
+    def step() -> None:
+        steps["n"] += 1
+        if steps["n"] <= 300:
+            bar.setValue(bar.value() + bar.pageStep() // 2)
+        elif steps["n"] == 301:
+            bar.setValue(bar.maximum())
+        elif steps["n"] == 340:
+            bar.setValue(0)
+        elif steps["n"] == 350:
+            window.browser.search("img_0001")  # a search narrows the grid ...
+        elif steps["n"] == 375:
+            window.browser.search("")  # ... and clearing it brings back all 50,000
+
+    timer = QTimer(interval=16, timeout=step)
+    t0 = time.perf_counter()
+    meter.start()
+    timer.start()
+    _pump(app, lambda: steps["n"] >= 400, 300)
+    timer.stop()
+    result = meter.stop()
+    shown = [model.summary(i) for i in grid.visible_ids()[:12]]
+    result.update(mode=mode, rows=model.rowCount(), seconds=round(time.perf_counter() - t0, 1),
+                  rows_loaded_on_screen=sum(1 for s_ in shown if s_ is not None))
+    window.close()
+    return result
+
+
 def run_launch(import_torch_first: bool, data_dir: str) -> float:
     env = dict(os.environ, PHOTOCAP_DATA_DIR=data_dir, PHOTOCAP_REPORT_LAUNCH="quit")
     code = ("import torch\n" if import_torch_first else "") + "from photocap.ui.app import main\nmain(['photocap'])"
@@ -187,12 +285,17 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--src", default=WALLPAPERS)
+    parser.add_argument("--grid-photos", type=int, default=50_000)
     parser.add_argument("--stall", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
+    parser.add_argument("--grid", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.stall:
         print("RESULT " + json.dumps(run_stall(*args.stall)), flush=True)
+        return 0
+    if args.grid:
+        print("RESULT " + json.dumps(run_grid(*args.grid)), flush=True)
         return 0
 
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
@@ -223,6 +326,26 @@ def main() -> int:
             return 1
         results[mode] = json.loads(line[7:])
 
+    grid_results = {}
+    if args.grid_photos:
+        t = time.perf_counter()
+        make_tiny_photos(work / "many", args.grid_photos)
+        grid_lib = work / "grid.sqlite"
+        lib = open_library(grid_lib)
+        lib.scan(lib.add_folder(work / "many").id)
+        lib.close()
+        print(f"{args.grid_photos:,} small photos written and scanned in {time.perf_counter() - t:.0f} s")
+        for mode in ("app", "baseline", "py-model"):
+            data = work / f"data-grid-{mode}"
+            data.mkdir()
+            out = subprocess.run([sys.executable, __file__, "--grid", mode, str(grid_lib), str(data)],
+                                 capture_output=True, text=True, timeout=3600)
+            line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+            if line is None:
+                print(out.stdout[-3000:], out.stderr[-3000:], file=sys.stderr)
+                return 1
+            grid_results[mode] = json.loads(line[7:])
+
     launch_data = work / "data-launch"
     launch_data.mkdir()
     run_launch(False, str(launch_data))  # warm the file cache (first run of the day)
@@ -239,6 +362,13 @@ def main() -> int:
     for name, r in (("photocap (torch imported after the frame)", c), ("baseline (torch imported before)", d)):
         print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
               f"ready after {r['seconds']:.1f} s")
+    if grid_results:
+        g, h, k = grid_results["app"], grid_results["baseline"], grid_results["py-model"]
+        print(f"\nGUI event-loop stall scrolling a grid of {g['rows']:,} photos (half a page per 16 ms, end, top, search typed and cleared):")
+        for name, r in (("photocap (rows + thumbnails from lanes)", g), ("baseline (rows read on the GUI thread)", h),
+                        ("baseline (row count answered in Python)", k)):
+            print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, "
+                  f"{r['over_50ms']} over 50 ms; rows on screen loaded at the end {r['rows_loaded_on_screen']}/12")
     print(f"\nLaunch to first painted frame (median of {args.launches}; spawn of python included):")
     print(f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
           f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})")

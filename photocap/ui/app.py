@@ -30,6 +30,10 @@ def create_app(argv: list[str] | None = None):
 
     from photocap.ui import style
 
+    # Python hands the GIL between threads every 5 ms by default: each time the GUI thread
+    # calls into Python (a paint, a data() call) while a worker holds the GIL it may wait
+    # that long, dozens of times a frame. A shorter interval keeps frames short.
+    sys.setswitchinterval(float(os.environ.get("PHOTOCAP_SWITCH_INTERVAL", "0.001")))
     app = QApplication.instance() or QApplication(argv or [APP_NAME])
     app.setOrganizationName(APP_NAME)
     app.setOrganizationDomain("photocap.app")

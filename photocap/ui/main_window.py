@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Open the library (library lane); the model loads once we know which one is active."""
-        if self._started:
+        if self._started or self._closing:
             return
         self._started = True
         self.library.open(self.library_path)

@@ -77,7 +77,7 @@ class RecentRate:
     it is younger than that: the first photos pay for the decoders filling up, and later
     ones arrive in quick bursts, so only a span of several batches gives an honest rate)."""
 
-    def __init__(self, window: float = 30.0, min_span: float = 2.0, min_count: int = 0, now: float | None = None):
+    def __init__(self, window: float = 30.0, min_span: float = 1.0, min_count: int = 0, now: float | None = None):
         self.window, self.min_span, self.min_count = window, min_span, min_count
         self.marks: deque[tuple[float, int]] = deque([(time.monotonic() if now is None else now, 0)])
 

@@ -1,5 +1,10 @@
 """The photo grid's model: a list of photo ids with rows and thumbnails loaded lazily.
 
+It is a ``QStringListModel`` holding one empty string per photo, with the data coming
+from Python: row bookkeeping then stays in C++. A plain Python ``QAbstractListModel``
+makes the view call ``rowCount()`` in Python once per row on every layout (through
+``index()``/``hasIndex()``): measured with 50,000 photos, 75 ms per reset, against 8 ms.
+
 Holding 50,000 ids costs nothing; a row's data (caption, source, size) is fetched in
 pages of ``PAGE`` ids on the library lane the first time the view asks for any row of
 the page, and its thumbnail is requested from the thumbnail lane the first time it is
@@ -13,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.library_service import LibraryService
@@ -31,7 +36,7 @@ ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
 SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not in the caption
 
 
-class PhotoGridModel(QAbstractListModel):
+class PhotoGridModel(QStringListModel):
     loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
     search_limit = 5000
 
@@ -82,16 +87,15 @@ class PhotoGridModel(QAbstractListModel):
             return  # a newer query is on its way: this answer is stale
         if not self.query:
             self._snippets = {}
-        self.beginResetModel()
         self._ids = list(ids)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
         self._pages_asked.clear()
-        self.endResetModel()
+        self.setStringList([""] * len(self._ids))  # resets the model (and the view) in C++
         self.loaded.emit(len(self._ids))
 
     # ---- rows ------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def photo_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
