@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
 
 from photocap.ui.browser import Browser
+from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
@@ -65,7 +66,7 @@ class MainWindow(QMainWindow):
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
         self.page.grid.set_empty_message("Opening your library…")
         self._wire()
-        self._build_menus()
+        build_menus(self)
         self._restore_geometry()
 
     # ---- wiring ----------------------------------------------------------------------------------
@@ -93,39 +94,6 @@ class MainWindow(QMainWindow):
         page.detail.reveal_requested.connect(self.reveal)
         page.problems.reveal_requested.connect(self.reveal)
         page.detail.preview_wanted.connect(self._load_preview)
-
-    def _build_menus(self) -> None:
-        def act(menu, text, slot, shortcut=None, checkable=False):
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            return a
-
-        bar = self.menuBar()
-        m = bar.addMenu("&File")
-        act(m, "Add Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
-        act(m, "Rescan Folders", lambda: self.library.rescan_all(), "F5")
-        m.addSeparator()
-        act(m, "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        m.addSeparator()
-        act(m, "Quit", self.close, QKeySequence.StandardKey.Quit)
-        m = bar.addMenu("&Edit")
-        act(m, "Find…", self.page.header.focus_search, QKeySequence.StandardKey.Find)
-        act(m, "Edit Caption", self.page.detail.begin_edit, "F2")
-        act(m, "Mark as Reviewed", self._mark_reviewed, "Ctrl+R")
-        m = bar.addMenu("&View")
-        act(m, "Larger Thumbnails", lambda: self._step_thumbs(+1), QKeySequence.StandardKey.ZoomIn)
-        act(m, "Smaller Thumbnails", lambda: self._step_thumbs(-1), QKeySequence.StandardKey.ZoomOut)
-        self.details_action = act(m, "Show Details", lambda on: self.page.detail.setVisible(on), "Ctrl+I", True)
-        self.details_action.setChecked(True)
-        m = bar.addMenu("&Captioning")
-        self.pause_action = act(m, "Pause Captioning", lambda on: self.captions.set_paused(on), "Ctrl+P", True)
-        self.captions.paused_changed.connect(self.pause_action.setChecked)
-        m = bar.addMenu("&Help")
-        act(m, "About photocap", self.open_about)
 
     # ---- start-up ----------------------------------------------------------------------------------
     def event(self, event) -> bool:
@@ -219,7 +187,7 @@ class MainWindow(QMainWindow):
         folder = path if os.path.isdir(path) else os.path.dirname(path)
         QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
-    def _mark_reviewed(self) -> None:
+    def mark_reviewed(self) -> None:
         pid = self.page.detail.photo_id
         if pid is not None:
             self.library.mark_reviewed(pid)
@@ -230,7 +198,7 @@ class MainWindow(QMainWindow):
             job.result.connect(lambda r: self.page.detail.set_preview(*r))
             self.thumb_lane.submit(job)
 
-    def _step_thumbs(self, step: int) -> None:
+    def step_thumbs(self, step: int) -> None:
         from photocap.ui.settings import THUMB_SIZES
 
         i = THUMB_SIZES.index(self.settings.thumb_size)
