@@ -35,6 +35,7 @@ import glob
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -114,17 +115,22 @@ def _pump(app, until, timeout: float) -> None:
         time.sleep(0.005)
 
 
-def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
-    """One measurement in this process: 'app' (worker lane), 'gui-thread' (baseline), or
-    'startup' / 'startup-torch-first' (from the first frame until the model is loaded)."""
+def _isolate(data_dir: str) -> None:
+    """Library, caches and settings in the benchmark's temporary folder, not the user's."""
     os.environ["PHOTOCAP_DATA_DIR"] = data_dir
-    if mode == "startup-torch-first":
-        import torch  # noqa: F401
-        import torchvision.models  # noqa: F401  (the tagger's label table)
     from PySide6.QtCore import QSettings
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(data_dir) / "settings"))
+
+
+def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
+    """One measurement in this process: 'app' (worker lane), 'gui-thread' (baseline), or
+    'startup' / 'startup-torch-first' (from the first frame until the model is loaded)."""
+    _isolate(data_dir)
+    if mode == "startup-torch-first":
+        import torch  # noqa: F401
+        import torchvision.models  # noqa: F401  (the tagger's label table)
     from photocap.ui.app import create_app
 
     app, style = create_app(["bench"])
@@ -208,7 +214,7 @@ class _SyncService:
 
 
 def run_grid(mode: str, library_file: str, data_dir: str) -> dict:
-    os.environ["PHOTOCAP_DATA_DIR"] = data_dir
+    _isolate(data_dir)
     from PySide6.QtCore import QModelIndex, QTimer
 
     if mode == "py-model":
@@ -270,7 +276,8 @@ def run_grid(mode: str, library_file: str, data_dir: str) -> dict:
 
 
 def run_launch(import_torch_first: bool, data_dir: str) -> float:
-    env = dict(os.environ, PHOTOCAP_DATA_DIR=data_dir, PHOTOCAP_REPORT_LAUNCH="quit")
+    env = dict(os.environ, PHOTOCAP_DATA_DIR=data_dir, PHOTOCAP_REPORT_LAUNCH="quit",
+               XDG_CONFIG_HOME=str(Path(data_dir) / "config"))  # the app's QSettings file goes there
     code = ("import torch\n" if import_torch_first else "") + "from photocap.ui.app import main\nmain(['photocap'])"
     t0 = time.time()
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
@@ -375,6 +382,7 @@ def main() -> int:
     print(f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
           f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})")
     print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
