@@ -287,6 +287,16 @@ def run_launch(import_torch_first: bool, data_dir: str) -> float:
     raise RuntimeError(f"no first frame reported:\n{out.stdout}\n{out.stderr}")
 
 
+def _child(kind: str, mode: str, library_file: Path, data: Path) -> dict:
+    """One measurement in a fresh process; its one line ``RESULT {json}``."""
+    out = subprocess.run([sys.executable, __file__, kind, mode, str(library_file), str(data)],
+                         capture_output=True, text=True, timeout=3600)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"{kind} {mode} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return json.loads(line[7:])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=200)
@@ -325,13 +335,7 @@ def main() -> int:
         lib.close()
         if mode.startswith("startup"):  # start-up with a library that is already captioned
             lib_file = work / "data-app" / "library.sqlite"
-        out = subprocess.run([sys.executable, __file__, "--stall", mode, str(lib_file), str(data)],
-                             capture_output=True, text=True, timeout=3600)
-        line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if line is None:
-            print(out.stdout[-3000:], out.stderr[-3000:], file=sys.stderr)
-            return 1
-        results[mode] = json.loads(line[7:])
+        results[mode] = _child("--stall", mode, lib_file, data)
 
     grid_results = {}
     if args.grid_photos:
@@ -345,13 +349,7 @@ def main() -> int:
         for mode in ("app", "baseline", "py-model"):
             data = work / f"data-grid-{mode}"
             data.mkdir()
-            out = subprocess.run([sys.executable, __file__, "--grid", mode, str(grid_lib), str(data)],
-                                 capture_output=True, text=True, timeout=3600)
-            line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
-            if line is None:
-                print(out.stdout[-3000:], out.stderr[-3000:], file=sys.stderr)
-                return 1
-            grid_results[mode] = json.loads(line[7:])
+            grid_results[mode] = _child("--grid", mode, grid_lib, data)
 
     launch_data = work / "data-launch"
     launch_data.mkdir()
