@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from pathlib import Path
 from string import Template
 
 from PySide6.QtCore import QByteArray, QObject, QSize, Qt, Signal
@@ -13,15 +12,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
 from photocap import paths
-
-
-def resource_path(*parts: str) -> Path:
-    """``photocap.paths.resource_path``, or the checkout's ``resources/`` when the package
-    ``photocap.resources`` is not importable (editable installs made before it existed)."""
-    try:
-        return paths.resource_path(*parts)
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2].joinpath("resources", *parts)
+from photocap.paths import resource_path
 
 
 @dataclass(frozen=True)
