@@ -62,6 +62,23 @@ class CaptionEngine:
         pre = self.captioner.preprocess
         return imaging.load_for_model(path, pre.size, pre.resize)
 
+    def warm_up(self) -> None:
+        """Run one blank photo through the model: kernels initialise and the ImageNet labels
+        load now, not in the middle of the first real batch."""
+        from PIL import Image
+
+        size = self.captioner.preprocess.size
+        self.describe_images([Image.new("RGB", (size, size), (128, 128, 128))])
+
+    def attention(self, path: str | os.PathLike, text: str):
+        """Per-word attention maps of ``text`` over the photo at ``path`` (attention models only).
+
+        Returns (words, maps ``(n_words, grid_h, grid_w)``) or None; raises ImageError for a bad file.
+        """
+        if not self.captioner.has_attention:
+            return None
+        return self.captioner.attend(self._load(str(path)), text, self.max_len)
+
     def describe_images(self, images: list) -> list[Description]:
         """Describe already-loaded, already-sized RGB images (one batch)."""
         return self.captioner.describe(images, beam=self.beam, max_len=self.max_len)

@@ -23,7 +23,7 @@ from photocap.model.device import autocast, configure_threads, device_label, pic
 from photocap.model.encoders import (DEFAULT_ENCODER, EncodedBatch, Encoder, Preprocess, build_encoder,
                                      file_sha256)
 from photocap.model.tagger import describe_from_tags, top_tags
-from photocap.model.vocab import Vocabulary
+from photocap.model.vocab import Vocabulary, tokenize
 
 SOURCE_MODEL = "model"
 SOURCE_TAGS = "tags"
@@ -158,6 +158,26 @@ class Captioner:
                 attention=None if att is None else att.reshape(len(words), gh, gw).numpy(),
             ))
         return results
+
+    @torch.inference_mode()
+    def attend(self, image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:
+        """Where the model looks for each word of ``text`` (any caption, the user's too).
+
+        Teacher forcing: the caption's words are fed in and the attention weights read out,
+        so the maps belong to the caption shown, not to one the model would have written.
+        Returns (words, maps ``(n_words, grid_h, grid_w)``), or None without an attention model.
+        Words the vocabulary lacks are fed as ``<unk>`` and keep their own map.
+        """
+        if not self.has_attention:
+            return None
+        words = tokenize(text)[:max_len]
+        if not words:
+            return None
+        enc = self.encode([image])
+        ids = torch.tensor([self.vocab.encode(" ".join(words))], device=self.device)
+        alphas = self.decoder(enc.spatial, ids).alphas
+        gh, gw = enc.grid
+        return words, alphas[0, : len(words)].float().cpu().numpy().reshape(len(words), gh, gw)
 
 
 def model_file_id(path: str | os.PathLike) -> str:

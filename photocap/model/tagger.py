@@ -6,17 +6,14 @@ its tags, stored with source ``tags`` so the user (and search) can tell.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import torch
 
+from photocap.model.imagenet_labels import IMAGENET_LABELS
 
-@lru_cache(maxsize=1)
+
 def imagenet_labels() -> tuple[str, ...]:
-    """The 1,000 ImageNet class names, as shipped with torchvision (no download)."""
-    from torchvision.models import ResNet50_Weights
-
-    return tuple(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+    """The 1,000 ImageNet class names (no download, no torchvision import)."""
+    return IMAGENET_LABELS
 
 
 def top_tags(logits: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:

@@ -103,3 +103,11 @@ def test_squash_vs_crop_preprocess_differ(lite0):
     assert lite0.preprocess.resize == "squash"
     assert build_encoder("resnet50", weights=None).preprocess.resize == "center_crop"
     assert np.allclose(lite0.preprocess.mean, 127 / 255)
+
+
+def test_bundled_imagenet_labels_match_torchvision():
+    from torchvision.models import ResNet50_Weights
+
+    from photocap.model.tagger import imagenet_labels
+
+    assert imagenet_labels() == tuple(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])

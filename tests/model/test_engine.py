@@ -1,5 +1,7 @@
 import os
 
+import numpy as np
+
 import pytest
 
 from photocap.engine import CaptionEngine, iter_photo_files
@@ -65,3 +67,15 @@ def test_iter_photo_files_walks_finds_by_content_and_survives_loops(tmp_path):
     os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")  # a symlink loop
     found = sorted(p.name for p in iter_photo_files([tmp_path]))
     assert found == ["IMG_0002", "one.jpg"]
+
+
+def test_attention_maps_for_any_caption(folder, lite0, vocab):
+    engine = CaptionEngine(Captioner(lite0, make_decoder("attention", vocab), vocab), max_len=8)
+    words, maps = engine.attention(folder / "p2.jpg", "A red ball near Rex the dog!")
+    assert words == ["a", "red", "ball", "near", "rex", "the", "dog"]  # "rex" is not in the vocabulary
+    assert maps.shape == (7, 7, 7)
+    assert np.allclose(maps.reshape(7, -1).sum(1), 1.0, atol=1e-4)
+    assert engine.attention(folder / "p2.jpg", "...") is None
+    tags_only = CaptionEngine(Captioner(lite0))
+    assert tags_only.attention(folder / "p2.jpg", "a dog") is None
+    tags_only.warm_up()  # runs the model once on a blank photo

@@ -109,13 +109,9 @@ def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: in
     cap = engine.captioner
     if cap.device.type == "cpu":
         engine.batch_size = 8  # smaller batches on a CPU: captions land (and pause) more often
-    # Warm up here, not in the first batch: the first description imports torchvision's
-    # label tables (~1 s, with the GIL held for 100-200 ms at a time: a visible GUI stall
-    # in the middle of captioning) and lets the CPU/GPU kernels initialise.
-    from PIL import Image
-
-    size = cap.preprocess.size
-    engine.describe_images([Image.new("RGB", (size, size), (128, 128, 128))])
+    # Warm up here, not in the first batch: the first description initialises kernels and
+    # loads the label tables (a GIL-holding stall in the middle of captioning otherwise).
+    engine.warm_up()
     ctx.state["engine"] = engine
     kind = {"cuda": "CUDA", "mps": "MPS"}.get(cap.device.type, "CPU")
     return EngineInfo(engine.model_id, cap.device_label, kind, cap.has_attention,
@@ -184,30 +180,12 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
 
 
 def attention_for(ctx, photo_id: int, path: str, text: str) -> AttentionMaps | None:
-    """Teacher-forced attention of ``text`` over the photo (for an attention model only).
-
-    TODO(engine): this belongs in ``CaptionEngine`` (``engine.attention(path, text)``);
-    it lives here until the engine offers it, and is the only torch code in the UI.
-    """
+    """Teacher-forced attention of ``text`` over the photo (attention models only)."""
     engine = ctx.state.get("engine")
-    if engine is None or not engine.captioner.has_attention:
+    if engine is None:
         return None
-    import torch
-
-    from photocap import imaging
-    from photocap.model.vocab import tokenize
-
-    cap = engine.captioner
-    pre = cap.preprocess
-    image = imaging.load_for_model(path, pre.size, pre.resize)
-    words = tokenize(text)[: engine.max_len]
-    if not words:
+    result = engine.attention(path, text)
+    if result is None:
         return None
-    ids = cap.vocab.encode(" ".join(words), max_len=engine.max_len)
-    with torch.inference_mode():
-        enc = cap.encode([image])
-        captions = torch.tensor([ids], device=cap.device)
-        out = cap.decoder(enc.spatial, captions)
-        gh, gw = enc.grid
-        maps = out.alphas[0, : len(words)].float().cpu().numpy().reshape(len(words), gh, gw)
+    words, maps = result
     return AttentionMaps(photo_id, text, tuple(words), maps)
