@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from photocap.library.identity import holdout_bucket
@@ -92,14 +92,23 @@ def tags(session: Session, photo_id: int) -> list[tuple[str, float]]:
     return [(label, prob) for label, prob in rows]
 
 
-def needing_caption(session: Session, model_id: str, limit: int | None = None,
-                    first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
-    needs = (
+def _needs_caption(model_id: str) -> tuple:
+    """Photos that are there and carry no user/imported caption, and none from ``model_id`` yet."""
+    return (
         Photo.status == STATUS_OK,
         or_(Photo.caption_source.is_(None), Photo.caption_source.not_in((SOURCE_USER, SOURCE_IMPORTED))),
         or_(Photo.caption_source.is_(None), Photo.caption_model.is_(None), Photo.caption_model != model_id,
             Photo.caption_stale.is_(True)),
     )
+
+
+def count_needing_caption(session: Session, model_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Photo).where(*_needs_caption(model_id))) or 0
+
+
+def needing_caption(session: Session, model_id: str, limit: int | None = None,
+                    first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
+    needs = _needs_caption(model_id)
     first: list[PhotoRef] = []
     if first_ids:  # the photos on screen, in the caller's order, then the rest by id
         wanted = list(dict.fromkeys(first_ids))

@@ -16,6 +16,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     scan(folder, progress=None, should_stop=None) -> ScanReport
     apply_changes(changes) -> ScanReport             # a watcher batch (see .watcher)
     photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
+    count_needing_caption(model_id) -> int
     record_caption(photo_id, text, source, model_version=None, tags=None) -> bool
     set_user_caption(photo_id, text) ; mark_reviewed(photo_id, reviewed=True)
     record_problem(path_or_id, reason) ; problems() -> list[Problem]
@@ -157,6 +158,11 @@ class Library:
                                first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
         with self._read() as s:
             return captions.needing_caption(s, model_id, limit, first_ids)
+
+    def count_needing_caption(self, model_id: str) -> int:
+        """How many photos :meth:`photos_needing_caption` would list (one COUNT query)."""
+        with self._read() as s:
+            return captions.count_needing_caption(s, model_id)
 
     def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
                        tags: Sequence[tuple[str, float]] | None = None) -> bool:

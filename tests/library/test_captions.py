@@ -23,6 +23,7 @@ def test_user_caption_survives_recaptioning_after_a_model_change(lib, three):
     assert {r.id for r in lib.photos_needing_caption("m1")} == set()
     todo = lib.photos_needing_caption("m2")
     assert {r.id for r in todo} == {a, c}  # only photos without a user caption
+    assert lib.count_needing_caption("m2") == 2 and lib.count_needing_caption("m1") == 0
     for ref in todo:
         assert lib.record_caption(ref.id, "new caption", "model", "m2")
     assert lib.record_caption(b, "automatic text", "model", "m2") is False

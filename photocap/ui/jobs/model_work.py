@@ -131,7 +131,7 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
     speed = RecentRate(min_count=2 * engine.batch_size)  # no speed until two batches are done
     attempted: set[int] = set()
     in_flight: dict[str, int] = {}
-    total = len(library.photos_needing_caption(model_id, limit=None))
+    total = library.count_needing_caption(model_id)
     done = failed = 0
     recount_at = time.monotonic() + 5.0
 
@@ -169,7 +169,7 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
             speed.add(done + failed)
             if time.monotonic() > recount_at:  # photos keep arriving (a scan, the watcher)
                 recount_at = time.monotonic() + 5.0
-                waiting = len(library.photos_needing_caption(model_id, limit=None))
+                waiting = library.count_needing_caption(model_id)
                 total = done + failed + max(0, waiting)
             total = max(total, done + failed)
             remaining = max(0, total - done - failed)
