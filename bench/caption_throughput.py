@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import photocap.model  # noqa: F401,I001 - first: sets torch's environment (OpenMP wait policy) before torch loads
+import photocap.engine  # noqa: F401,I001 - first: sets the OpenMP wait policy before torch loads
 import numpy as np
 import torch
 from PIL import Image

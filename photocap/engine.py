@@ -16,9 +16,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from photocap import imaging
-from photocap.model import Captioner, Description
-from photocap.model.encoders import DEFAULT_ENCODER
+# Before torch loads (photocap.model imports it): OpenMP worker threads sleep at barriers
+# instead of spinning. The engine decodes JPEGs on other threads while the model runs;
+# spinning OpenMP threads fight the decoders for the cores and every small decoder op then
+# waits for a descheduled thread (2 cores: the full pipeline went from ~10 to ~28 photos/s,
+# bench/caption_throughput.py). Only for processes that caption: training has no decoder
+# threads and its many small ops run 10-25 % faster with spinning threads. Import this
+# module before torch for it to take effect.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from photocap import imaging  # noqa: E402
+from photocap.model import Captioner, Description  # noqa: E402
+from photocap.model.encoders import DEFAULT_ENCODER  # noqa: E402
 
 
 @dataclass

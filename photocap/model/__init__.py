@@ -5,14 +5,11 @@ Pure torch: no Qt, no database, no files except the model file it loads.
 
 import os
 
-# Both must be set before torch is imported (they are read when its libraries load).
+# Must be set before torch is imported (read when its libraries load).
 # Ops missing on Apple MPS fall back to the CPU:
 os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
-# OpenMP worker threads sleep at barriers instead of spinning. The engine decodes JPEGs on
-# other threads while the model runs; spinning OpenMP threads then fight the decoders for
-# the cores and every small decoder op waits for a descheduled thread (measured on 2 cores:
-# the full pipeline went from ~10 to ~28 photos/s; bench/caption_throughput.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# (The OpenMP wait policy is the engine's business, not the model's: see photocap/engine.py.
+# The trainer imports this package too and trains faster with spinning OpenMP threads.)
 
 from photocap.model.captioner import SOURCE_MODEL, SOURCE_TAGS, Captioner, Description, save_model  # noqa: E402
 from photocap.model.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint  # noqa: E402

@@ -101,9 +101,9 @@ class RecentRate:
 def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
     t0 = time.perf_counter()
     ctx.state.pop("engine", None)  # drop the old one here, on this thread
-    import torch
+    from photocap.engine import CaptionEngine  # first: sets the OpenMP policy before torch loads
 
-    from photocap.engine import CaptionEngine
+    import torch  # noqa: I001
 
     engine = CaptionEngine.create(model_path, device=device, beam=beam, max_len=max_len)
     cap = engine.captioner
