@@ -62,6 +62,22 @@ def wrap(model: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.
     return DDP(model, device_ids=ids)
 
 
+def average_grads(params: list[torch.nn.Parameter], info: DistInfo) -> None:
+    """Average these parameters' gradients over all ranks (for parameters outside DDP)."""
+    if not info.enabled or not params:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= info.world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)
 

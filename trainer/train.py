@@ -458,6 +458,9 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                                             cfg.attention_lambda, cfg.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                # DDP averages the decoder's gradients; the fine-tuned encoder blocks run outside
+                # it (in the feature source), so theirs are averaged here: every rank stays equal.
+                distributed.average_grads(enc_params, dist_info)
                 if cfg.grad_clip > 0:
                     scaler.unscale_(optimizer)
                     torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], cfg.grad_clip)

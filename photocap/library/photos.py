@@ -182,6 +182,8 @@ def move_path(session: Session, src: str, dest: str, folder_id: int | None, root
         clash.status = STATUS_MISSING
         session.flush()
     _set_location(row, dest, folder_id, root)
+    if row.status == STATUS_ERROR:  # maybe it failed because it was being moved: the next pass tries again
+        row.status, row.error = STATUS_OK, None
     return True
 
 

@@ -93,6 +93,7 @@ class FolderWatcher:
         self.on_change = on_change
         self.debounce = debounce
         self.root_check = root_check
+        self._force_polling = force_polling
         self._polling_roots = {photos.norm(r) for r in polling_roots} | (set(self.roots) if force_polling else set())
         self._observer = observer_factory()
         self._poller = PollingObserver(timeout=poll_interval)
@@ -104,6 +105,7 @@ class FolderWatcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="photocap-watcher", daemon=True)
         self._present: dict[str, bool] = {}
+        self._roots_lock = threading.Lock()  # the root set: set_roots() vs. the root check
 
     # ---- life cycle --------------------------------------------------------------------
     def start(self) -> FolderWatcher:
@@ -117,6 +119,36 @@ class FolderWatcher:
                 self.modes[root] = "missing"
         self._thread.start()
         return self
+
+    def set_roots(self, roots: Iterable[str | os.PathLike], polling_roots: Iterable[str | os.PathLike] = ()) -> None:
+        """Follow exactly ``roots`` from now on, without a restart: folders still watched keep
+        their watches and their changes waiting out the debounce; a removed folder's pending
+        changes are dropped. (Blocking: scheduling walks the new trees; not for a GUI thread.)"""
+        new = [photos.norm(r) for r in roots]
+        polling = {photos.norm(r) for r in polling_roots} | (set(new) if self._force_polling else set())
+        with self._roots_lock:
+            old = set(self.roots)
+            for root in self.roots:
+                if root not in new or (root in polling) != (root in self._polling_roots):
+                    self._unschedule(root)
+                    self._present.pop(root, None)
+                    self.modes.pop(root, None)
+            self._polling_roots = polling
+            for root in new:
+                if root in self._present:
+                    continue
+                self._present[root] = os.path.isdir(root)
+                if self._present[root]:
+                    self._schedule(root)
+                else:
+                    self.modes[root] = "missing"
+            self.roots = new
+        gone = old - set(new)
+        if gone:
+            with self._cond:
+                for path in list(self._pending):
+                    if any(_inside(path, root) for root in gone) and not any(_inside(path, r) for r in new):
+                        del self._pending[path]
 
     def stop(self) -> None:
         with self._cond:
@@ -226,6 +258,10 @@ class FolderWatcher:
         return ready
 
     def _check_roots(self) -> list[Change]:
+        with self._roots_lock:
+            return self._check_roots_locked()
+
+    def _check_roots_locked(self) -> list[Change]:
         changes = []
         for root in self.roots:
             present = os.path.isdir(root)
@@ -241,6 +277,10 @@ class FolderWatcher:
                 self.modes[root] = "missing"
                 changes.append(Change(ROOT_MISSING, root, is_dir=True))
         return changes
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 _ORDER = {ROOT_MISSING: 0, DELETED: 1, MOVED: 2, CREATED: 3, MODIFIED: 3, RESCAN: 4}

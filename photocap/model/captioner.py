@@ -87,6 +87,7 @@ class Captioner:
                 encoder.load_state_dict(c.encoder_state, strict=True)
             except RuntimeError as exc:
                 raise ckpt.CheckpointError(f"{path}: fine-tuned encoder weights do not fit: {exc}") from exc
+            encoder.mark_tuned()
         elif enc_spec.get("weights_id") not in (None, encoder.weights_id):
             raise ckpt.CheckpointError(
                 f"{path} was trained on encoder weights {enc_spec.get('weights_id')}, but this computer has "
@@ -190,11 +191,15 @@ def save_model(path: str | os.PathLike, encoder: Encoder, decoder: CaptionDecode
                include_encoder: bool = False) -> Path:
     """Write a captioner as one self-describing ``.safetensors`` file (see checkpoint.py).
 
-    ``include_encoder`` stores the encoder's weights too (needed after fine-tuning it);
-    otherwise the file names the encoder and its weights identity, and loading rebuilds it.
+    ``include_encoder`` stores the encoder's weights too (needed after fine-tuning it; always
+    done for an encoder loaded with tuned weights); otherwise the file names the encoder and
+    its weights identity, and loading rebuilds it.
     """
     import uuid
 
+    include_encoder = include_encoder or encoder.tuned  # a tuned encoder cannot be rebuilt from its name
+    if include_encoder:
+        encoder.mark_tuned()
     meta = {
         "model_id": model_id or uuid.uuid4().hex[:12],
         "name": name or "",

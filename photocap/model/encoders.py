@@ -58,6 +58,9 @@ class EncodedBatch(NamedTuple):
     grid: tuple[int, int]  # (H', W') with H' * W' == L
 
 
+TUNED_MARK = "+tuned-"
+
+
 class Encoder(nn.Module):
     """Common wrapper: backbone feature map -> optional N x N pooling -> (spatial, pooled)."""
 
@@ -110,6 +113,22 @@ class Encoder(nn.Module):
                     p.requires_grad_(True)
                     params.append(p)
         return params
+
+    @property
+    def tuned(self) -> bool:
+        """Its weights were changed by fine-tuning: a model file must carry them."""
+        return TUNED_MARK in self.weights_id
+
+    def mark_tuned(self) -> str:
+        """Give fine-tuned weights an identity of their own (stock id + a digest of the
+        weights), so feature caches and model files never mistake them for the stock ones."""
+        h = hashlib.sha256()
+        for key, value in sorted(self.state_dict().items()):
+            t = value.detach().to("cpu").contiguous()
+            h.update(f"{key}:{t.dtype}:{tuple(t.shape)}\n".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        self.weights_id = f"{self.weights_id.split(TUNED_MARK)[0]}{TUNED_MARK}{h.hexdigest()[:16]}"
+        return self.weights_id
 
     def spec(self) -> dict:
         """What a checkpoint records to rebuild this encoder."""

@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self._shown = False
         self._started = False
         self._closing = False
+        self._model_problem: str | None = None  # the model could not be loaded: said until it can
         self.setWindowTitle("photocap")
         self.setAcceptDrops(True)
         self.resize(1380, 860)
@@ -123,7 +124,10 @@ class MainWindow(QMainWindow):
         self.library.rescan_all()  # catch up with what changed while photocap was closed
 
     def _load_engine(self, active) -> None:
-        path = active.path if active is not None and active.path and os.path.exists(active.path) else None
+        # The active model's file even when it has gone missing: loading then fails with a
+        # message and automatic captioning waits, instead of quietly describing the whole
+        # library again from tags.
+        path = active.path if active is not None and active.path else None
         self.captions.set_library(self.library.library)
         self.captions.load_engine(path, *self.settings.model_settings())
 
@@ -134,20 +138,23 @@ class MainWindow(QMainWindow):
     def _on_counts(self, counts) -> None:
         has_folders = bool(counts.folders)
         self.pages.setCurrentWidget(self.page if has_folders else self.empty)
-        roots = [f.path for f in counts.folders if f.status == "ok"]
-        self.watch.watch(roots, [f.path for f in counts.folders if f.polling])
+        # Missing folders too: the watcher notices when an unplugged disk comes back.
+        self.watch.watch([f.path for f in counts.folders], [f.path for f in counts.folders if f.polling])
         if not has_folders:
-            self.status.show_idle("Add a folder to begin")
+            self.status.show_idle(self._model_problem or "Add a folder to begin")
         self.ready.emit()
 
     def _on_engine_ready(self, info) -> None:
+        self._model_problem = None
         self.status.show_device(info.device, info.device_kind)
         if not self.captions.running:
             self.status.show_idle("Captions from ImageNet tags (no caption model installed)"
                                   if info.captions_from == "tags" else f"Caption model {info.model_id} ready")
 
     def _on_engine_failed(self, message: str) -> None:
-        self.status.show_idle(f"The caption model could not be loaded: {message}")
+        self._model_problem = f"The caption model could not be loaded, so captioning waits: {message}"
+        self.status.show_model_problem(message)
+        self.status.show_idle(self._model_problem)
 
     def _on_caption_idle(self, summary) -> None:
         if summary is None:
@@ -164,7 +171,9 @@ class MainWindow(QMainWindow):
 
     def _on_scan_finished(self, report) -> None:
         if not self.captions.running and not isinstance(report, list) and report.added:
-            self.status.show_idle(f"{report.added:,} new photo{'s' if report.added != 1 else ''} found")
+            found = f"{report.added:,} new photo{'s' if report.added != 1 else ''} found"
+            self.status.show_idle(f"{found} · not described: the caption model could not be loaded"
+                                  if self._model_problem else found)
 
     # ---- actions ------------------------------------------------------------------------------------
     def choose_folder(self) -> None:

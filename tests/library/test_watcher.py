@@ -120,6 +120,21 @@ def test_moves_renames_and_folder_moves_keep_captions(watched):
     assert lib.count_photos() == 2 and feed.total("added") == 2
 
 
+def test_a_photo_that_failed_while_being_moved_gets_another_chance_after_the_move(watched):
+    lib, photo_dir, feed, _ = watched
+    a = make_photo(photo_dir / "a.jpg", seed=1)
+    feed.apply_until(lambda: lib.photo_by_path(a) is not None, what="new photo")
+    pid = lib.photo_by_path(a).id
+    lib.record_problem(pid, "file vanished while reading")  # the captioner lost the race with the move
+    assert not lib.photos_needing_caption("m")
+    moved = photo_dir / "sorted.jpg"
+    a.rename(moved)
+    feed.apply_until(lambda: lib.photo_by_path(moved) is not None, what="move")
+    d = lib.photo_detail(pid)
+    assert d.status == "ok" and not d.error
+    assert [p.id for p in lib.photos_needing_caption("m")] == [pid]
+
+
 def test_delete_then_restore(watched, tmp_path):
     lib, photo_dir, feed, _ = watched
     p = make_photo(photo_dir / "a.jpg", seed=3)
@@ -229,3 +244,27 @@ def test_polled_root_disappearing_and_coming_back(lib, photo_dir, tmp_path):
         feed.apply_until(lambda: lib.photo_by_path(q) is not None, what="polling again after the comeback")
         assert w.modes[str(photo_dir)] == "polling"
     assert lib.photo_detail(pid).caption == "on the network share"
+
+
+def test_set_roots_adds_and_removes_folders_without_a_restart(lib, photo_dir, tmp_path):
+    other = tmp_path / "other"
+    later = tmp_path / "plugged-in-later"  # a missing folder (unplugged disk) is followed too
+    other.mkdir()
+    lib.add_folder(photo_dir)
+    lib.add_folder(other)
+    feed = Feed(lib)
+    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3) as w:
+        watcher_thread = w._thread
+        w.set_roots([photo_dir, other, later])
+        assert w.modes[str(other)] == "native" and w.modes[str(later)] == "missing"
+        p = make_photo(other / "a.jpg", seed=1)
+        feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="photo in the added folder")
+        later.mkdir()
+        feed.apply_until(lambda: w.modes.get(str(later)) == "native", what="the missing folder appearing")
+        w.set_roots([other, later])
+        assert str(photo_dir) not in w.modes
+        make_photo(photo_dir / "not-watched.jpg", seed=2)
+        q = make_photo(other / "b.jpg", seed=3)
+        feed.apply_until(lambda: lib.photo_by_path(q) is not None, what="photo in a folder still watched")
+        assert w._thread is watcher_thread  # the same watcher all along
+    assert not any(str(c.path).endswith("not-watched.jpg") for _, c in feed.changes)

@@ -88,3 +88,12 @@ def test_fine_tuned_encoder_travels_in_the_file(tmp_path, vocab, photos_224):
     path = save_model(tmp_path / "ft.safetensors", enc, dec, vocab, include_encoder=True)
     loaded = Captioner.load(path, device="cpu")
     assert torch.equal(loaded.encoder.backbone._conv_head.weight, enc.backbone._conv_head.weight)
+    # tuned weights have an identity of their own (feature caches key on it) ...
+    stock = build_encoder("efficientnet_lite0").weights_id
+    assert loaded.encoder.weights_id.startswith(stock + "+tuned-")
+    assert loaded.encoder.weights_id == read_meta(path)["encoder"]["weights_id"] == enc.weights_id
+    # ... and a later decoder-only save (fine-tuning the decoder on top) still carries them
+    again = save_model(tmp_path / "again.safetensors", loaded.encoder, loaded.decoder, vocab)
+    reloaded = Captioner.load(again, device="cpu")
+    assert torch.equal(reloaded.encoder.backbone._conv_head.weight, enc.backbone._conv_head.weight)
+    assert reloaded.encoder.weights_id == loaded.encoder.weights_id

@@ -90,6 +90,32 @@ def test_thumbnails_are_made_off_the_gui_thread_and_cached_on_disk(qtbot, app, t
         assert lane.shutdown()
 
 
+def test_an_unexpected_decoder_error_fails_that_thumbnail_and_the_loader_goes_on(qtbot, app, tmp_path, monkeypatch):
+    from photocap import imaging
+
+    real = imaging.make_thumbnail
+
+    def fragile(path, size=256):  # e.g. a Pillow plugin bug on one odd file
+        if str(path).endswith("odd.jpg"):
+            raise ValueError("plugin bug")
+        return real(path, size)
+
+    monkeypatch.setattr(imaging, "make_thumbnail", fragile)
+    lane = Lane("thumbs-test")
+    try:
+        loader = ThumbnailLoader(lane, size=256)
+        odd = make_photo(tmp_path / "odd.jpg", seed=4)
+        fine = make_photo(tmp_path / "fine.jpg", seed=5)
+        with qtbot.waitSignal(loader.failed, timeout=10_000) as blocker:
+            loader.request(1, str(odd))
+        assert blocker.args == [1, "could not be read (ValueError)"]
+        with qtbot.waitSignal(loader.ready, timeout=10_000) as blocker:
+            loader.request(2, str(fine))
+        assert blocker.args[0] == 2
+    finally:
+        assert lane.shutdown()
+
+
 def test_query_terms_highlighting_and_prefix_search():
     assert query_terms('red "beach house" -dog OR cat*') == ("red", "beach", "house", "cat")
     assert search_query("sandy bea") == "sandy bea*"

@@ -127,6 +127,48 @@ def test_a_file_dropped_into_a_watched_folder_appears(qtbot, make_window, photos
                                 (window.grid_model.summary(i) for i in grid_ids(window))), timeout=10_000)
 
 
+def test_an_unplugged_folder_is_still_watched_and_comes_back_by_itself(qtbot, make_window, photos, tmp_path):
+    window = make_window(auto_caption=False)
+    add_folder_and_wait(qtbot, window, photos, 6)
+    qtbot.waitUntil(lambda: window.watch.roots == (str(photos),), timeout=10_000)
+    sidebar = window.page.sidebar.model
+
+    def folder_status():
+        counts = sidebar.counts
+        return counts.folders[0].status if counts is not None and counts.folders else None
+
+    photos.rename(tmp_path / "unplugged")
+    qtbot.waitUntil(lambda: folder_status() == "missing", timeout=30_000)
+    assert window.watch.roots == (str(photos),)  # still followed while it is gone
+    (tmp_path / "unplugged").rename(photos)
+    qtbot.waitUntil(lambda: folder_status() == "ok", timeout=30_000)  # no F5, no restart
+    qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=30_000)
+
+
+def test_a_missing_model_file_stops_captioning_instead_of_falling_back_to_tags(qtbot, make_window, photos,
+                                                                               library_file, tmp_path):
+    lib = open_library(library_file)
+    lib.register_model_version("gone", tmp_path / "deleted-model.safetensors", name="my model")
+    lib.activate_model("gone")
+    lib.close()
+    window = make_window()
+    chip = window.status.device
+    qtbot.waitUntil(lambda: chip.text() == "No caption model", timeout=60_000)  # said, and it stays
+    assert "deleted-model.safetensors" in chip.toolTip()
+    add_folder_and_wait(qtbot, window, photos, 6)
+    qtbot.waitUntil(lambda: all(window.grid_model.summary(i) is not None for i in grid_ids(window)), timeout=10_000)
+    assert window.captions.info is None and not window.captions.running
+    window.captions.maybe_kick()  # what new photos do: still nothing without the model
+    assert not window.captions.running
+    assert chip.text() == "No caption model" and "could not be loaded" in window.status.activity.text()
+    window.close()
+    lib = open_library(library_file)
+    try:
+        assert lib.count_photos(PhotoFilter(sources=("tags",))) == 0
+    finally:
+        lib.close()
+
+
 def test_a_corrupt_file_lands_in_problems_and_the_app_keeps_going(qtbot, make_window, photos):
     make_corrupt(photos / "broken.jpg")
     window = make_window()

@@ -12,6 +12,7 @@ path, size and mtime, so an edited photo gets a new thumbnail.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -23,6 +24,8 @@ from PySide6.QtGui import QImage
 from photocap import imaging
 from photocap.paths import cache_dir
 from photocap.ui.jobs.lanes import Job, Lane
+
+log = logging.getLogger(__name__)
 
 THUMB_BUCKETS = (256, 384, 512)
 
@@ -73,6 +76,9 @@ def load_preview(ctx, path: str, size: int) -> tuple[str, QImage | None, str | N
         return path, pil_to_qimage(imaging.make_thumbnail(path, size)), None
     except imaging.ImageError as exc:
         return path, None, exc.reason
+    except Exception as exc:  # noqa: BLE001 - the panel says so instead of "Loading…" for ever
+        log.warning("preview of %s failed", path, exc_info=True)
+        return path, None, f"could not be read ({type(exc).__name__})"
 
 
 def _merge(old: list, new: list) -> list:
@@ -133,6 +139,9 @@ class ThumbnailLoader(QObject):
                 yield [(key, None, exc.reason)]
             except OSError as exc:
                 yield [(key, None, exc.strerror or str(exc))]
+            except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others (or be retried forever)
+                log.warning("thumbnail of %s failed", path, exc_info=True)
+                yield [(key, None, f"could not be read ({type(exc).__name__})")]
 
     def _deliver(self, batch: list) -> None:
         for key, img, reason in batch:

@@ -83,6 +83,14 @@ class CaptionStatusBar(QStatusBar):
         self.device.setToolTip(f"Captions are computed on: {label}")
         self.device.show()
 
+    def show_model_problem(self, message: str) -> None:
+        """The chip says there is no caption model (until :meth:`show_device`); why, on hover."""
+        self.device.setText("No caption model")
+        self.device.setToolTip(f"The caption model could not be loaded: {message}\n"
+                               "Photos are not described until it can be (restore the file, or "
+                               "activate another model).")
+        self.device.show()
+
     def show_progress(self, done: int, total: int, rate: float, eta_s: float | None) -> None:
         self.pause_button.show()
         self.bar.show()
