@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
 
     def _on_engine_ready(self, info) -> None:
         self._model_problem = None
+        self.page.grid.set_pending_text("Describing…")
         self.status.show_device(info.device, info.device_kind)
         if not self.captions.running:
             self.status.show_idle("Captions from ImageNet tags (no caption model installed)"
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
     def _on_engine_failed(self, message: str) -> None:
         self._model_problem = f"The caption model could not be loaded, so captioning waits: {message}"
         self.status.show_model_problem(message)
+        self.page.grid.set_pending_text("Not described: no caption model")
         self.status.show_idle(self._model_problem)
 
     def _on_caption_idle(self, summary) -> None:

@@ -161,6 +161,7 @@ def test_a_missing_model_file_stops_captioning_instead_of_falling_back_to_tags(q
     window.captions.maybe_kick()  # what new photos do: still nothing without the model
     assert not window.captions.running
     assert chip.text() == "No caption model" and "could not be loaded" in window.status.activity.text()
+    assert window.page.grid._delegate.pending_text == "Not described: no caption model"  # not "Describing…"
     window.close()
     lib = open_library(library_file)
     try:

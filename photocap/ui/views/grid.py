@@ -163,6 +163,12 @@ class PhotoGrid(QListView):
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_message)
             painter.end()
 
+    def set_pending_text(self, text: str) -> None:
+        """What a photo without a caption says ("Describing…", or why it is not)."""
+        if text != self._delegate.pending_text:
+            self._delegate.pending_text = text
+            self.viewport().update()
+
     def set_empty_message(self, text: str) -> None:
         self.empty_message = text
         self.viewport().update()

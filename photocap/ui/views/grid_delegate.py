@@ -64,6 +64,7 @@ class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.cell = QSize(200, 250)
+        self.pending_text = "Describing…"  # under a photo with no caption yet
         self._layouts: OrderedDict[tuple, list] = OrderedDict()
 
     def set_cell(self, size: QSize) -> None:
@@ -151,7 +152,7 @@ class PhotoDelegate(QStyledItemDelegate):
         elif summary.caption:
             text, color = summary.caption, QColor(t.text)
         else:
-            text, color = "Describing…", QColor(t.muted)
+            text, color = self.pending_text, QColor(t.muted)
         terms = index.data(TermsRole) or ()
         snippet = index.data(SnippetRole) if terms else None
         bold = QFont(base)
