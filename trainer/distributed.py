@@ -66,16 +66,10 @@ def average_grads(params: list[torch.nn.Parameter], info: DistInfo) -> None:
     """Average these parameters' gradients over all ranks (for parameters outside DDP)."""
     if not info.enabled or not params:
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= info.world
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= info.world
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

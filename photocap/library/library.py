@@ -123,7 +123,7 @@ class Library:
     def folder_for(self, path: str | os.PathLike) -> FolderInfo | None:
         path = photos.norm(path)
         for f in self.folders():
-            if path == f.path or path.startswith(f.path.rstrip(os.sep) + os.sep):
+            if photos.is_inside(path, f.path):
                 return f
         return None
 

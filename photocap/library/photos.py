@@ -53,6 +53,11 @@ def is_candidate(path: str) -> bool:
     return imaging.looks_like_photo(path)
 
 
+def is_inside(path: str, root: str) -> bool:
+    """``path`` is folder ``root`` or anything below it (normalised paths)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def under(column, prefix: str) -> ColumnElement[bool]:
     """``column`` is a path strictly below folder ``prefix``: an index range, no LIKE escaping."""
     prefix = prefix.rstrip(os.sep) + os.sep

@@ -112,11 +112,7 @@ class FolderWatcher:
         self._observer.start()
         self._poller.start()
         for root in self.roots:
-            self._present[root] = os.path.isdir(root)
-            if self._present[root]:
-                self._schedule(root)
-            else:
-                self.modes[root] = "missing"
+            self._follow(root)
         self._thread.start()
         return self
 
@@ -135,19 +131,14 @@ class FolderWatcher:
                     self.modes.pop(root, None)
             self._polling_roots = polling
             for root in new:
-                if root in self._present:
-                    continue
-                self._present[root] = os.path.isdir(root)
-                if self._present[root]:
-                    self._schedule(root)
-                else:
-                    self.modes[root] = "missing"
+                if root not in self._present:
+                    self._follow(root)
             self.roots = new
         gone = old - set(new)
         if gone:
             with self._cond:
                 for path in list(self._pending):
-                    if any(_inside(path, root) for root in gone) and not any(_inside(path, r) for r in new):
+                    if any(photos.is_inside(path, root) for root in gone) and not any(photos.is_inside(path, r) for r in new):
                         del self._pending[path]
 
     def stop(self) -> None:
@@ -167,6 +158,15 @@ class FolderWatcher:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def _follow(self, root: str) -> None:
+        """Start following ``root``: watched if it is there, else noted missing (the root
+        check schedules it when it appears)."""
+        self._present[root] = os.path.isdir(root)
+        if self._present[root]:
+            self._schedule(root)
+        else:
+            self.modes[root] = "missing"
 
     def _schedule(self, root: str) -> None:
         if root not in self._polling_roots:
@@ -279,10 +279,6 @@ class FolderWatcher:
         return changes
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 _ORDER = {ROOT_MISSING: 0, DELETED: 1, MOVED: 2, CREATED: 3, MODIFIED: 3, RESCAN: 4}
 
 
@@ -293,7 +289,7 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
     folders = lib.folders()
 
     def owner(path: str):
-        return next((f for f in folders if path == f.path or path.startswith(f.path.rstrip(os.sep) + os.sep)), None)
+        return next((f for f in folders if photos.is_inside(path, f.path)), None)
 
     to_examine: list[tuple[str, object]] = []
     for ch in sorted(changes, key=lambda c: _ORDER.get(c.kind, 9)):
