@@ -7,11 +7,19 @@ person can read, so callers can record it and move on to the next photo.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import io
+import os
 import re
+import stat
+import threading
 import warnings
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -48,6 +56,34 @@ _SIGNATURES: tuple[tuple[int, bytes], ...] = (
 )
 
 
+# Every reason photocap gives for a photo it cannot read, in its own words (never a library's
+# message: those change between versions and mean nothing to the person reading them).
+NOT_FOUND = "file not found"
+PERMISSION_DENIED = "permission denied"
+IS_FOLDER = "is a folder, not a file"
+NOT_A_FILE = "not a regular file (a device, pipe or socket)"
+LINK_LOOP = "a link that points to itself (link loop)"
+DISK_ERROR = "the disk could not read it (input/output error)"
+NOT_AN_IMAGE = "not an image, or a format photocap can't read"
+HEIF_MISSING = "a HEIC/HEIF photo, and this photocap has no HEIC support (install pillow-heif)"
+TRUNCATED = "the file is cut short (truncated)"
+DAMAGED = "the image data is damaged"
+NO_MEMORY = "not enough memory to decode it"
+
+
+def too_large_reason(width: int, height: int) -> str:
+    return f"image too large: {width}×{height}, more than {MAX_PIXELS // 1_000_000} megapixels"
+
+
+def over_budget_reason(need: int, limit: int) -> str:
+    return (f"needs {_megabytes(need)} of memory to decode, more than photocap's "
+            f"decoding budget of {_megabytes(limit)}")
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MB"
+
+
 class ImageError(Exception):
     """A photo that could not be read. ``reason`` is short and meant for people."""
 
@@ -58,7 +94,7 @@ class ImageError(Exception):
 
 
 class UnreadableFile(ImageError):
-    """Missing, a directory, or no permission to read."""
+    """Missing, a directory, not a regular file, or no permission to read."""
 
 
 class UnsupportedFormat(ImageError):
@@ -70,8 +106,122 @@ class CorruptImage(ImageError):
 
 
 class ImageTooLarge(ImageError):
-    """More pixels than we agree to decode (decompression-bomb guard)."""
+    """More pixels, or more memory to decode, than photocap agrees to spend on one photo."""
 
+
+# ---- the decoding memory budget ---------------------------------------------------------
+
+class OverBudget(Exception):
+    """A request bigger than the whole budget: it could never be granted."""
+
+    def __init__(self, need: int, limit: int):
+        self.need, self.limit = need, limit
+        super().__init__(over_budget_reason(need, limit))
+
+
+class MemoryBudget:
+    """Bytes of decoded pixels that may exist at once, shared by every decoding thread.
+
+    A decoder reserves what its photo will cost before decoding and gives it back once
+    the full-size pixels are gone, so N parallel decoders never hold more than ``limit``
+    together: with big photos they take turns, with small ones they all run. Requests are
+    served in order (a big photo is not starved by a stream of small ones).
+    """
+
+    def __init__(self, limit: int):
+        self.limit = int(limit)
+        self._used = 0
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self.peak = 0  # the most ever reserved at once (for tests and benchmarks)
+
+    @property
+    def in_use(self) -> int:
+        return self._used
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        if nbytes > self.limit:
+            raise OverBudget(nbytes, self.limit)
+        ticket = object()
+        with self._cond:
+            self._queue.append(ticket)
+            try:
+                self._cond.wait_for(lambda: self._queue[0] is ticket and self._used + nbytes <= self.limit)
+                self._used += nbytes
+                self.peak = max(self.peak, self._used)
+            finally:
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._used -= nbytes
+                self._cond.notify_all()
+
+
+def default_budget_bytes() -> int:
+    """``PHOTOCAP_DECODE_MEMORY_MB`` if set; else an eighth of the computer's memory,
+    between 256 MB and 1 GB (1 GB decodes the largest photo photocap accepts, 180 MP)."""
+    env = os.environ.get("PHOTOCAP_DECODE_MEMORY_MB", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env) * 2**20
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows, or an odd platform
+        total = 8 * 2**30
+    return int(min(2**30, max(2**28, total // 8)))
+
+
+DECODE_BUDGET = MemoryBudget(default_budget_bytes())
+
+# Bytes per pixel as Pillow holds a decoded image: 8-bit images with 2-4 bands and 32-bit
+# ones ("I", "F") take 4; 16-bit grey ("I;16") 2; one band of 8 bits (or 1-bit) 1.
+_ONE_BYTE_MODES = frozenset({"1", "L", "P"})
+# Decoders that keep buffers of their own besides Pillow's image (measured on a 64 MP photo:
+# WebP peaks at 4x the image, HEIF at 1.8x, TIFF through libtiff at 1.02x).
+_DECODER_FACTOR = {"WEBP": 4.0, "HEIF": 2.0, "TIFF": 1.25}
+# Modes Image.reduce cannot average directly: converted strip by strip first.
+_STRIP_CONVERT = frozenset({"P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N", "La", "LAB"})
+_STRIP_BYTES = 8 * 2**20
+
+
+def bytes_per_pixel(mode: str) -> int:
+    if mode in _ONE_BYTE_MODES:
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | None = None) -> int:
+    """Peak bytes to decode ``im`` (as opened, after any draft) and reduce it by ``factor``.
+
+    Counts the decoded pixels at their bit depth, the decoder's own buffers, a progressive
+    JPEG's coefficient buffer (libjpeg keeps every coefficient of the full-size photo,
+    whatever the draft scale), and the conversions to 8-bit RGB: at full size when nothing
+    is reduced, otherwise on the small image plus the strips being converted.
+    """
+    w, h = im.size
+    pixels = w * h
+    cost = pixels * bytes_per_pixel(im.mode) * _DECODER_FACTOR.get(im.format or "", 1.0)
+    if im.format == "JPEG" and im.info.get("progressive"):
+        fw, fh = full_size or (w, h)
+        layers = getattr(im, "layer", None) or [("", 1, 1, 0)] * len(im.getbands())
+        hmax = max(layer[1] for layer in layers) or 1
+        vmax = max(layer[2] for layer in layers) or 1
+        cost += fw * fh * 2 * sum(layer[1] * layer[2] for layer in layers) / (hmax * vmax)
+    if factor <= 1:
+        cost += pixels * 4 * (0 if im.mode == "RGB" else 2)  # to RGB, and over white for alpha
+    else:
+        cost += 2 * _STRIP_BYTES + pixels // (factor * factor) * 4 * 3
+    return int(cost)
+
+
+# ---- opening --------------------------------------------------------------------------
 
 def looks_like_photo(path: str | Path) -> bool:
     """True when the name or the first bytes say this is an image we can open."""
@@ -79,9 +229,9 @@ def looks_like_photo(path: str | Path) -> bool:
     if p.suffix.lower() in PHOTO_EXTENSIONS:
         return True
     try:
-        with open(p, "rb") as fh:
+        with _open_file(p) as fh:
             head = fh.read(16)
-    except OSError:
+    except (OSError, ImageError):
         return False
     if any(head[off : off + len(sig)] == sig for off, sig in _SIGNATURES):
         return True
@@ -90,88 +240,247 @@ def looks_like_photo(path: str | Path) -> bool:
     return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif")
 
 
+
+def _open_file(path: Path) -> BinaryIO:
+    """Open for reading without ever blocking: a FIFO or a device is refused, not waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise UnreadableFile(path, _os_reason(exc)) from exc
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnreadableFile(path, IS_FOLDER)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile(path, NOT_A_FILE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def _open(path: str | Path) -> Image.Image:
+    """The photo opened (header read, no pixels decoded); its file closes with ``_close``."""
     p = Path(path)
+    fh = _open_file(p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(p)
-    except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as exc:
-        raise UnreadableFile(p, _os_reason(exc)) from exc
+            im = Image.open(fh)
+    except ImageError:
+        fh.close()
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(p, f"too many pixels to decode safely (limit {MAX_PIXELS:,})") from exc
+        fh.close()
+        raise ImageTooLarge(p, _bomb_reason(exc)) from exc
     except UnidentifiedImageError as exc:
-        raise UnsupportedFormat(p, "not a recognised image format") from exc
-    except OSError as exc:
-        raise UnreadableFile(p, _os_reason(exc)) from exc
+        fh.close()
+        raise UnsupportedFormat(p, _unsupported_reason(p)) from exc
+    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types for bad headers
+        fh.close()
+        raise _decode_error(p, exc) from exc
+    im._photocap_file = fh  # type: ignore[attr-defined]
     w, h = im.size
     if w <= 0 or h <= 0:
-        raise CorruptImage(p, f"impossible size {w}x{h}")
+        _close(im)
+        raise CorruptImage(p, DAMAGED)
     if w * h > MAX_PIXELS:
-        im.close()
-        raise ImageTooLarge(p, f"{w}x{h} is more pixels than photocap decodes (limit {MAX_PIXELS:,})")
+        _close(im)
+        raise ImageTooLarge(p, too_large_reason(w, h))
     return im
 
 
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "file not found"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, IsADirectoryError):
-        return "is a folder, not a file"
-    return exc.strerror or str(exc)
+def _close(im: Image.Image, keep_pixels: bool = False) -> None:
+    """Close the photo's file, and free its pixels too unless ``keep_pixels``."""
+    fh = getattr(im, "_photocap_file", None)
+    if not keep_pixels:
+        im.close()
+    if fh is not None:
+        fh.close()
 
+
+def _bomb_reason(exc: Exception) -> str:
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    if m:
+        return f"image too large: {int(m[1]) / 1e6:,.0f} megapixels, more than {MAX_PIXELS // 1_000_000}"
+    return f"image too large: more than {MAX_PIXELS // 1_000_000} megapixels"
+
+
+def _unsupported_reason(path: Path) -> str:
+    if not HEIF_AVAILABLE and path.suffix.lower() in (".heic", ".heif", ".hif"):
+        return HEIF_MISSING
+    return NOT_AN_IMAGE
+
+
+_ERRNO_REASONS = {
+    errno.ENOENT: NOT_FOUND, errno.EACCES: PERMISSION_DENIED, errno.EPERM: PERMISSION_DENIED,
+    errno.EISDIR: IS_FOLDER, errno.ELOOP: LINK_LOOP, errno.EIO: DISK_ERROR,
+    errno.ENXIO: NOT_A_FILE, errno.ENODEV: NOT_A_FILE, errno.ENOTDIR: NOT_FOUND,
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno in _ERRNO_REASONS:
+        return _ERRNO_REASONS[exc.errno]
+    name = errno.errorcode.get(exc.errno or 0)
+    return f"the file could not be read ({name})" if name else "the file could not be read"
+
+
+def _decode_error(path: Path, exc: BaseException) -> ImageError:
+    """A decoder's exception as an ImageError in photocap's words."""
+    if isinstance(exc, ImageError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ImageTooLarge(path, NO_MEMORY)
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageTooLarge(path, _bomb_reason(exc))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return UnreadableFile(path, _os_reason(exc))
+    text = str(exc).lower()
+    if isinstance(exc, EOFError) or any(w in text for w in ("truncated", "end of file", "premature end",
+                                                               "not enough data", "unexpected end")):
+        return CorruptImage(path, TRUNCATED)
+    return CorruptImage(path, DAMAGED)
+
+
+def reason_for(exc: BaseException) -> str:
+    """The reason to show for any exception met while reading a photo."""
+    if isinstance(exc, ImageError):
+        return exc.reason
+    return _decode_error(Path(""), exc).reason
+
+
+# ---- decoding -------------------------------------------------------------------------
 
 def to_rgb(im: Image.Image) -> Image.Image:
-    """Any Pillow mode to 8-bit RGB: palettes and alpha over white, CMYK, 16-bit, float."""
+    """Any Pillow mode to 8-bit RGB: palettes and alpha over white, CMYK, 16-bit, float.
+
+    16-bit grey keeps its full range (0-65535 to 0-255); 32-bit integer and float images
+    are stretched from their darkest to their brightest value. Converted in strips of
+    rows, so a big image never exists as float64.
+    """
     if im.mode == "RGB":
         return im
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
+        arr = np.asarray(im)
         if im.mode.startswith("I;16"):
             lo, hi = 0.0, 65535.0
+        else:
+            lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                lo, hi = 0.0, 0.0
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        arr8 = np.clip((arr - lo) * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB")
+        out = np.empty(arr.shape, dtype=np.uint8)
+        step = max(1, _STRIP_BYTES // max(1, arr.shape[1] * 4))
+        for y in range(0, arr.shape[0], step):
+            rows = arr[y : y + step].astype(np.float32)
+            np.nan_to_num(rows, copy=False)
+            out[y : y + step] = np.clip((rows - lo) * scale, 0, 255)
+        return Image.fromarray(out, "L").convert("RGB")
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = im.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+        return background
     return im.convert("RGB")
 
 
-def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None) -> Image.Image:
+def reduce_factor(size: tuple[int, int], min_size: int | tuple[int, int] | None) -> int:
+    """The largest whole factor that keeps both sides at least ``min_size``."""
+    if min_size is None:
+        return 1
+    want = (min_size, min_size) if isinstance(min_size, int) else tuple(min_size)
+    return max(1, min(size[0] // max(1, want[0]), size[1] // max(1, want[1])))
+
+
+def _reducible(strip: Image.Image) -> Image.Image:
+    """A strip in a mode Image.reduce averages correctly (not palette indices, not 1-bit)."""
+    if strip.mode.startswith("I;16"):
+        return strip.convert("I")
+    if strip.mode == "P":
+        return strip.convert("RGBA" if "transparency" in strip.info else "RGB")
+    if strip.mode == "1":
+        return strip.convert("L")
+    return strip.convert("RGBA")  # PA, La, LAB
+
+
+def reduce_image(im: Image.Image, factor: int) -> Image.Image:
+    """``im`` shrunk by ``factor`` (box average). Modes Image.reduce cannot average are
+    converted a strip of rows at a time, so no full-size converted copy ever exists."""
+    if factor <= 1:
+        return im
+    if im.mode not in _STRIP_CONVERT:
+        return im.reduce(factor)
+    w, h = im.size
+    rows = max(factor, _STRIP_BYTES // max(1, w * 4) // factor * factor)
+    out: Image.Image | None = None
+    for y in range(0, h, rows):
+        part = _reducible(im.crop((0, y, w, min(h, y + rows)))).reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
+        out.paste(part, (0, y // factor))
+    assert out is not None
+    if im.mode.startswith("I;16"):  # back to 16 bits: to_rgb then keeps the full 0-65535 range
+        out = Image.fromarray(np.asarray(out).clip(0, 65535).astype(np.uint16))
+    return out
+
+
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_TAG_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - broken EXIF: show the photo as stored
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
+             budget: MemoryBudget | None = None) -> Image.Image:
     """Decode ``path`` to an upright 8-bit RGB image.
 
-    With ``min_size`` a JPEG is decoded in draft mode: libjpeg scales by 1/2, 1/4 or 1/8
-    while both sides stay at least ``min_size`` (measured: 2.5x faster for a 2560x1600
-    baseline JPEG). ``min_size`` applies to the photo as stored (before EXIF rotation),
-    which is fine for the square sizes photocap asks for.
+    With ``min_size`` the photo comes back smaller, both sides still at least ``min_size``
+    (as stored, before EXIF rotation: fine for the square sizes photocap asks for). A JPEG
+    is decoded small by libjpeg itself (draft: 1/2, 1/4 or 1/8; 2.5x faster for a
+    2560x1600 baseline JPEG); every other format is decoded at full size and at once
+    box-reduced in its own mode, before any conversion. The full-size pixels are paid for
+    from ``budget`` (the process-wide :data:`DECODE_BUDGET` by default): a photo that needs
+    more memory than the whole budget is refused with a reason; otherwise it waits until
+    the other decoders have made room.
     """
     p = Path(path)
+    budget = budget or DECODE_BUDGET
     im = _open(p)
     try:
+        full_size = im.size
         if min_size is not None and im.format == "JPEG":
             want = (min_size, min_size) if isinstance(min_size, int) else tuple(min_size)
             if im.info.get("progressive") and im.width // 8 >= want[0] and im.height // 8 >= want[1]:
                 im = _open_dc_only(p, im)
             im.draft("RGB", want)
-        im.load()
-        im = ImageOps.exif_transpose(im)
-        return to_rgb(im)
-    except ImageError:
-        raise
-    except (Image.DecompressionBombError, MemoryError) as exc:
-        raise ImageTooLarge(p, "too large to decode") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        msg = str(exc) or exc.__class__.__name__
-        if "truncated" in msg:
-            msg = "file is truncated (incomplete download or copy?)"
-        raise CorruptImage(p, f"damaged image data: {msg}") from exc
+        factor = reduce_factor(im.size, min_size)
+        with budget.reserve(decode_cost(im, factor, full_size)):
+            im.load()
+            orientation = _orientation(im)
+            small = reduce_image(im, factor)
+            if small is not im:
+                _close(im)  # the full-size pixels go before the reservation ends
+        method = _TRANSPOSE.get(orientation)
+        if method is not None:
+            small = small.transpose(method)
+        return to_rgb(small)
+    except OverBudget as exc:
+        raise ImageTooLarge(p, str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes a reason, never a traceback
+        raise _decode_error(p, exc) from exc
+    finally:
+        _close(im, keep_pixels=True)  # the pixels may be what is returned (already RGB, not reduced)
 
 
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # a marker, not stuffing, restart or fill
@@ -231,7 +540,7 @@ def _open_dc_only(path: Path, im: Image.Image) -> Image.Image:
         fast = Image.open(io.BytesIO(slim))
     except (OSError, ValueError, SyntaxError):
         return im
-    im.close()
+    _close(im)
     return fast
 
 
@@ -271,25 +580,73 @@ _TAG_MODEL = 0x0110
 _TAG_ORIENTATION = 0x0112
 
 
+class _WouldDecode(Exception):
+    pass
+
+
+def _refuse_decode(*_args, **_kwargs):
+    raise _WouldDecode
+
+
+_PNG_MAX_CHUNKS = 100_000  # a hostile file of tiny chunks costs a bounded walk
+
+
+def _png_exif_after_pixels(fh: BinaryIO) -> bytes | None:
+    """A PNG's eXIf chunk when it comes after the image data (Pillow only finds it by
+    decoding every pixel): walk the chunk headers, seeking over the data."""
+    fh.seek(8)
+    for _ in range(_PNG_MAX_CHUNKS):
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        length, kind = int.from_bytes(head[:4], "big"), head[4:]
+        if kind == b"eXIf":
+            data = fh.read(length)
+            return data if len(data) == length else None
+        if kind == b"IEND" or length > 2**31:
+            return None
+        fh.seek(length + 4, os.SEEK_CUR)  # data and CRC
+    return None
+
+
 def read_meta(path: str | Path) -> PhotoMeta:
-    """Size (as displayed, after EXIF rotation), date taken and camera, without decoding pixels."""
-    im = _open(path)
+    """Size (as displayed, after EXIF rotation), date taken and camera, without decoding pixels.
+
+    By design: while the metadata is read the image's ``load`` refuses to run, so no
+    format's plugin can decode pixels behind our back (Pillow's PNG plugin decodes the
+    whole image to look for EXIF stored after the pixels: 719 MB for a 524 KB PNG; we
+    walk the chunks instead).
+    """
+    p = Path(path)
+    im = _open(p)
     try:
         w, h = im.size
         taken = camera = None
+        im.load = _refuse_decode  # type: ignore[method-assign]
         try:
+            if im.format == "PNG" and "exif" not in im.info:
+                fh = getattr(im, "_photocap_file")
+                pos = fh.tell()
+                found = _png_exif_after_pixels(fh)
+                fh.seek(pos)
+                if found:
+                    im.info["exif"] = found
             exif = im.getexif()
         except Exception:  # noqa: BLE001 - broken EXIF must not make the photo unreadable
             exif = None
         if exif:
             if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
                 w, h = h, w
-            ifd = exif.get_ifd(_EXIF_IFD) if _EXIF_IFD in exif else {}
+            try:
+                ifd = exif.get_ifd(_EXIF_IFD) if _EXIF_IFD in exif else {}
+            except Exception:  # noqa: BLE001
+                ifd = {}
             taken = _parse_exif_date(ifd.get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME))
             camera = _camera_name(exif.get(_TAG_MAKE), exif.get(_TAG_MODEL))
         return PhotoMeta(w, h, im.format, taken, camera)
     finally:
-        im.close()
+        del im.load
+        _close(im)
 
 
 def _parse_exif_date(value) -> _dt.datetime | None:

@@ -103,7 +103,7 @@ def test_missing_folder_and_garbage_files(tmp_path):
         load_rgb(tmp_path)
     junk = tmp_path / "notes.jpg"
     junk.write_text("this is not a photo")
-    with pytest.raises(UnsupportedFormat, match="not a recognised image format"):
+    with pytest.raises(UnsupportedFormat, match="not an image, or a format photocap can.t read"):
         load_rgb(junk)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
