@@ -8,6 +8,7 @@ decoding. No Qt and no database here: the CLI and the app's worker both drive it
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
@@ -29,6 +30,8 @@ from photocap import imaging  # noqa: E402
 from photocap.model import Captioner, Description  # noqa: E402
 from photocap.model.encoders import DEFAULT_ENCODER  # noqa: E402
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class CaptionItem:
@@ -45,12 +48,16 @@ class CaptionItem:
 
 class CaptionEngine:
     def __init__(self, captioner: Captioner, beam: int = 3, max_len: int = 20, batch_size: int = 16,
-                 decode_workers: int | None = None):
+                 decode_workers: int | None = None, memory_budget: imaging.MemoryBudget | None = None):
         self.captioner = captioner
         self.beam = beam
         self.max_len = max_len
         self.batch_size = max(1, batch_size)
         self.decode_workers = decode_workers or (os.cpu_count() or 2)
+        # The decoders' full-size pixels are paid for from one budget, however many decoders
+        # run (by default the process-wide one, shared with thumbnails): a big photo waits
+        # its turn, a photo bigger than the whole budget is refused with its reason.
+        self.memory_budget = memory_budget or imaging.DECODE_BUDGET
 
     @classmethod
     def create(cls, model_path: str | os.PathLike | None = None, device: str = "auto", beam: int = 3,
@@ -69,7 +76,7 @@ class CaptionEngine:
 
     def _load(self, path: str):
         pre = self.captioner.preprocess
-        return imaging.load_for_model(path, pre.size, pre.resize)
+        return imaging.load_for_model(path, pre.size, pre.resize, budget=self.memory_budget)
 
     def warm_up(self) -> None:
         """Run one blank photo through the model: kernels initialise and the ImageNet labels
@@ -123,8 +130,9 @@ class CaptionEngine:
                         except imaging.ImageError as exc:
                             failed.append(CaptionItem(path, error=exc))
                         except Exception as exc:  # noqa: BLE001 - an odd file must not stop the run
-                            reason = f"{exc.__class__.__name__}: {exc}"
-                            failed.append(CaptionItem(path, error=imaging.CorruptImage(path, reason)))
+                            log.warning("decoding %s failed", path, exc_info=True)
+                            error = imaging.CorruptImage(path, imaging.reason_for(exc))
+                            failed.append(CaptionItem(path, error=error))
                         refill()
                     yield from failed
                     if batch_images:

@@ -37,6 +37,11 @@ except ImportError:  # pragma: no cover - depends on the platform's wheels
 MAX_PIXELS = 180_000_000  # a 16k x 11k panorama still opens; a 50k x 50k "bomb" does not
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Up to twice its limit Pillow only warns; _open checks the size itself and says so in
+# photocap's words. Pillow's other warnings (odd TIFF tags...) are not for the user's eyes.
+# (Module-wide filters: warnings.catch_warnings is not safe across decoding threads.)
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 PHOTO_EXTENSIONS = frozenset(
     {
@@ -217,7 +222,9 @@ def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | N
     if factor <= 1:
         cost += pixels * 4 * (0 if im.mode == "RGB" else 2)  # to RGB, and over white for alpha
     else:
-        cost += 2 * _STRIP_BYTES + pixels // (factor * factor) * 4 * 3
+        if im.mode in _STRIP_CONVERT:
+            cost += min(2 * _STRIP_BYTES, pixels * 8)
+        cost += pixels // (factor * factor) * 4 * 3
     return int(cost)
 
 
@@ -265,9 +272,7 @@ def _open(path: str | Path) -> Image.Image:
     p = Path(path)
     fh = _open_file(p)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(fh)
+        im = Image.open(fh)
     except ImageError:
         fh.close()
         raise
@@ -278,8 +283,9 @@ def _open(path: str | Path) -> Image.Image:
         fh.close()
         raise UnsupportedFormat(p, _unsupported_reason(p)) from exc
     except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types for bad headers
+        error = _decode_error(p, exc, fh)
         fh.close()
-        raise _decode_error(p, exc) from exc
+        raise error from exc
     im._photocap_file = fh  # type: ignore[attr-defined]
     w, h = im.size
     if w <= 0 or h <= 0:
@@ -303,7 +309,8 @@ def _close(im: Image.Image, keep_pixels: bool = False) -> None:
 def _bomb_reason(exc: Exception) -> str:
     m = re.search(r"\((\d+) pixels\)", str(exc))
     if m:
-        return f"image too large: {int(m[1]) / 1e6:,.0f} megapixels, more than {MAX_PIXELS // 1_000_000}"
+        return (f"image too large: {int(m[1]) / 1e6:,.0f} megapixels, "
+                f"more than {MAX_PIXELS // 1_000_000} megapixels")
     return f"image too large: more than {MAX_PIXELS // 1_000_000} megapixels"
 
 
@@ -327,7 +334,20 @@ def _os_reason(exc: OSError) -> str:
     return f"the file could not be read ({name})" if name else "the file could not be read"
 
 
-def _decode_error(path: Path, exc: BaseException) -> ImageError:
+def _declares_more_than_it_has(fh: BinaryIO | None) -> bool:
+    """A RIFF (WebP) file whose header promises more bytes than the file holds: cut short."""
+    if fh is None:
+        return False
+    try:
+        fh.seek(0)
+        head = fh.read(12)
+        size = os.fstat(fh.fileno()).st_size
+    except (OSError, ValueError):
+        return False
+    return head[:4] == b"RIFF" and int.from_bytes(head[4:8], "little") + 8 > size
+
+
+def _decode_error(path: Path, exc: BaseException, fh: BinaryIO | None = None) -> ImageError:
     """A decoder's exception as an ImageError in photocap's words."""
     if isinstance(exc, ImageError):
         return exc
@@ -338,8 +358,9 @@ def _decode_error(path: Path, exc: BaseException) -> ImageError:
     if isinstance(exc, OSError) and exc.errno is not None:
         return UnreadableFile(path, _os_reason(exc))
     text = str(exc).lower()
-    if isinstance(exc, EOFError) or any(w in text for w in ("truncated", "end of file", "premature end",
-                                                               "not enough data", "unexpected end")):
+    if (isinstance(exc, EOFError) or _declares_more_than_it_has(fh)
+            or any(w in text for w in ("truncated", "end of file", "premature end", "not enough data",
+                                       "unexpected end"))):
         return CorruptImage(path, TRUNCATED)
     return CorruptImage(path, DAMAGED)
 
@@ -478,7 +499,7 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
     except OverBudget as exc:
         raise ImageTooLarge(p, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes a reason, never a traceback
-        raise _decode_error(p, exc) from exc
+        raise _decode_error(p, exc, getattr(im, "_photocap_file", None)) from exc
     finally:
         _close(im, keep_pixels=True)  # the pixels may be what is returned (already RGB, not reduced)
 
@@ -544,13 +565,14 @@ def _open_dc_only(path: Path, im: Image.Image) -> Image.Image:
     return fast
 
 
-def load_for_model(path: str | Path, size: int = 224, resize: str = "squash") -> Image.Image:
+def load_for_model(path: str | Path, size: int = 224, resize: str = "squash",
+                   budget: MemoryBudget | None = None) -> Image.Image:
     """The photo as the encoder wants it: ``size`` x ``size`` RGB.
 
     ``squash`` stretches the whole photo to a square (what EfficientNet-Lite0 prefers);
     ``center_crop`` resizes the short side to ``size`` and crops the middle.
     """
-    im = load_rgb(path, min_size=size)
+    im = load_rgb(path, min_size=size, budget=budget)
     if resize == "center_crop":
         return ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
     return im.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
@@ -671,7 +693,8 @@ def _camera_name(make, model) -> str | None:
 
 
 __all__ = [
-    "CorruptImage", "HEIF_AVAILABLE", "ImageError", "ImageTooLarge", "MAX_PIXELS",
-    "PHOTO_EXTENSIONS", "PhotoMeta", "UnreadableFile", "UnsupportedFormat", "load_for_model",
-    "load_rgb", "looks_like_photo", "make_thumbnail", "read_meta", "to_rgb",
+    "CorruptImage", "DECODE_BUDGET", "HEIF_AVAILABLE", "ImageError", "ImageTooLarge", "MAX_PIXELS",
+    "MemoryBudget", "PHOTO_EXTENSIONS", "PhotoMeta", "UnreadableFile", "UnsupportedFormat", "decode_cost",
+    "load_for_model", "load_rgb", "looks_like_photo", "make_thumbnail", "read_meta", "reason_for",
+    "reduce_image", "to_rgb",
 ]
