@@ -14,8 +14,9 @@ import re
 import stat
 import threading
 import warnings
+import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +203,8 @@ def bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | None = None) -> int:
+def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | None = None,
+                streamed: bool = False) -> int:
     """Peak bytes to decode ``im`` (as opened, after any draft) and reduce it by ``factor``.
 
     Counts the decoded pixels at their bit depth, the decoder's own buffers, a progressive
@@ -212,6 +214,9 @@ def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | N
     """
     w, h = im.size
     pixels = w * h
+    if streamed:  # a PNG decoded a strip at a time: one strip in its six stages, and the result
+        strip = max(factor * w * 4, min(_STRIP_BYTES, pixels * 4))
+        return int(6 * strip + pixels // (factor * factor) * 4 * 3)
     cost = pixels * bytes_per_pixel(im.mode) * _DECODER_FACTOR.get(im.format or "", 1.0)
     if im.format == "JPEG" and im.info.get("progressive"):
         fw, fh = full_size or (w, h)
@@ -437,16 +442,150 @@ def reduce_image(im: Image.Image, factor: int) -> Image.Image:
         return im.reduce(factor)
     w, h = im.size
     rows = max(factor, _STRIP_BYTES // max(1, w * 4) // factor * factor)
+    strips = ((y, im.crop((0, y, w, min(h, y + rows)))) for y in range(0, h, rows))
+    return _reduce_strips(strips, im.size, im.mode, factor)
+
+
+def _reduce_strips(strips: Iterable[tuple[int, Image.Image]], size: tuple[int, int], mode: str,
+                   factor: int) -> Image.Image:
+    """Reduce each strip (its first row a multiple of ``factor``) and paste them together."""
+    w, h = size
     out: Image.Image | None = None
-    for y in range(0, h, rows):
-        part = _reducible(im.crop((0, y, w, min(h, y + rows)))).reduce(factor)
+    for y, strip in strips:
+        part = (strip if strip.mode not in _STRIP_CONVERT else _reducible(strip)).reduce(factor)
         if out is None:
             out = Image.new(part.mode, (-(-w // factor), -(-h // factor)))
         out.paste(part, (0, y // factor))
-    assert out is not None
-    if im.mode.startswith("I;16"):  # back to 16 bits: to_rgb then keeps the full 0-65535 range
+    if out is None:
+        raise ValueError("no image data")
+    if mode.startswith("I;16"):  # back to 16 bits: to_rgb then keeps the full 0-65535 range
         out = Image.fromarray(np.asarray(out).clip(0, 65535).astype(np.uint16))
     return out
+
+
+# ---- PNG, decoded a strip of rows at a time ----------------------------------------------
+#
+# Pillow decodes a PNG whole: 718 MB for a 13400x13400 photo that is 0.5 MB on disk. Here
+# the compressed rows are inflated a strip at a time (zlib), each strip is handed to Pillow
+# as a small PNG of its own to undo the row filters (in C), reduced at once, and dropped:
+# memory is a few strips, whatever the photo's size. Row filters refer to the row above,
+# so every strip is preceded by the previous strip's last row, unfiltered (filter 0). The
+# small PNG declares 8-bit samples with the same bytes per pixel (the distance the filters
+# look back), so Pillow hands the unfiltered bytes back exactly; they are then read in the
+# photo's real layout (16-bit, packed bits, palette). Interlaced PNGs and 16-bit colour
+# (6 or 8 bytes per pixel: no 8-bit PNG type has that stride) are decoded whole instead.
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_STRIDE_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # bytes per pixel -> an 8-bit PNG colour type with that stride
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+@dataclass(frozen=True)
+class _PngLayout:
+    width: int
+    height: int
+    row_bytes: int  # per row, without the filter byte
+    stride: int  # bytes per pixel as the filters count them (at least 1)
+    rawmode: str
+
+
+def _png_layout(im: Image.Image) -> _PngLayout | None:
+    """How the rows of a PNG that can be streamed are laid out; None for one that cannot."""
+    fh = getattr(im, "_photocap_file", None)
+    if im.format != "PNG" or fh is None or im.info.get("interlace") or not im.tile:
+        return None
+    fh.seek(0)
+    head = fh.read(29)
+    if head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    depth, colour = head[24], head[25]
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None or (width, height) != im.size:
+        return None
+    stride = max(1, channels * depth // 8)
+    if stride not in _STRIDE_TYPE:
+        return None
+    return _PngLayout(width, height, (width * channels * depth + 7) // 8, stride, im.tile[0][3])
+
+
+def _png_pixel_data(fh: BinaryIO) -> Iterator[bytes]:
+    """The compressed image data: the IDAT chunks' contents, in order."""
+    fh.seek(8)
+    seen_data = False
+    while True:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise EOFError("PNG ends before its image data does")
+        length, kind = int.from_bytes(head[:4], "big"), head[4:]
+        if kind == b"IDAT":
+            seen_data = True
+            remaining = length
+            while remaining:
+                block = fh.read(min(remaining, 1 << 20))
+                if not block:
+                    raise EOFError("PNG ends inside its image data")
+                remaining -= len(block)
+                yield block
+            fh.seek(4, os.SEEK_CUR)  # CRC (zlib's own checksum covers the data)
+        elif seen_data or kind == b"IEND":
+            return
+        else:
+            fh.seek(length + 4, os.SEEK_CUR)
+
+
+def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tuple[int, Image.Image]]:
+    """(first row, strip image in the photo's own mode) for every ``rows`` rows."""
+    fh = getattr(im, "_photocap_file")
+    inflate = zlib.decompressobj()
+    line = layout.row_bytes + 1
+    stride_w = layout.row_bytes // layout.stride
+    pending = bytearray()
+    previous = bytes(layout.row_bytes)  # the row above the first: zeros (PNG spec)
+    compressed = _png_pixel_data(fh)
+    palette = im.palette if im.mode in ("P", "PA") else None
+    for y in range(0, layout.height, rows):
+        n = min(rows, layout.height - y)
+        while len(pending) < n * line:
+            block = next(compressed, None)
+            if block is None:
+                pending += inflate.flush()
+                if len(pending) < n * line:
+                    raise EOFError("image data is truncated")
+                break
+            pending += inflate.decompress(block, n * line - len(pending) + line * 64)
+            if inflate.unconsumed_tail:  # more to inflate from this block before reading on
+                pending += inflate.decompress(inflate.unconsumed_tail)
+        filtered, pending = bytes(pending[: n * line]), pending[n * line :]
+        if any(f > 4 for f in filtered[::line]):
+            raise ValueError("unknown PNG row filter")
+        header = (stride_w.to_bytes(4, "big") + (n + 1).to_bytes(4, "big")
+                  + bytes((8, _STRIDE_TYPE[layout.stride], 0, 0, 0)))
+        mini = (_PNG_SIGNATURE + _png_chunk(b"IHDR", header)
+                + _png_chunk(b"IDAT", zlib.compress(b"\x00" + previous + filtered, 0)) + _png_chunk(b"IEND", b""))
+        with Image.open(io.BytesIO(mini)) as unfiltered:
+            raw = unfiltered.tobytes()
+        previous = raw[(n) * layout.row_bytes : (n + 1) * layout.row_bytes]
+        strip = Image.frombytes(im.mode, (layout.width, n), raw[layout.row_bytes :], "raw", layout.rawmode)
+        if palette is not None:
+            strip.putpalette(palette)
+        if "transparency" in im.info:
+            strip.info["transparency"] = im.info["transparency"]
+        yield y, strip
+
+
+def _stream_reduce_png(im: Image.Image, factor: int) -> Image.Image | None:
+    """``im`` (a PNG, not yet decoded) reduced by ``factor``, decoded a strip at a time;
+    None when its layout cannot be streamed."""
+    layout = _png_layout(im) if factor > 1 else None
+    if layout is None:
+        return None
+    rows = max(factor, _STRIP_BYTES // max(1, layout.width * 4) // factor * factor)
+    return _reduce_strips(_png_strips(im, layout, rows), im.size, im.mode, factor)
 
 
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -455,10 +594,8 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 
 
 def _orientation(im: Image.Image) -> int:
-    try:
-        value = im.getexif().get(_TAG_ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - broken EXIF: show the photo as stored
-        return 1
+    exif = exif_without_decoding(im)
+    value = exif.get(_TAG_ORIENTATION, 1) if exif else 1
     return value if isinstance(value, int) else 1
 
 
@@ -486,10 +623,15 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
                 im = _open_dc_only(p, im)
             im.draft("RGB", want)
         factor = reduce_factor(im.size, min_size)
-        with budget.reserve(decode_cost(im, factor, full_size)):
-            im.load()
-            orientation = _orientation(im)
-            small = reduce_image(im, factor)
+        streamed = factor > 1 and _png_layout(im) is not None
+        with budget.reserve(decode_cost(im, factor, full_size, streamed)):
+            if streamed:
+                orientation = _orientation(im)
+                small = _stream_reduce_png(im, factor)
+            else:
+                im.load()
+                orientation = _orientation(im)
+                small = reduce_image(im, factor)
             if small is not im:
                 _close(im)  # the full-size pixels go before the reservation ends
         method = _TRANSPOSE.get(orientation)
@@ -631,31 +773,34 @@ def _png_exif_after_pixels(fh: BinaryIO) -> bytes | None:
     return None
 
 
-def read_meta(path: str | Path) -> PhotoMeta:
-    """Size (as displayed, after EXIF rotation), date taken and camera, without decoding pixels.
+def exif_without_decoding(im: Image.Image) -> Image.Exif | None:
+    """The photo's EXIF, never decoding pixels: while it is read the image's ``load``
+    refuses to run, so no format's plugin can decode behind our back (Pillow's PNG plugin
+    decodes the whole image to look for EXIF stored after the pixels: 719 MB for a 524 KB
+    PNG; we walk the chunks instead). None when the EXIF is broken or absent."""
+    im.load = _refuse_decode  # type: ignore[method-assign]
+    try:
+        fh = getattr(im, "_photocap_file", None)
+        if im.format == "PNG" and "exif" not in im.info and fh is not None:
+            pos = fh.tell()
+            found = _png_exif_after_pixels(fh)
+            fh.seek(pos)
+            if found:
+                im.info["exif"] = found
+        return im.getexif()
+    except Exception:  # noqa: BLE001 - broken EXIF must not make the photo unreadable
+        return None
+    finally:
+        del im.load
 
-    By design: while the metadata is read the image's ``load`` refuses to run, so no
-    format's plugin can decode pixels behind our back (Pillow's PNG plugin decodes the
-    whole image to look for EXIF stored after the pixels: 719 MB for a 524 KB PNG; we
-    walk the chunks instead).
-    """
-    p = Path(path)
-    im = _open(p)
+
+def read_meta(path: str | Path) -> PhotoMeta:
+    """Size (as displayed, after EXIF rotation), date taken and camera, without decoding pixels."""
+    im = _open(Path(path))
     try:
         w, h = im.size
         taken = camera = None
-        im.load = _refuse_decode  # type: ignore[method-assign]
-        try:
-            if im.format == "PNG" and "exif" not in im.info:
-                fh = getattr(im, "_photocap_file")
-                pos = fh.tell()
-                found = _png_exif_after_pixels(fh)
-                fh.seek(pos)
-                if found:
-                    im.info["exif"] = found
-            exif = im.getexif()
-        except Exception:  # noqa: BLE001 - broken EXIF must not make the photo unreadable
-            exif = None
+        exif = exif_without_decoding(im)
         if exif:
             if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
                 w, h = h, w
@@ -667,7 +812,6 @@ def read_meta(path: str | Path) -> PhotoMeta:
             camera = _camera_name(exif.get(_TAG_MAKE), exif.get(_TAG_MODEL))
         return PhotoMeta(w, h, im.format, taken, camera)
     finally:
-        del im.load
         _close(im)
 
 

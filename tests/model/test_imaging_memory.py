@@ -240,8 +240,9 @@ def test_the_engine_decoders_share_one_budget(tmp_path, lite0):
     for i in range(4):
         paths.append(tmp_path / f"p{i}.png")
         photo(10 + i, (1500, 1200)).save(paths[-1])
-    with Image.open(paths[0]) as im:
-        one = imaging.decode_cost(im, imaging.reduce_factor(im.size, 224))
+    alone = MemoryBudget(2**40)
+    load_rgb(paths[0], min_size=224, budget=alone)
+    one = alone.peak  # what one photo reserves
     budget = MemoryBudget(int(one * 1.5))  # room for one photo at a time, not two
     engine = CaptionEngine(Captioner(lite0, device="cpu"), batch_size=4, decode_workers=4, memory_budget=budget)
     items = list(engine.caption_paths(paths))
@@ -336,3 +337,29 @@ def test_reason_for_maps_stray_library_exceptions():
     assert imaging.reason_for(SyntaxError("broken PNG file\n")) == "the image data is damaged"
     assert imaging.reason_for(MemoryError()) == "not enough memory to decode it"
     assert imaging.reason_for(OSError(5, "Input/output error")) == "the disk could not read it (input/output error)"
+
+
+@pytest.mark.parametrize("mode,bits", [("1", None), ("P", 2), ("P", 4), ("P", None), ("L", None), ("LA", None),
+                                       ("RGB", None), ("RGBA", None), ("I;16", None)])
+def test_png_decoded_in_strips_is_exactly_the_whole_decode_reduced(tmp_path, monkeypatch, mode, bits):
+    rng = np.random.default_rng(1)
+    noise = Image.fromarray(rng.integers(0, 256, (203, 301, 4), dtype=np.uint8), "RGBA")  # every row filter
+    if mode == "I;16":
+        im = Image.fromarray(rng.integers(0, 65536, (203, 301), dtype=np.uint16))
+    elif mode == "P":
+        im = noise.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=2 ** (bits or 8))
+    else:
+        im = noise.convert(mode)
+    path = tmp_path / "strips.png"
+    im.save(path, **({"bits": bits} if bits else {}))
+    monkeypatch.setattr(imaging, "_STRIP_BYTES", 301 * 4 * 9)  # strips of 9 rows: many strips
+    with Image.open(path) as whole:
+        expected = imaging.reduce_image(whole.copy(), 3)
+    opened = imaging._open(path)
+    try:
+        assert imaging._png_layout(opened) is not None
+        streamed = imaging._stream_reduce_png(opened, 3)
+    finally:
+        imaging._close(opened)
+    assert streamed.mode == expected.mode and streamed.size == expected.size == (101, 68)
+    assert np.array_equal(np.asarray(streamed), np.asarray(expected))
