@@ -195,6 +195,9 @@ _DECODER_FACTOR = {"WEBP": 4.0, "HEIF": 2.0, "TIFF": 1.25}
 # Modes Image.reduce cannot average directly: converted strip by strip first.
 _STRIP_CONVERT = frozenset({"P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N", "La", "LAB"})
 _STRIP_BYTES = 8 * 2**20
+# A PNG that would take more than this decoded whole is decoded a strip at a time instead
+# (about 2x slower than Pillow's own decoder, in a few strips of memory).
+STREAM_ABOVE = 64 * 2**20
 
 
 def bytes_per_pixel(mode: str) -> int:
@@ -547,26 +550,28 @@ def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tupl
     pending = bytearray()
     previous = bytes(layout.row_bytes)  # the row above the first: zeros (PNG spec)
     compressed = _png_pixel_data(fh)
+    tail = b""  # compressed input not inflated yet (inflating is capped at what a strip needs)
     palette = im.palette if im.mode in ("P", "PA") else None
     for y in range(0, layout.height, rows):
         n = min(rows, layout.height - y)
         while len(pending) < n * line:
-            block = next(compressed, None)
-            if block is None:
-                pending += inflate.flush()
-                if len(pending) < n * line:
+            if not tail:
+                tail = next(compressed, b"")
+                if not tail:
                     raise EOFError("image data is truncated")
-                break
-            pending += inflate.decompress(block, n * line - len(pending) + line * 64)
-            if inflate.unconsumed_tail:  # more to inflate from this block before reading on
-                pending += inflate.decompress(inflate.unconsumed_tail)
-        filtered, pending = bytes(pending[: n * line]), pending[n * line :]
+            pending += inflate.decompress(tail, n * line - len(pending))
+            tail = inflate.unconsumed_tail
+        filtered = bytes(pending[: n * line])
+        del pending[: n * line]
         if any(f > 4 for f in filtered[::line]):
             raise ValueError("unknown PNG row filter")
         header = (stride_w.to_bytes(4, "big") + (n + 1).to_bytes(4, "big")
                   + bytes((8, _STRIDE_TYPE[layout.stride], 0, 0, 0)))
-        mini = (_PNG_SIGNATURE + _png_chunk(b"IHDR", header)
-                + _png_chunk(b"IDAT", zlib.compress(b"\x00" + previous + filtered, 0)) + _png_chunk(b"IEND", b""))
+        store = zlib.compressobj(0)  # stored, not compressed: Pillow only needs a zlib stream
+        data = b"".join((store.compress(b"\x00"), store.compress(previous), store.compress(filtered), store.flush()))
+        mini = b"".join((_PNG_SIGNATURE, _png_chunk(b"IHDR", header), len(data).to_bytes(4, "big"), b"IDAT", data,
+                         b"\0\0\0\0", _png_chunk(b"IEND", b"")))  # Pillow does not check IDAT's CRC
+        del data
         with Image.open(io.BytesIO(mini)) as unfiltered:
             raw = unfiltered.tobytes()
         previous = raw[(n) * layout.row_bytes : (n + 1) * layout.row_bytes]
@@ -623,8 +628,11 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
                 im = _open_dc_only(p, im)
             im.draft("RGB", want)
         factor = reduce_factor(im.size, min_size)
-        streamed = factor > 1 and _png_layout(im) is not None
-        with budget.reserve(decode_cost(im, factor, full_size, streamed)):
+        cost = decode_cost(im, factor, full_size)
+        streamed = factor > 1 and cost > STREAM_ABOVE and _png_layout(im) is not None
+        if streamed:
+            cost = decode_cost(im, factor, full_size, streamed=True)
+        with budget.reserve(cost):
             if streamed:
                 orientation = _orientation(im)
                 small = _stream_reduce_png(im, factor)

@@ -363,3 +363,20 @@ def test_png_decoded_in_strips_is_exactly_the_whole_decode_reduced(tmp_path, mon
         imaging._close(opened)
     assert streamed.mode == expected.mode and streamed.size == expected.size == (101, 68)
     assert np.array_equal(np.asarray(streamed), np.asarray(expected))
+
+
+def test_big_pngs_are_streamed_and_a_cut_stream_says_truncated(tmp_path, monkeypatch):
+    monkeypatch.setattr(imaging, "STREAM_ABOVE", 0)  # stream every PNG here
+    monkeypatch.setattr(imaging, "_STRIP_BYTES", 400 * 4 * 16)
+    path = tmp_path / "p.png"
+    photo(20, (400, 300)).save(path)
+    budget = MemoryBudget(2**30)
+    small = load_rgb(path, min_size=100, budget=budget)
+    assert small.size == (134, 100)
+    assert budget.peak < 400 * 300 * 4  # less than the whole photo decoded
+    assert _similar(small, load_rgb(path)) < 2.0
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(imaging.CorruptImage) as err:
+        load_rgb(path, min_size=100)
+    assert err.value.reason == "the file is cut short (truncated)"
