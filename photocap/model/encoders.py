@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -178,9 +179,12 @@ def _load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             from safetensors.torch import load_file
 
             return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never runs code
     except Exception as exc:  # noqa: BLE001 - any failure here means "not usable weights"
-        raise EncoderWeightsError(f"could not read encoder weights from {path}: {exc}") from exc
+        raise EncoderWeightsError(
+            f"could not read encoder weights from {path}: not a weights file, damaged, or one that "
+            f"would need to run code to load ({exc.__class__.__name__})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -230,21 +234,46 @@ def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Modu
         path = Path(weights)
         _load_strict(net, _load_state_dict(path), str(path))
         return net, f"{path.name}:sha256={file_sha256(path)[:16]}"
-    enum = getattr(torchvision.models, _RESNET_WEIGHTS[name]).IMAGENET1K_V1
-    filename = enum.url.rsplit("/", 1)[-1]
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / filename
-    try:
-        state = enum.get_state_dict(progress=False, check_hash=True)
-    except Exception as exc:  # noqa: BLE001 - URLError, socket errors, hash mismatch...
-        raise EncoderWeightsError(
-            f"the ImageNet weights for {name} are not on this computer and could not be downloaded "
-            f"({exc.__class__.__name__}: {exc}).\n"
-            f"Either connect to the internet once, or download {enum.url}\n"
-            f"and put it at {cached}, or pass its path as the encoder weights "
-            f"(photocap: --encoder-weights FILE)."
-        ) from exc
-    _load_strict(net, state, filename)
+    url = getattr(torchvision.models, _RESNET_WEIGHTS[name]).IMAGENET1K_V1.url
+    path = hub_weights_file(url, f"the ImageNet weights for {name}")
+    _load_strict(net, _load_state_dict(path), path.name)
     return net, f"torchvision:{name}:IMAGENET1K_V1"
+
+
+_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z]+$")
+
+
+def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = None) -> Path:
+    """torchvision's published weights file, from torch's cache or downloaded once, checked
+    against the SHA-256 prefix its name carries (``resnet50-0676ba61.pth``: ``0676ba61``).
+
+    Nothing here unpickles: the caller loads the file with ``torch.load(weights_only=True)``.
+    A cached file is checked every time (a file someone swapped is refused, not trusted).
+    """
+    filename = url.rsplit("/", 1)[-1]
+    match = _HASH_IN_NAME.search(filename)
+    if match is None:
+        raise EncoderWeightsError(f"{filename} carries no hash in its name: photocap cannot check it")
+    prefix = match[1]
+    path = Path(hub_dir or torch.hub.get_dir()) / "checkpoints" / filename
+    if not path.is_file():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=False)
+        except Exception as exc:  # noqa: BLE001 - URLError, socket errors, a full disk, a bad download...
+            raise EncoderWeightsError(
+                f"{what} ({filename}) are not on this computer and could not be downloaded "
+                f"({exc.__class__.__name__}); download {url} and put it at {path}, "
+                f"or pass the file with --encoder-weights FILE"
+            ) from None
+    digest = file_sha256(path)
+    if not digest.startswith(prefix):
+        raise EncoderWeightsError(
+            f"{path} is not the file torchvision published (its SHA-256 starts {digest[:len(prefix)]}, "
+            f"not {prefix}); delete it and download {url} again, or pass the right file with "
+            f"--encoder-weights FILE"
+        )
+    return path
 
 
 def build_encoder(name: str = DEFAULT_ENCODER, weights: str | os.PathLike | None = "default",
