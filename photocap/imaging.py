@@ -611,8 +611,9 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
     With ``min_size`` the photo comes back smaller, both sides still at least ``min_size``
     (as stored, before EXIF rotation: fine for the square sizes photocap asks for). A JPEG
     is decoded small by libjpeg itself (draft: 1/2, 1/4 or 1/8; 2.5x faster for a
-    2560x1600 baseline JPEG); every other format is decoded at full size and at once
-    box-reduced in its own mode, before any conversion. The full-size pixels are paid for
+    2560x1600 baseline JPEG); a PNG that would take more than :data:`STREAM_ABOVE` whole is
+    decoded a strip of rows at a time and reduced as it goes; every other photo is decoded
+    at full size and at once box-reduced in its own mode, before any conversion. Its pixels are paid for
     from ``budget`` (the process-wide :data:`DECODE_BUDGET` by default): a photo that needs
     more memory than the whole budget is refused with a reason; otherwise it waits until
     the other decoders have made room.
@@ -642,10 +643,10 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
                 small = reduce_image(im, factor)
             if small is not im:
                 _close(im)  # the full-size pixels go before the reservation ends
-        method = _TRANSPOSE.get(orientation)
-        if method is not None:
-            small = small.transpose(method)
-        return to_rgb(small)
+            method = _TRANSPOSE.get(orientation)
+            if method is not None:
+                small = small.transpose(method)
+            return to_rgb(small)  # inside: unreduced, this conversion is a full-size copy
     except OverBudget as exc:
         raise ImageTooLarge(p, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - every decoder failure becomes a reason, never a traceback
