@@ -196,7 +196,7 @@ _DECODER_FACTOR = {"WEBP": 4.0, "HEIF": 2.0, "TIFF": 1.25}
 _STRIP_CONVERT = frozenset({"P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N", "La", "LAB"})
 _STRIP_BYTES = 8 * 2**20
 # A PNG that would take more than this decoded whole is decoded a strip at a time instead
-# (about 2x slower than Pillow's own decoder, in a few strips of memory).
+# (~1.3x the CPU time of Pillow's own decoder, in a few strips of memory).
 STREAM_ABOVE = 64 * 2**20
 
 
