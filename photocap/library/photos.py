@@ -99,7 +99,7 @@ def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
     except imaging.ImageError as exc:
         return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a strange file must never stop a scan
-        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, f"{type(exc).__name__}: {exc}")
+        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, imaging.reason_for(exc))
 
 
 def _apply_facts(row: Photo, facts: FileFacts) -> None:
