@@ -22,9 +22,19 @@ def test_new_library_is_at_head_with_wal_and_pragmas(tmp_path, lib):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: a committed edit survives a power cut
         rev = MigrationContext.configure(conn).get_current_revision()
     assert rev == head_revision()
+
+
+def test_head_read_from_the_scripts_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from photocap.library.db import alembic_config, known_revisions
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == script.get_current_head()
+    assert set(known_revisions()) == {rev.revision for rev in script.walk_revisions()}
 
 
 def test_default_path_is_in_the_data_dir(monkeypatch, tmp_path):
