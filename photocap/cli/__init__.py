@@ -61,3 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        db = sys.modules.get("photocap.library.db")  # not imported for commands that need no library
+        if db is not None and isinstance(exc, db.LibraryError):  # a full disk, a read-only or damaged library
+            print(f"photocap: {exc}", file=sys.stderr)
+            return 2
+        raise

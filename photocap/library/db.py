@@ -250,9 +250,7 @@ def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: boo
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if read_only:
-            cur.execute("PRAGMA query_only = ON")
-        else:
+        if not read_only:  # (mode=ro refuses writes to the file; TEMP tables, which search uses, still work)
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         cur.execute("PRAGMA foreign_keys = ON")

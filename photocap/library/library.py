@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from photocap.library import captions, models, photos, scanner
@@ -339,8 +340,11 @@ class Library:
         :meth:`integrity_check_due` knows) and, when all is well and ``backup``, leaves a
         backup of this sound library (``NAME.checked-DATE.bak``, the newest two kept): what
         a later restore brings back."""
-        with self.engine.connect() as conn:
-            found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+        try:
+            with self.engine.connect() as conn:
+                found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+        except sa_exc.DatabaseError as error:  # damaged beyond listing what is wrong
+            return [str(error.orig)]
         if not self.read_only:
             try:
                 with self._write() as s:
