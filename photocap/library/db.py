@@ -17,8 +17,8 @@
    :class:`LibraryReadOnly` with the reason;
 4. creates the SQLAlchemy engine, connecting through a ``sqlite3`` URI built from the
    path (so ``?``, ``#`` and ``%`` in a file name are just characters), with WAL,
-   ``synchronous=FULL`` (see below), ``busy_timeout`` and ``foreign_keys=ON`` set on every
-   connection, and the driver's own transaction handling switched off so that write
+   ``busy_timeout`` and ``foreign_keys=ON`` set on every connection, ``synchronous`` set
+   per write transaction (see below), and the driver's own transaction handling switched off so that write
    units begin with ``BEGIN IMMEDIATE``: a writer takes the write lock up front and
    waits on ``busy_timeout`` instead of failing with SQLITE_BUSY halfway through;
 5. only when the revision is not the newest one, imports Alembic (about a second of
@@ -26,8 +26,13 @@
    opening one file migrate it once, backs an *older* library up next to itself
    (``NAME.before-REV.bak``; never for a brand-new file) and upgrades it to head.
 
-``synchronous=FULL``: every commit is on the disk before it returns, so a power cut loses
-no committed edit. Its cost, measured by ``bench/sync_cost.py``, is in the README.
+Durability: a write the user made (a caption edit, "reviewed", folders, models: the
+:data:`DURABLE_OPTION` transactions of :class:`~photocap.library.library.Library`) commits
+with ``synchronous=FULL``, on the disk before it returns, so a power cut loses no
+committed edit (it also makes every earlier commit durable). Automatic writes (scans,
+automatic captions) commit with ``NORMAL``: in WAL mode a power cut can roll back the
+last of them, never damage the file, and photocap redoes them by itself. The costs,
+measured by ``bench/sync_cost.py``, are in the README.
 
 A full disk, a read-only file and a damaged file met later, while writing or reading,
 become :class:`LibraryFull`, :class:`LibraryReadOnly` and :class:`LibraryCorrupt` too
@@ -58,8 +63,9 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 15_000
-SYNCHRONOUS = "FULL"  # see the module doc; bench/sync_cost.py measures it against NORMAL
+SYNC_USER, SYNC_AUTOMATIC = "FULL", "NORMAL"  # see the module doc; bench/sync_cost.py measures both
 WRITE_OPTION = "photocap_write"  # execution option: this connection begins with BEGIN IMMEDIATE
+DURABLE_OPTION = "photocap_durable"  # execution option: a user's write, committed with synchronous=FULL
 SQLITE_MAGIC = b"SQLite format 3\x00"
 LIBRARY_TABLES = frozenset({"alembic_version", "photos", "folders", "captions"})
 CHECK_EVERY = _dt.timedelta(days=7)  # a full integrity_check at most this often (see Library.check_integrity)
@@ -252,14 +258,19 @@ def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: boo
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not read_only:  # (mode=ro refuses writes to the file; TEMP tables, which search uses, still work)
             cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+            cur.execute(f"PRAGMA synchronous = {SYNC_AUTOMATIC}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(WRITE_OPTION):
+            sync = SYNC_USER if options.get(DURABLE_OPTION) else SYNC_AUTOMATIC
+            conn.exec_driver_sql(f"PRAGMA synchronous = {sync}")  # no I/O: applies to this commit
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -335,7 +346,13 @@ def migrate(engine: Engine, path: Path) -> None:
         if current is not None:
             if current not in known_revisions():
                 raise _too_new(path, current, head)
-            _backup(conn.connection.driver_connection, path.with_name(f"{path.name}.before-{head}.bak"))
+            # from a second connection: SQLite's backup cannot read through one that is writing.
+            # It sees the file as committed, and nobody can commit while we hold the lock.
+            source, _ = _connect_ro(path)
+            try:
+                _backup(source, path.with_name(f"{path.name}.before-{head}.bak"))
+            finally:
+                source.close()
         _run_alembic(conn, "head")
         conn.commit()
 

@@ -53,13 +53,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from photocap.library import captions, models, photos, scanner
 from photocap.library import search as _search
-from photocap.library.db import CHECK_EVERY, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate
+from photocap.library.db import (
+    CHECK_EVERY, DURABLE_OPTION, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate,
+)
 from photocap.library.fts import INTEGRITY_SQL
 from photocap.library.records import (
     FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
     TrainingRunInfo, UserCaption,
 )
-from photocap.library.schema import STATUS_ERROR, STATUS_MISSING, Folder, Photo
+from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
 
@@ -72,6 +74,8 @@ class Library:
         self.why_read_only = why_read_only if read_only else None
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._durable_writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}),
+                                            expire_on_commit=False)
 
     # ---- sessions ----------------------------------------------------------------------
     @contextmanager
@@ -86,11 +90,12 @@ class Library:
             raise translated from error
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
+    def _write(self, durable: bool = False) -> Iterator[Session]:
+        """One write transaction; ``durable``: the user's own change, on the disk before this returns."""
         if self.read_only:
             raise LibraryReadOnly(f"{self.path} is open read-only ({self.why_read_only}): changes cannot be saved.")
         try:
-            with self._writer() as s, s.begin():
+            with (self._durable_writer if durable else self._writer)() as s, s.begin():
                 yield s
         except Exception as error:
             translated = translate(error, self.path)
@@ -116,7 +121,7 @@ class Library:
         check and the insert are one ``BEGIN IMMEDIATE`` transaction, so any number of
         processes and threads adding the same or nested folders at once agree."""
         path = photos.norm(path)
-        with self._write() as s:
+        with self._write(durable=True) as s:
             inside = photos.root_of(s, path)
             if inside is not None:
                 folder_id = inside.id
@@ -138,7 +143,7 @@ class Library:
     def remove_folder(self, folder: int | str | os.PathLike, delete_photos: bool = False) -> None:
         """Stop following a folder. Its photos stay (missing, captions kept) unless ``delete_photos``."""
         folder_id = self._folder_id(folder)
-        with self._write() as s:
+        with self._write(durable=True) as s:
             row = s.get(Folder, folder_id)
             if delete_photos:
                 s.execute(delete(Photo).where(Photo.folder_id == folder_id))
@@ -211,15 +216,15 @@ class Library:
         """Write an automatic caption; False (and nothing changed) if the user wrote the current one,
         or if ``file_version`` ((size, mtime_ns) read before decoding) is not the file the library
         has recorded (the photo stays queued)."""
-        with self._write() as s:
+        with self._write(durable=source == SOURCE_IMPORTED) as s:  # imported captions are people's words
             return captions.record_caption(s, photo_id, text, source, model_version, tags, file_version)
 
     def set_user_caption(self, photo_id: int, text: str) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             captions.set_user_caption(s, photo_id, text)
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             captions.mark_reviewed(s, photo_id, reviewed)
 
     def record_problem(self, path_or_id: int | str | os.PathLike, reason: str) -> None:
@@ -303,7 +308,7 @@ class Library:
     def register_model_version(self, model_id: str, path: str | os.PathLike | None, name: str | None = None,
                                parent_model_id: str | None = None,
                                metrics: dict[str, Any] | None = None) -> ModelVersionInfo:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             return models.register(s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics)
 
     def model_versions(self) -> list[ModelVersionInfo]:
@@ -315,7 +320,7 @@ class Library:
             return models.active(s)
 
     def activate_model(self, model_id: str | None) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             models.activate(s, model_id)
 
     def start_training_run(self, base_model_id: str | None = None, params: dict[str, Any] | None = None,
@@ -325,7 +330,7 @@ class Library:
 
     def finish_training_run(self, run_id: int, status: str = "done", result_model_id: str | None = None,
                             metrics: dict[str, Any] | None = None, error: str | None = None) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             models.finish_run(s, run_id, status, result_model_id, metrics, error)
 
     def training_runs(self) -> list[TrainingRunInfo]:
