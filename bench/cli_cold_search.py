@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,10 +42,14 @@ def build(path: Path, n: int) -> None:
         s.execute(insert(Photo), rows)
 
 
-def timed(cmd: list[str], env: dict) -> float:
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds (user + system) of the child: less sensitive to the machine's load."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -53,21 +58,22 @@ def main() -> int:
     ap.add_argument("--photos", type=int, default=2000)
     args = ap.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules are cached after the first run
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "library.sqlite"
         build(db, args.photos)
         search = [sys.executable, "-m", "photocap", "search", "dog", "beach", "--library", str(db)]
         base = [sys.executable, "-c", "pass"]
         timed(search, env)  # the page cache warm for the files, as on a second call at a shell
-        pairs = [(timed(base, env), timed(search, env)) for _ in range(args.runs)]
-        py = statistics.median(p for p, _ in pairs)
-        s = statistics.median(q for _, q in pairs)
-        print(f"library: {args.photos} photos; {args.runs} runs each, median (min-max)")
-        print(f"python -c pass     {py * 1000:7.0f} ms ({min(p for p, _ in pairs) * 1000:.0f}-"
-              f"{max(p for p, _ in pairs) * 1000:.0f})")
-        print(f"photocap search    {s * 1000:7.0f} ms ({min(q for _, q in pairs) * 1000:.0f}-"
-              f"{max(q for _, q in pairs) * 1000:.0f})   = python start + {(s - py) * 1000:.0f} ms "
-              f"({s / py:.1f}x the bare interpreter)")
+        runs = [(timed(base, env), timed(search, env)) for _ in range(args.runs)]
+        print(f"library: {args.photos} photos; {args.runs} runs each, median (min-max); load {os.getloadavg()[0]:.1f}")
+        for label, pick in (("wall", 0), ("cpu ", 1)):
+            py = [b[pick] for b, _ in runs]
+            se = [s[pick] for _, s in runs]
+            mp, ms = statistics.median(py), statistics.median(se)
+            print(f"{label} python -c pass   {mp * 1000:7.0f} ms ({min(py) * 1000:.0f}-{max(py) * 1000:.0f})   "
+                  f"photocap search {ms * 1000:7.0f} ms ({min(se) * 1000:.0f}-{max(se) * 1000:.0f})   "
+                  f"= {ms / mp:.1f}x the bare interpreter")
         out = subprocess.run([sys.executable, "-X", "importtime", *search[1:]], env=env, capture_output=True, text=True)
         tops = []
         for line in out.stderr.splitlines():

@@ -138,10 +138,12 @@ def test_cli_check_and_restore(tmp_path, capsys):
     assert cli_main(["library", "check", "--library", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"{path}: ok" in out and "(checked)" in out
-    _damage(path)
-    assert cli_main(["search", "boat", "--library", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "is damaged" in err and "photocap library restore" in err and "Traceback" not in err
+    pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    _damage(path, first_page=2, pages=pages - 1)  # whatever a search reads is damaged
+    for command in (["search", "boat"], ["edit", str(tmp_path / "Pictures" / "p1.jpg"), "x"]):
+        assert cli_main([*command, "--library", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is damaged" in err and "photocap library restore" in err
     assert cli_main(["library", "check", "--library", str(path)]) == 1
     assert ": damaged" in capsys.readouterr().out
     assert cli_main(["library", "restore", "--library", str(path)]) == 0
