@@ -124,6 +124,9 @@ class MainWindow(QMainWindow):
         self.page.detail.set_read_only(library.why_read_only if library.read_only else None)
         self.status.show_read_only(library.why_read_only if library.read_only else None)
         if library.read_only:  # look, search, show: nothing is written, so nothing is scanned or described
+            self.page.grid.set_pending_text("Not described: the library is read-only")
+            self.status.show_idle(f"Read-only library ({library.why_read_only}): you can look and search; "
+                                  "nothing is changed or added")
             return
         self.library.call("active_model", on_result=self._load_engine)
         self.library.rescan_all()  # catch up with what changed while photocap was closed

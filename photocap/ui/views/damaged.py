@@ -19,8 +19,8 @@ def damaged_dialog(parent: QWidget, error) -> QMessageBox:
     found = "; ".join(error.problems[:3]) or "unreadable"
     if newest is not None:
         more = (f"The newest backup is from {newest.label} ({newest.kind}). Restoring it brings back the library "
-                "as it was then; photos and captions added since are found again by the next scan, but your "
-                "caption edits since then are lost. The damaged file is kept aside, not deleted.")
+                "as it was then: photos added since are found again by the next scan and described again, but "
+                "caption edits made since then are not in it. The damaged file is kept aside, not deleted.")
     else:
         more = "No backup of it was found. You can open (or start) another library; the damaged file is left as it is."
     box.setInformativeText(more)

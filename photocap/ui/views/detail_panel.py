@@ -260,7 +260,8 @@ class DetailPanel(QFrame):
         self.edit_button.setToolTip("Edit the caption (F2)" if reason is None
                                     else f"The library is read-only ({reason}): captions cannot be changed")
         self.hint.setText("F2 or double-click to edit · Enter saves · Esc cancels" if reason is None
-                          else f"Read-only library ({reason}): captions cannot be changed")
+                          else "Read-only library: captions cannot be changed")
+        self.hint.setToolTip("" if reason is None else f"The library is read-only: {reason}")
         if reason is not None:
             self.review_button.hide()
 
