@@ -42,6 +42,7 @@ become :class:`LibraryFull`, :class:`LibraryReadOnly` and :class:`LibraryCorrupt
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import re
 import shutil
@@ -451,10 +452,11 @@ def _from_sqlite(error: BaseException, path: Path) -> LibraryError:
 def translate(error: BaseException, path: Path) -> BaseException:
     """A driver error as the library error people read; other errors unchanged."""
     orig = error.orig if isinstance(error, exc.DBAPIError) else error
-    if isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, OSError) and orig.errno == 28:
-        if isinstance(orig, OSError):
-            return LibraryFull(f"The disk holding {path} is full: the change was not saved. "
-                               "Free some space and try again.")
+    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
+        return LibraryFull(f"The disk holding {path} is full: the change was not saved. Free some space and try again.")
+    if isinstance(orig, OSError) and orig.errno == errno.EROFS:
+        return LibraryReadOnly(f"{path} is on a read-only disk: changes cannot be saved.")
+    if isinstance(orig, sqlite3.DatabaseError):
         translated = _from_sqlite(orig, path)
         if type(translated) is not LibraryError:
             return translated
@@ -487,6 +489,9 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
         raise LibraryReadOnly(f"Cannot create a library at {path}: {why}.")
     head = head_revision()
     if state.exists:
+        if state.revision is None:
+            raise NotALibrary(f"{path} has photocap's tables but no schema revision, so photocap cannot tell what "
+                              "it is; it has not been changed.")
         if state.revision not in known_revisions():
             raise _too_new(path, str(state.revision), head)
         if check and (problems := quick_check(path)):

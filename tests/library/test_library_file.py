@@ -297,3 +297,24 @@ def test_search_and_show_do_not_create_a_library(tmp_path, capsys):
     assert not default.exists() and not (tmp_path / "new.sqlite").exists()
     with pytest.raises(LibraryNotFound):
         open_library(default, create=False)
+
+
+def test_os_errors_become_one_line_library_errors(tmp_path):
+    import errno
+
+    assert isinstance(db.translate(OSError(errno.ENOSPC, "No space left on device"), tmp_path), LibraryFull)
+    assert isinstance(db.translate(OSError(errno.EROFS, "Read-only file system"), tmp_path), LibraryReadOnly)
+    other = ValueError("not ours")
+    assert db.translate(other, tmp_path) is other
+
+
+def test_library_tables_without_a_revision_are_left_alone(tmp_path):
+    path = _filled(tmp_path)
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM alembic_version")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NotALibrary, match="no schema revision"):
+        open_library(path)
+    assert path.read_bytes() == before
