@@ -475,7 +475,11 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
     from photocap.library.library import Library
 
     if path is None:
-        path = paths.default_library_path()  # its folder is created: it is ours
+        try:
+            path = paths.default_library_path()  # its folder is created: it is ours
+        except OSError as error:
+            raise LibraryError(f"photocap's data folder cannot be created: {error.strerror or error} "
+                               f"({error.filename}).") from error
     path = Path(os.path.abspath(path))
     check_sqlite()
     if not path.parent.is_dir():

@@ -318,3 +318,14 @@ def test_library_tables_without_a_revision_are_left_alone(tmp_path):
     with pytest.raises(NotALibrary, match="no schema revision"):
         open_library(path)
     assert path.read_bytes() == before
+
+
+def test_a_data_folder_that_cannot_be_made_is_one_line(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("PHOTOCAP_DATA_DIR", str(blocker / "data"))
+    with pytest.raises(LibraryError, match="data folder cannot be created"):
+        open_library()
+    assert cli_main(["index", "--no-caption", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "data folder cannot be created" in err
