@@ -40,6 +40,9 @@ class CaptionItem:
     path: str
     description: Description | None = None
     error: imaging.ImageError | None = None
+    # (size, mtime_ns) of the file as it was decoded; (-1, -1) if it changed while being read.
+    # A library writes the caption only if it still has this version (record_caption).
+    version: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,6 +81,21 @@ class CaptionEngine:
         pre = self.captioner.preprocess
         return imaging.load_for_model(path, pre.size, pre.resize, budget=self.memory_budget)
 
+    def _load_version(self, path: str):
+        """The decoded photo and the file version it came from (stat before and after decoding)."""
+        try:
+            before = os.stat(path)
+        except OSError as exc:
+            raise imaging.UnreadableFile(path, "the file is gone" if isinstance(exc, FileNotFoundError)
+                                         else (exc.strerror or type(exc).__name__)) from exc
+        image = self._load(path)
+        try:
+            after = os.stat(path)
+        except OSError:
+            after = None
+        same = after is not None and (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+        return image, (before.st_size, before.st_mtime_ns) if same else (-1, -1)
+
     def warm_up(self) -> None:
         """Run one blank photo through the model: kernels initialise and the ImageNet labels
         load now, not in the middle of the first real batch."""
@@ -114,19 +132,21 @@ class CaptionEngine:
 
             def refill() -> None:  # keep the decoders busy while the model works
                 while len(pending) < lookahead and (path := next(todo, None)) is not None:
-                    pending.append((path, pool.submit(self._load, path)))
+                    pending.append((path, pool.submit(self._load_version, path)))
 
             try:
                 while True:
                     refill()
                     if not pending:
                         return
-                    batch_paths, batch_images, failed = [], [], []
+                    batch_paths, batch_images, versions, failed = [], [], [], []
                     while pending and len(batch_images) < self.batch_size:
                         path, fut = pending.popleft()
                         try:
-                            batch_images.append(fut.result())
+                            image, version = fut.result()
+                            batch_images.append(image)
                             batch_paths.append(path)
+                            versions.append(version)
                         except imaging.ImageError as exc:
                             failed.append(CaptionItem(path, error=exc))
                         except Exception as exc:  # noqa: BLE001 - an odd file must not stop the run
@@ -136,8 +156,8 @@ class CaptionEngine:
                         refill()
                     yield from failed
                     if batch_images:
-                        for path, desc in zip(batch_paths, self.describe_images(batch_images)):
-                            yield CaptionItem(path, description=desc)
+                        for path, desc, version in zip(batch_paths, self.describe_images(batch_images), versions):
+                            yield CaptionItem(path, description=desc, version=version)
                     if should_stop is not None and should_stop():
                         return
             finally:

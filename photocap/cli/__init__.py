@@ -61,3 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        db = sys.modules.get("photocap.library.db")  # not imported for commands that need no library
+        if db is not None and isinstance(exc, db.LibraryError):  # a full disk, a read-only or damaged library
+            from photocap.cli.library_cmds import describe_error
+
+            print(f"photocap: {describe_error(exc)}", file=sys.stderr)
+            return 2
+        raise

@@ -18,20 +18,49 @@ training runs), ``identity`` (content identity), ``scanner``, ``watcher``, ``rec
 lists the API).
 """
 
-from photocap.library.db import LibraryError, LibraryTooNew, MissingFTS5, open_library
-from photocap.library.library import Library
-from photocap.library.records import (
-    CaptionRecord, FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport,
-    SearchHit, TrainingRunInfo, UserCaption,
-)
-from photocap.library.scanner import ScanProgress
-from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
-from photocap.library.search import PhotoFilter
-from photocap.library.watcher import Change, FolderWatcher, apply_changes
+from __future__ import annotations
 
-__all__ = [
-    "CaptionRecord", "Change", "FolderInfo", "FolderWatcher", "Library", "LibraryError", "LibraryTooNew",
-    "MissingFTS5", "ModelVersionInfo", "PhotoDetail", "PhotoFilter", "PhotoRef", "PhotoSummary", "Problem",
-    "SOURCES", "SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "ScanProgress", "ScanReport",
-    "SearchHit", "TrainingRunInfo", "UserCaption", "apply_changes", "open_library",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+# What each name is imported from. Imported on first use (PEP 562), so that a command that
+# only searches does not pay for the watcher, the scanner's image reading or Alembic.
+_EXPORTS = {
+    "photocap.library.db": ("LibraryCorrupt", "LibraryError", "LibraryFull", "LibraryNotFound", "LibraryReadOnly",
+                            "LibraryTooNew", "MissingFTS5", "NotALibrary", "open_library", "restore_backup"),
+    "photocap.library.library": ("Library",),
+    "photocap.library.records": ("CaptionRecord", "FolderInfo", "ModelVersionInfo", "PhotoDetail", "PhotoRef",
+                                 "PhotoSummary", "Problem", "ScanReport", "SearchHit", "TrainingRunInfo",
+                                 "UserCaption"),
+    "photocap.library.scanner": ("ScanProgress",),
+    "photocap.library.schema": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
+    "photocap.library.search": ("PhotoFilter",),
+    "photocap.library.watcher": ("Change", "FolderWatcher", "apply_changes"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from photocap.library.db import (
+        LibraryCorrupt, LibraryError, LibraryFull, LibraryNotFound, LibraryReadOnly, LibraryTooNew, MissingFTS5,
+        NotALibrary, open_library, restore_backup,
+    )
+    from photocap.library.library import Library
+    from photocap.library.records import (
+        CaptionRecord, FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport,
+        SearchHit, TrainingRunInfo, UserCaption,
+    )
+    from photocap.library.scanner import ScanProgress
+    from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
+    from photocap.library.search import PhotoFilter
+    from photocap.library.watcher import Change, FolderWatcher, apply_changes

@@ -3,6 +3,11 @@
 * ``record_caption`` writes an automatic (or imported) caption and *refuses* when the
   photo's current caption was written by the user: it returns False and changes
   nothing. A ``user`` source goes through ``set_user_caption``.
+* An automatic caption lands only on the version of the file it was made from: with
+  ``file_version`` (the ``(size, mtime_ns)`` read before decoding) ``record_caption``
+  compares it with the row inside the same write transaction and, when the file has
+  changed since (the scanner or the watcher recorded a new version meanwhile, or has yet
+  to), drops the caption and returns False: the photo stays on the to-do list.
 * Every caption is appended to ``captions`` (the history) and copied onto the photo row
   (which the search index follows). Writing the very same text from the same model
   again adds no history row.
@@ -38,7 +43,8 @@ def _set_current(session: Session, photo: Photo, text: str, source: str, model_i
 
 
 def record_caption(session: Session, photo_id: int, text: str, source: str, model_id: str | None = None,
-                   tags: Sequence[tuple[str, float]] | None = None) -> bool:
+                   tags: Sequence[tuple[str, float]] | None = None,
+                   file_version: tuple[int, int] | None = None) -> bool:
     if source not in SOURCES:
         raise ValueError(f"unknown caption source {source!r} (expected one of {', '.join(SOURCES)})")
     if source == SOURCE_USER:
@@ -49,6 +55,8 @@ def record_caption(session: Session, photo_id: int, text: str, source: str, mode
         raise KeyError(photo_id)
     if photo.caption_source == SOURCE_USER:
         return False
+    if file_version is not None and (photo.size, photo.mtime_ns) != tuple(file_version):
+        return False  # made from another version of the file than the one recorded: caption it again
     _set_current(session, photo, " ".join(text.split()), source, model_id)
     photo.reviewed = source == SOURCE_IMPORTED  # a person wrote an imported caption
     if photo.status == STATUS_ERROR:

@@ -1,48 +1,83 @@
-"""Opening the library file: engine, pragmas, schema migrations.
+"""Opening the library file: what the file is, engine, pragmas, schema migrations, backups.
 
-``open_library(path=None)`` is the one way in. It
+``open_library(path=None)`` is the one way in. Before anything writes to the file it
 
-1. creates the SQLite engine with WAL, ``synchronous=NORMAL``, ``busy_timeout`` and
-   ``foreign_keys=ON`` set on every new connection (a connect event), and the driver's
-   own transaction handling switched off so that write units begin with
-   ``BEGIN IMMEDIATE``: a writer takes the write lock up front and waits on
-   ``busy_timeout`` instead of failing with SQLITE_BUSY halfway through (the usual
-   WAL trap when a read transaction tries to upgrade);
-2. checks that this SQLite has FTS5 (``PRAGMA compile_options``) and is 3.31 or newer
-   (generated columns), with a clear error;
-3. refuses a library written by a *newer* photocap (an Alembic revision this copy does
-   not know) with :class:`LibraryTooNew`, before touching it;
-4. backs up an *older* library file next to itself, then upgrades it to head.
+1. looks at the file with plain :mod:`sqlite3`, read-only (:func:`inspect_file`): a missing
+   or empty file is a new library; an SQLite file with photocap's tables is a library at
+   some schema revision; anything else (another application's database, a text file) is
+   refused with :class:`NotALibrary`, the file left byte-for-byte as it was (no tables
+   added, no switch to WAL). A library from a *newer* photocap is refused with
+   :class:`LibraryTooNew`;
+2. checks the file is sound (``PRAGMA quick_check``); a damaged one raises
+   :class:`LibraryCorrupt`, which carries the backups found next to it (:func:`backups`)
+   for :func:`restore_backup`;
+3. decides read-only or read-write: a file (or folder) this user cannot write, or a
+   read-only mount, opens read-only (``mode=ro``, or ``immutable`` where SQLite cannot
+   even make its shared-memory file): search and show work, every write raises
+   :class:`LibraryReadOnly` with the reason;
+4. creates the SQLAlchemy engine, connecting through a ``sqlite3`` URI built from the
+   path (so ``?``, ``#`` and ``%`` in a file name are just characters), with WAL,
+   ``busy_timeout`` and ``foreign_keys=ON`` set on every connection, ``synchronous`` set
+   per write transaction (see below), and the driver's own transaction handling switched off so that write
+   units begin with ``BEGIN IMMEDIATE``: a writer takes the write lock up front and
+   waits on ``busy_timeout`` instead of failing with SQLITE_BUSY halfway through;
+5. only when the revision is not the newest one, imports Alembic (about a second of
+   imports that a search never pays) and, holding the write lock so that two processes
+   opening one file migrate it once, backs an *older* library up next to itself
+   (``NAME.before-REV.bak``; never for a brand-new file) and upgrades it to head.
 
-Alembic runs programmatically from the packaged ``migrations/`` folder; nothing depends
-on the working directory or an ini file.
+Durability: a write the user made (a caption edit, "reviewed", folders, models: the
+:data:`DURABLE_OPTION` transactions of :class:`~photocap.library.library.Library`) commits
+with ``synchronous=FULL``, on the disk before it returns, so a power cut loses no
+committed edit (it also makes every earlier commit durable). Automatic writes (scans,
+automatic captions) commit with ``NORMAL``: in WAL mode a power cut can roll back the
+last of them, never damage the file, and photocap redoes them by itself. The costs,
+measured by ``bench/sync_cost.py``, are in the README.
+
+A full disk, a read-only file and a damaged file met later, while writing or reading,
+become :class:`LibraryFull`, :class:`LibraryReadOnly` and :class:`LibraryCorrupt` too
+(:func:`translate`), so callers show one line instead of a driver traceback.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import errno
 import os
+import re
+import shutil
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.pool import QueuePool
 
 from photocap import paths
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from photocap.library.library import Library
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 15_000
+SYNC_USER, SYNC_AUTOMATIC = "FULL", "NORMAL"  # see the module doc; bench/sync_cost.py measures both
 WRITE_OPTION = "photocap_write"  # execution option: this connection begins with BEGIN IMMEDIATE
+DURABLE_OPTION = "photocap_durable"  # execution option: a user's write, committed with synchronous=FULL
+SQLITE_MAGIC = b"SQLite format 3\x00"
+LIBRARY_TABLES = frozenset({"alembic_version", "photos", "folders", "captions"})
+CHECK_EVERY = _dt.timedelta(days=7)  # a full integrity_check at most this often (see Library.check_integrity)
+KEEP_CHECKED_BACKUPS = 2
+
+# SQLite primary result codes (``sqlite3.Error.sqlite_errorcode & 0xff``)
+SQLITE_READONLY, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 8, 11, 13, 26
 
 
 class LibraryError(Exception):
-    """The library file cannot be used; the message says why, for people."""
+    """The library file cannot be used (or written); the message says why, for people."""
 
 
 class LibraryTooNew(LibraryError):
@@ -53,23 +88,190 @@ class MissingFTS5(LibraryError):
     pass
 
 
-def make_engine(path: str | os.PathLike) -> Engine:
-    engine = create_engine(f"sqlite:///{Path(path)}", pool_size=8, max_overflow=8, pool_timeout=60)
+class NotALibrary(LibraryError):
+    """The file is something else (another application's database, not a database at all)."""
+
+
+class LibraryNotFound(LibraryError):
+    """No library at that path, and the caller asked not to create one."""
+
+
+class LibraryReadOnly(LibraryError):
+    """A write to a library opened read-only (or on a read-only disk)."""
+
+
+class LibraryFull(LibraryError):
+    """The disk is full: the change was not saved (the library is as it was before it)."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    made_at: _dt.datetime  # local time, from the file's modification time
+    kind: str  # "before an upgrade" or "checked"
+
+    @property
+    def label(self) -> str:
+        return f"{self.made_at:%Y-%m-%d %H:%M}"
+
+
+class LibraryCorrupt(LibraryError):
+    """The file is damaged. ``backups`` (newest first) are what :func:`restore_backup` can bring back."""
+
+    def __init__(self, path: Path, problems: list[str], backups: list[Backup] | None = None):
+        self.path, self.problems = Path(path), problems
+        self.backups = backups if backups is not None else find_backups(path)
+        latest = f" The newest backup is from {self.backups[0].label}." if self.backups else " No backup was found."
+        super().__init__(f"{self.path} is damaged ({'; '.join(problems[:2]) or 'unreadable'})." + latest)
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problems, self.backups)
+
+
+# ---- what a file is -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileState:
+    exists: bool  # a file with content (False: missing or empty, a new library)
+    revision: str | None = None  # the library's schema revision (None: new)
+    writable: bool = True
+    why_read_only: str | None = None
+    immutable: bool = False  # open with immutable=1 (a read-only folder SQLite cannot write its -shm into)
+    tables: frozenset[str] = field(default_factory=frozenset)
+
+
+def _uri(path: Path, **params: str) -> str:
+    """A ``file:`` URI for ``path``: any byte the OS allows in a name, ``?#%`` included."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{quote(os.fsencode(os.path.abspath(path)))}" + (f"?{query}" if query else "")
+
+
+def _why_read_only(path: Path) -> str | None:
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(folder, os.W_OK):
+        return "its folder is not writable"
+    return None
+
+
+def _connect_ro(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A read-only plain connection, and whether it had to be ``immutable`` (read-only folder)."""
+    try:
+        conn = sqlite3.connect(_uri(path, mode="ro"), uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn, False
+    except sqlite3.OperationalError as error:
+        if "unable to open" not in str(error):
+            raise
+    conn = sqlite3.connect(_uri(path, mode="ro", immutable="1"), uri=True)
+    return conn, True
+
+
+def inspect_file(path: Path) -> FileState:
+    """What ``path`` is, read without writing a byte; raises NotALibrary / LibraryCorrupt."""
+    why = _why_read_only(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return FileState(False, writable=why is None, why_read_only=why)
+    except IsADirectoryError:
+        raise NotALibrary(f"{path} is a folder, not a library file.") from None
+    except OSError as error:
+        raise LibraryError(f"{path} cannot be read: {error.strerror or error}") from error
+    if not head:
+        return FileState(False, writable=why is None, why_read_only=why)
+    if head != SQLITE_MAGIC:
+        raise NotALibrary(f"{path} is not a photocap library (not an SQLite database); it has not been changed.")
+    try:
+        conn, immutable = _connect_ro(path)
+    except sqlite3.DatabaseError as error:
+        raise _from_sqlite(error, path) from error
+    try:
+        tables = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        if not tables:
+            return FileState(False, writable=why is None, why_read_only=why, immutable=immutable)
+        if not LIBRARY_TABLES <= tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+            raise NotALibrary(f"{path} is another application's database (tables: {shown}), not a photocap "
+                              "library; it has not been changed. Choose another file.")
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return FileState(True, revision[0] if revision else None, why is None, why, immutable, tables)
+    except sqlite3.DatabaseError as error:
+        raise _from_sqlite(error, path) from error
+    finally:
+        conn.close()
+
+
+def quick_check(path: Path) -> list[str]:
+    """``PRAGMA quick_check`` of a file, read-only (empty: sound)."""
+    try:
+        conn, _ = _connect_ro(path)
+        try:
+            return [r[0] for r in conn.execute("PRAGMA quick_check(20)") if r[0] != "ok"]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+
+
+# ---- schema revisions (no Alembic needed to know them) ------------------------------------
+_REV_RE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*['"]?([\w.-]+|None)['"]?""", re.M)
+
+
+def known_revisions() -> dict[str, str | None]:
+    """revision -> its parent, read from the migration scripts' ``revision =`` lines."""
+    found: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        values = dict(m.groups() for m in _REV_RE.finditer(script.read_text(encoding="utf-8")))
+        if "revision" in values:
+            down = values.get("down_revision")
+            found[values["revision"]] = None if down in (None, "None") else down
+    return found
+
+
+def head_revision() -> str:
+    revisions = known_revisions()
+    heads = set(revisions) - {down for down in revisions.values() if down}
+    if len(heads) != 1:
+        raise LibraryError(f"photocap's migrations have {len(heads)} heads ({', '.join(sorted(heads))}); expected one")
+    return heads.pop()
+
+
+# ---- the engine ---------------------------------------------------------------------------
+def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: bool = False) -> Engine:
+    path = Path(path)
+    if read_only:
+        uri = _uri(path, mode="ro", **({"immutable": "1"} if immutable else {}))
+    else:
+        uri = _uri(path, mode="rwc")
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=8, max_overflow=8,
+                           pool_timeout=60)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:  # (mode=ro refuses writes to the file; TEMP tables, which search uses, still work)
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {SYNC_AUTOMATIC}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(WRITE_OPTION):
+            sync = SYNC_USER if options.get(DURABLE_OPTION) else SYNC_AUTOMATIC
+            conn.exec_driver_sql(f"PRAGMA synchronous = {sync}")  # no I/O: applies to this commit
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -77,15 +279,18 @@ def make_engine(path: str | os.PathLike) -> Engine:
 MIN_SQLITE = (3, 31, 0)  # generated columns (migration 0003)
 
 
-def check_fts5(engine: Engine) -> None:
+def check_sqlite() -> None:
     """FTS5 compiled in, and an SQLite new enough for the schema; a clear error otherwise."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise LibraryError(
             f"This Python's SQLite is {sqlite3.sqlite_version}; photocap needs "
             f"{'.'.join(map(str, MIN_SQLITE))} or newer. Install a newer Python build."
         )
-    with engine.connect() as conn:
-        options = {row[0] for row in conn.exec_driver_sql("PRAGMA compile_options")}
+    conn = sqlite3.connect(":memory:")
+    try:
+        options = {row[0] for row in conn.execute("PRAGMA compile_options")}
+    finally:
+        conn.close()
     if "ENABLE_FTS5" not in options:
         raise MissingFTS5(
             f"This Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, which photocap "
@@ -94,75 +299,221 @@ def check_fts5(engine: Engine) -> None:
         )
 
 
+# ---- migrations (Alembic imported only here) ----------------------------------------------
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
-def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision(conn)
+
+
+def _revision(conn) -> str | None:
+    has_table = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").first()
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() if has_table else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` on ``engine`` (also used by tests for old schemas)."""
-    cfg = alembic_config()
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        _run_alembic(conn, revision)
+        conn.commit()
 
 
-def prepare(engine: Engine, path: Path) -> None:
-    """Refuse a newer library, back up an older one, then upgrade it to head."""
-    check_fts5(engine)
-    script = ScriptDirectory.from_config(alembic_config())
-    current = current_revision(engine)
-    head = script.get_current_head()
-    if current == head:
-        return
-    if current is not None:
-        try:
-            script.get_revision(current)
-        except Exception as exc:  # alembic raises several kinds for an unknown id
-            raise LibraryTooNew(
-                f"{path} was written by a newer version of photocap (schema {current}; this version "
-                f"knows up to {head}). Update photocap to open it; the file has not been changed."
-            ) from exc
-        _backup(engine, path.with_name(f"{path.name}.before-{head}.bak"))
-    upgrade(engine)
+def _run_alembic(conn, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
 
 
-def _backup(engine: Engine, target: Path) -> None:
-    """A consistent copy through SQLite's online backup API (safe in WAL mode)."""
+def migrate(engine: Engine, path: Path) -> None:
+    """Back up an older library and upgrade it to head, holding the write lock throughout:
+    a second process opening the same file waits, then finds it at head and does nothing."""
+    head = head_revision()
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+        conn.begin()  # BEGIN IMMEDIATE: the lock, before the revision is read
+        current = _revision(conn)
+        if current == head:
+            conn.rollback()
+            return
+        if current is not None:
+            if current not in known_revisions():
+                raise _too_new(path, current, head)
+            # from a second connection: SQLite's backup cannot read through one that is writing.
+            # It sees the file as committed, and nobody can commit while we hold the lock.
+            source, _ = _connect_ro(path)
+            try:
+                _backup(source, path.with_name(f"{path.name}.before-{head}.bak"))
+            finally:
+                source.close()
+        _run_alembic(conn, "head")
+        conn.commit()
+
+
+def _too_new(path: Path, current: str, head: str) -> LibraryTooNew:
+    return LibraryTooNew(
+        f"{path} was written by a newer version of photocap (schema {current}; this version "
+        f"knows up to {head}). Update photocap to open it; the file has not been changed."
+    )
+
+
+# ---- backups ------------------------------------------------------------------------------
+def _backup(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy through SQLite's online backup API (safe in WAL mode), written
+    beside ``target`` first and moved into place, so a half-written backup never exists."""
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    dest = sqlite3.connect(partial)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+    os.replace(partial, target)
+
+
+def find_backups(path: str | os.PathLike) -> list[Backup]:
+    """Backups of the library at ``path`` (``NAME.before-REV.bak``, ``NAME.checked-DATE.bak``), newest first."""
+    path = Path(path)
+    found = []
+    for kind, pattern in (("before an upgrade", ".before-*.bak"), ("checked", ".checked-*.bak")):
+        for p in path.parent.glob(f"{glob_escape(path.name)}{pattern}"):
+            try:
+                found.append(Backup(p, _dt.datetime.fromtimestamp(p.stat().st_mtime), kind))
+            except OSError:
+                continue
+    return sorted(found, key=lambda b: b.made_at, reverse=True)
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def make_checked_backup(engine: Engine, path: Path, keep: int = KEEP_CHECKED_BACKUPS) -> Path:
+    """A backup of a library that has just passed ``integrity_check``; keeps the newest ``keep``."""
+    target = path.with_name(f"{path.name}.checked-{_dt.datetime.now():%Y%m%d-%H%M%S}.bak")
     raw = engine.raw_connection()
     try:
-        dest = sqlite3.connect(target)
-        try:
-            raw.driver_connection.backup(dest)
-        finally:
-            dest.close()
+        _backup(raw.driver_connection, target)
     finally:
         raw.close()
+    for old in [b for b in find_backups(path) if b.kind == "checked"][keep:]:
+        old.path.unlink(missing_ok=True)
+    return target
 
 
-def open_library(path: str | os.PathLike | None = None) -> Library:
-    """Open (creating or upgrading as needed) the library at ``path`` or the default one."""
+def restore_backup(path: str | os.PathLike, backup: str | os.PathLike | Backup) -> Path:
+    """Put ``backup`` in place of the library at ``path``. The file it replaces (and its
+    ``-wal``/``-shm``) is kept aside as ``NAME.damaged-DATE`` and never deleted; returns
+    that path. The library must not be open. Refuses a backup that is damaged itself."""
+    path = Path(path)
+    source = Path(backup.path if isinstance(backup, Backup) else backup)
+    problems = quick_check(source)
+    if problems:
+        raise LibraryError(f"The backup {source} is damaged too ({problems[0]}); choose another one.")
+    staged = path.with_name(path.name + ".restoring")
+    try:
+        shutil.copyfile(source, staged)
+        aside = path.with_name(f"{path.name}.damaged-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+        if path.exists():
+            os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                os.replace(extra, aside.with_name(aside.name + suffix))
+        os.replace(staged, path)
+    except OSError as error:
+        staged.unlink(missing_ok=True)
+        raise LibraryError(f"Could not restore {path} from {source}: {error.strerror or error}") from error
+    return aside
+
+
+# ---- errors met while working ------------------------------------------------------------
+def _from_sqlite(error: BaseException, path: Path) -> LibraryError:
+    code = getattr(error, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None
+    text = str(error)
+    if code == SQLITE_FULL or "disk is full" in text:
+        return LibraryFull(f"The disk holding {path} is full: the change was not saved. Free some space and try again.")
+    if code == SQLITE_READONLY or "readonly database" in text:
+        return LibraryReadOnly(f"{path} is read-only here: changes cannot be saved.")
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+        return LibraryCorrupt(path, [text])
+    return LibraryError(f"{path}: {text}")
+
+
+def translate(error: BaseException, path: Path) -> BaseException:
+    """A driver error as the library error people read; other errors unchanged."""
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
+        return LibraryFull(f"The disk holding {path} is full: the change was not saved. Free some space and try again.")
+    if isinstance(orig, OSError) and orig.errno == errno.EROFS:
+        return LibraryReadOnly(f"{path} is on a read-only disk: changes cannot be saved.")
+    if isinstance(orig, sqlite3.DatabaseError):
+        translated = _from_sqlite(orig, path)
+        if type(translated) is not LibraryError:
+            return translated
+    return error
+
+
+# ---- the one way in -----------------------------------------------------------------------
+def open_library(path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool | None = None,
+                 check: bool = True) -> Library:
+    """Open the library at ``path`` (default: the one in the user's data folder).
+
+    ``create=False``: a missing library raises :class:`LibraryNotFound` instead of being made.
+    ``read_only``: None decides from the file's and folder's permissions; True forces it.
+    ``check``: run ``quick_check`` before use (:class:`LibraryCorrupt` if damaged).
+    """
     from photocap.library.library import Library
 
-    path = Path(path) if path is not None else paths.default_library_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(path)
+    if path is None:
+        try:
+            path = paths.default_library_path()  # its folder is created: it is ours
+        except OSError as error:
+            raise LibraryError(f"photocap's data folder cannot be created: {error.strerror or error} "
+                               f"({error.filename}).") from error
+    path = Path(os.path.abspath(path))
+    check_sqlite()
+    if not path.parent.is_dir():
+        raise LibraryError(f"Cannot open {path}: the folder {path.parent} does not exist (is the disk plugged in?).")
+    state = inspect_file(path)
+    if not state.exists and not create:
+        raise LibraryNotFound(f"There is no library at {path} yet. Add photos with: photocap index FOLDER")
+    ro = bool(read_only) or not state.writable
+    why = state.why_read_only or "opened read-only"
+    if not state.exists and ro:
+        raise LibraryReadOnly(f"Cannot create a library at {path}: {why}.")
+    head = head_revision()
+    if state.exists:
+        if state.revision is None:
+            raise NotALibrary(f"{path} has photocap's tables but no schema revision, so photocap cannot tell what "
+                              "it is; it has not been changed.")
+        if state.revision not in known_revisions():
+            raise _too_new(path, str(state.revision), head)
+        if check and (problems := quick_check(path)):
+            raise LibraryCorrupt(path, problems)
+        if ro and state.revision != head:
+            raise LibraryReadOnly(f"{path} was made by an older photocap and needs an upgrade, but {why}.")
+    engine = make_engine(path, read_only=ro, immutable=state.immutable)
     try:
-        prepare(engine, path)
-    except exc.DBAPIError as error:
+        if not ro and state.revision != head:
+            migrate(engine, path)
+    except (exc.DBAPIError, sqlite3.DatabaseError, OSError) as error:
         engine.dispose()
-        raise LibraryError(f"{path} cannot be opened as a photocap library: {error.orig}") from error
+        translated = translate(error, path)
+        if translated is error:
+            raise LibraryError(f"{path} cannot be opened as a photocap library: {getattr(error, 'orig', error)}") \
+                from error
+        raise translated from error
     except BaseException:
         engine.dispose()
         raise
-    return Library(engine, path)
+    return Library(engine, path, read_only=ro, why_read_only=why if ro else None)

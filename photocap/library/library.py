@@ -17,7 +17,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     apply_changes(changes) -> ScanReport             # a watcher batch (see .watcher)
     photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
     count_needing_caption(model_id) -> int
-    record_caption(photo_id, text, source, model_version=None, tags=None) -> bool
+    record_caption(photo_id, text, source, model_version=None, tags=None, file_version=None) -> bool
     set_user_caption(photo_id, text) ; mark_reviewed(photo_id, reviewed=True)
     record_problem(path_or_id, reason) ; problems() -> list[Problem]
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
@@ -29,11 +29,18 @@ API (all paths may be ``str`` or ``PathLike``)::
     model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
     start_training_run(base_model_id=None, params=None, n_examples=None) -> int
     finish_training_run(run_id, status="done", result_model_id=None, metrics=None, error=None)
-    training_runs() ; check_integrity() -> list[str] ; close()
+    training_runs() ; check_integrity() -> list[str] ; integrity_check_due() -> bool ; close()
+
+A library opened read-only (``read_only``, ``why_read_only``) answers every read; every
+write raises :class:`~photocap.library.db.LibraryReadOnly`. SQLite errors met on the way
+become :class:`~photocap.library.db.LibraryFull` / ``LibraryReadOnly`` / ``LibraryCorrupt``
+(one line for people, see :func:`photocap.library.db.translate`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,38 +48,60 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from photocap.library import captions, models, photos, scanner
 from photocap.library import search as _search
-from photocap.library.db import WRITE_OPTION
+from photocap.library.db import (
+    CHECK_EVERY, DURABLE_OPTION, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate,
+)
 from photocap.library.fts import INTEGRITY_SQL
 from photocap.library.records import (
     FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
     TrainingRunInfo, UserCaption,
 )
-from photocap.library.schema import STATUS_ERROR, STATUS_MISSING, Folder, Photo
+from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
 
 
 class Library:
-    def __init__(self, engine: Engine, path: Path):
+    def __init__(self, engine: Engine, path: Path, read_only: bool = False, why_read_only: str | None = None):
         self.path = path
         self.engine = engine
+        self.read_only = read_only
+        self.why_read_only = why_read_only if read_only else None
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._durable_writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}),
+                                            expire_on_commit=False)
 
     # ---- sessions ----------------------------------------------------------------------
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        with self._reader() as s, s.begin():
-            yield s
+        try:
+            with self._reader() as s, s.begin():
+                yield s
+        except Exception as error:
+            translated = translate(error, self.path)
+            if translated is error:
+                raise
+            raise translated from error
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._writer() as s, s.begin():
-            yield s
+    def _write(self, durable: bool = False) -> Iterator[Session]:
+        """One write transaction; ``durable``: the user's own change, on the disk before this returns."""
+        if self.read_only:
+            raise LibraryReadOnly(f"{self.path} is open read-only ({self.why_read_only}): changes cannot be saved.")
+        try:
+            with (self._durable_writer if durable else self._writer)() as s, s.begin():
+                yield s
+        except Exception as error:
+            translated = translate(error, self.path)
+            if translated is error:
+                raise
+            raise translated from error
 
     def close(self) -> None:
         self.engine.dispose()
@@ -86,28 +115,35 @@ class Library:
     # ---- folders -----------------------------------------------------------------------
     def add_folder(self, path: str | os.PathLike, polling: bool = False) -> FolderInfo:
         """Watch ``path``. Inside an already watched folder: that folder is returned.
-        Around watched folders: they are merged into the new one."""
+        Around watched folders: they are merged into the new one.
+
+        Watched folders never nest: a sub-folder of a watched folder is that folder. The
+        check and the insert are one ``BEGIN IMMEDIATE`` transaction, so any number of
+        processes and threads adding the same or nested folders at once agree."""
         path = photos.norm(path)
-        inside = self.folder_for(path)
-        if inside is not None:
-            return inside
-        with self._write() as s:
-            folder = Folder(path=path, polling=polling, status="ok")
-            s.add(folder)
-            s.flush()
-            nested = s.scalars(select(Folder).where(photos.under(Folder.path, path))).all()
-            for child in nested:
-                s.execute(update(Photo).where(Photo.folder_id == child.id).values(folder_id=folder.id))
-                s.delete(child)
-            s.execute(update(Photo).where(photos.under(Photo.path, path), Photo.folder_id.is_(None))
-                      .values(folder_id=folder.id))
-            folder_id = folder.id
+        with self._write(durable=True) as s:
+            inside = photos.root_of(s, path)
+            if inside is not None:
+                folder_id = inside.id
+            else:
+                folder = Folder(path=path, polling=polling, status="ok")
+                s.add(folder)
+                s.flush()
+                nested = s.scalars(select(Folder).where(photos.under(Folder.path, path))).all()
+                for child in nested:
+                    s.execute(update(Photo).where(Photo.folder_id == child.id).values(folder_id=folder.id))
+                    s.delete(child)
+                s.execute(update(Photo).where(photos.under(Photo.path, path), Photo.folder_id.is_(None))
+                          .values(folder_id=folder.id))
+                if nested:
+                    photos.relabel(s, path)
+                folder_id = folder.id
         return self._folder_info(folder_id)
 
     def remove_folder(self, folder: int | str | os.PathLike, delete_photos: bool = False) -> None:
         """Stop following a folder. Its photos stay (missing, captions kept) unless ``delete_photos``."""
         folder_id = self._folder_id(folder)
-        with self._write() as s:
+        with self._write(durable=True) as s:
             row = s.get(Folder, folder_id)
             if delete_photos:
                 s.execute(delete(Photo).where(Photo.folder_id == folder_id))
@@ -146,7 +182,17 @@ class Library:
 
     def scan(self, folder: int | str | os.PathLike, progress: Callable[[scanner.ScanProgress], None] | None = None,
              should_stop: Callable[[], bool] | None = None) -> ScanReport:
-        return scanner.scan_folder(self, self._folder_id(folder), progress, should_stop)
+        """Scan a watched folder (by id or path). A path inside a watched folder scans that
+        part of it (a folder added meanwhile around this one by another process, say)."""
+        if isinstance(folder, int):
+            return scanner.scan_folder(self, folder, progress, should_stop)
+        path = photos.norm(folder)
+        with self._read() as s:
+            holder = photos.root_of(s, path)
+            if holder is None:
+                raise KeyError(f"{folder} is not a library folder")
+            folder_id, root = holder.id, holder.path
+        return scanner.scan_folder(self, folder_id, progress, should_stop, subtree=None if path == root else path)
 
     def apply_changes(self, changes: Iterable[Any]) -> ScanReport:
         from photocap.library.watcher import apply_changes
@@ -165,17 +211,20 @@ class Library:
             return captions.count_needing_caption(s, model_id)
 
     def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
-                       tags: Sequence[tuple[str, float]] | None = None) -> bool:
-        """Write an automatic caption; False (and nothing changed) if the user wrote the current one."""
-        with self._write() as s:
-            return captions.record_caption(s, photo_id, text, source, model_version, tags)
+                       tags: Sequence[tuple[str, float]] | None = None,
+                       file_version: tuple[int, int] | None = None) -> bool:
+        """Write an automatic caption; False (and nothing changed) if the user wrote the current one,
+        or if ``file_version`` ((size, mtime_ns) read before decoding) is not the file the library
+        has recorded (the photo stays queued)."""
+        with self._write(durable=source == SOURCE_IMPORTED) as s:  # imported captions are people's words
+            return captions.record_caption(s, photo_id, text, source, model_version, tags, file_version)
 
     def set_user_caption(self, photo_id: int, text: str) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             captions.set_user_caption(s, photo_id, text)
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             captions.mark_reviewed(s, photo_id, reviewed)
 
     def record_problem(self, path_or_id: int | str | os.PathLike, reason: str) -> None:
@@ -259,7 +308,7 @@ class Library:
     def register_model_version(self, model_id: str, path: str | os.PathLike | None, name: str | None = None,
                                parent_model_id: str | None = None,
                                metrics: dict[str, Any] | None = None) -> ModelVersionInfo:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             return models.register(s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics)
 
     def model_versions(self) -> list[ModelVersionInfo]:
@@ -271,7 +320,7 @@ class Library:
             return models.active(s)
 
     def activate_model(self, model_id: str | None) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             models.activate(s, model_id)
 
     def start_training_run(self, base_model_id: str | None = None, params: dict[str, Any] | None = None,
@@ -281,7 +330,7 @@ class Library:
 
     def finish_training_run(self, run_id: int, status: str = "done", result_model_id: str | None = None,
                             metrics: dict[str, Any] | None = None, error: str | None = None) -> None:
-        with self._write() as s:
+        with self._write(durable=True) as s:
             models.finish_run(s, run_id, status, result_model_id, metrics, error)
 
     def training_runs(self) -> list[TrainingRunInfo]:
@@ -289,13 +338,49 @@ class Library:
             return models.runs(s)
 
     # ---- health ------------------------------------------------------------------------
-    def check_integrity(self) -> list[str]:
-        """Problems SQLite finds in the file and in the search index (empty: all is well)."""
-        with self.engine.connect() as conn:
-            found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+    def check_integrity(self, backup: bool = True) -> list[str]:
+        """Problems SQLite finds in the file and in the search index (empty: all is well).
+
+        Records when it ran (``NAME.check.json`` beside the library, so
+        :meth:`integrity_check_due` knows) and, when all is well and ``backup``, leaves a
+        backup of this sound library (``NAME.checked-DATE.bak``, the newest two kept): what
+        a later restore brings back."""
         try:
-            with self._write() as s:
-                s.connection().exec_driver_sql(INTEGRITY_SQL)
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            found.append(f"search index: {exc}")
+            with self.engine.connect() as conn:
+                found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
+        except sa_exc.DatabaseError as error:  # damaged beyond listing what is wrong
+            return [str(error.orig)]
+        if not self.read_only:
+            try:
+                with self._write() as s:
+                    s.connection().exec_driver_sql(INTEGRITY_SQL)
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                found.append(f"search index: {exc}")
+        if not self.read_only:
+            try:
+                self._check_record.write_text(json.dumps({"checked_at": _dt.datetime.now().isoformat(timespec="seconds"),
+                                                          "problems": found[:20]}))
+                if not found and backup:
+                    make_checked_backup(self.engine, self.path)
+            except OSError as error:  # a full disk is said; the check's answer stands either way
+                translated = translate(error, self.path)
+                if translated is not error:
+                    raise translated from error
         return found
+
+    @property
+    def _check_record(self) -> Path:
+        return self.path.with_name(self.path.name + ".check.json")
+
+    def last_integrity_check(self) -> _dt.datetime | None:
+        try:
+            return _dt.datetime.fromisoformat(json.loads(self._check_record.read_text())["checked_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def integrity_check_due(self, now: _dt.datetime | None = None) -> bool:
+        """A full ``integrity_check`` has not run for a week (or ever) on a writable library."""
+        if self.read_only:
+            return False
+        last = self.last_integrity_check()
+        return last is None or (now or _dt.datetime.now()) - last >= CHECK_EVERY

@@ -21,15 +21,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from photocap import imaging
 from photocap.library.identity import quick_identity
 from photocap.library.schema import (
     FOLDER_MISSING, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
 )
+
+if TYPE_CHECKING:
+    from photocap import imaging  # imported where files are read: a search never pays for Pillow
 
 # never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
 NOT_PHOTO_EXTENSIONS = frozenset(
@@ -45,6 +48,8 @@ def norm(path: str | os.PathLike) -> str:
 
 def is_candidate(path: str) -> bool:
     """Worth treating as a photo: not hidden, not a known non-photo, and a photo by name or bytes."""
+    from photocap import imaging
+
     name = os.path.basename(path)
     if name.startswith("."):
         return False
@@ -56,6 +61,23 @@ def is_candidate(path: str) -> bool:
 def is_inside(path: str, root: str) -> bool:
     """``path`` is folder ``root`` or anything below it (normalised paths)."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def root_of(session: Session, path: str) -> Folder | None:
+    """The watched folder that is ``path`` or holds it (watched folders never nest)."""
+    ancestors, p = [path], path
+    while (parent := os.path.dirname(p)) != p:
+        ancestors.append(parent)
+        p = parent
+    return session.scalars(select(Folder).where(Folder.path.in_(ancestors)).order_by(Folder.path.desc())).first()
+
+
+def relabel(session: Session, root: str) -> None:
+    """Searchable folder names below ``root`` after watched folders were merged into it."""
+    for row in session.scalars(select(Photo).where(under(Photo.path, root))):
+        label = folder_label(row.path, root)
+        if row.folder_name != label:
+            row.folder_name = label
 
 
 def under(column, prefix: str) -> ColumnElement[bool]:
@@ -88,6 +110,8 @@ class FileFacts:
 
 def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
     """Identity and metadata of one file (no pixel decoding); never raises."""
+    from photocap import imaging
+
     try:
         st = st or os.stat(path)
         identity = quick_identity(path, st.st_size)

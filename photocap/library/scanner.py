@@ -100,7 +100,10 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
     """Bring the library in line with the files below a watched folder (or one ``subtree`` of it)."""
     t0 = time.perf_counter()
     with lib._read() as s:
-        root = s.get(Folder, folder_id).path
+        folder = s.get(Folder, folder_id)
+        if folder is None:  # merged into a folder around it meanwhile (another process, say)
+            raise KeyError(f"folder {folder_id} is no longer in the library")
+        root = folder.path
     top = photos.norm(subtree) if subtree else root
     report = ScanReport(folder=top)
     stopped = should_stop or (lambda: False)
@@ -174,8 +177,15 @@ def _record_skipped(lib: Library, top: str, skipped: list[Problem]) -> None:
 
 def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None,
                 report: ScanReport) -> None:
-    """Write examined files in one transaction, counting outcomes into ``report``."""
+    """Write examined files in one transaction, counting outcomes into ``report``.
+
+    The folder is looked up again inside the transaction: another process or thread may
+    have merged it into a folder around it since the scan began (its photos then belong
+    to that one)."""
     with lib._write() as s:
+        if folder_id is not None and facts and s.get(Folder, folder_id) is None:
+            holder = photos.root_of(s, facts[0].path)
+            folder_id, root = (holder.id, holder.path) if holder is not None else (None, None)
         for f in facts:
             if f.identity is None:  # could not even be opened: not a row, a problem
                 report.skipped.append(Problem(f.path, f.error or "unreadable"))

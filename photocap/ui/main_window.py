@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         lib, cap, page = self.library, self.captions, self.page
         lib.opened.connect(self._on_library_opened)
         lib.open_failed.connect(self._on_open_failed)
+        lib.damaged.connect(self._on_library_damaged)
         lib.error.connect(lambda msg: self.status.show_message(f"Library: {msg}"))
         lib.scan_progress.connect(self._on_scan_progress)
         lib.scan_finished.connect(self._on_scan_finished)
@@ -118,10 +119,49 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(1000, self.start)
 
     def _on_library_opened(self, library) -> None:
-        self.library.call("active_model", on_result=self._load_engine)
         self.browser.show_place(self.page.sidebar.current)
         self.browser.schedule_counts()
+        self.page.detail.set_read_only(library.why_read_only if library.read_only else None)
+        self.status.show_read_only(library.why_read_only if library.read_only else None)
+        if library.read_only:  # look, search, show: nothing is written, so nothing is scanned or described
+            self.page.grid.set_pending_text("Not described: the library is read-only")
+            self.status.show_idle(f"Read-only library ({library.why_read_only}): you can look and search; "
+                                  "nothing is changed or added")
+            return
+        self.library.call("active_model", on_result=self._load_engine)
         self.library.rescan_all()  # catch up with what changed while photocap was closed
+        self.library.check_if_due()  # the weekly full integrity check, in the background
+
+    def _on_library_damaged(self, error) -> None:
+        """Say so, and offer the newest backup, another library, or quitting (never blocks)."""
+        from photocap.ui.views.damaged import damaged_dialog
+
+        self.page.grid.set_empty_message("The library is damaged.")
+        self.status.show_idle("The library is damaged")
+        self.damaged_dialog = box = damaged_dialog(self, error)
+        box.buttonClicked.connect(lambda button: self._on_damaged_choice(error, button.property("action")))
+        box.open()
+
+    def _on_damaged_choice(self, error, action: str) -> None:
+        from photocap.ui.views.damaged import OTHER, RESTORE
+
+        if action == RESTORE:
+            self.captions.stop_pass()
+            self.watch.stop()
+            self.status.show_message(f"Restoring the library from the backup of {error.backups[0].label}…")
+            self.page.grid.set_empty_message("Restoring your library…")
+            self.library.restore(str(error.path), error.backups[0])
+        elif action == OTHER:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Open or start a library", str(Path(error.path).parent), "photocap libraries (*.sqlite);;All files (*)",
+                options=QFileDialog.Option.DontConfirmOverwrite)
+            if path:
+                self.library_path = path
+                self.library.open(path)
+            else:
+                self._on_library_damaged(error)
+        else:
+            self.close()
 
     def _load_engine(self, active) -> None:
         # The active model's file even when it has gone missing: loading then fails with a
@@ -139,7 +179,8 @@ class MainWindow(QMainWindow):
         has_folders = bool(counts.folders)
         self.pages.setCurrentWidget(self.page if has_folders else self.empty)
         # Missing folders too: the watcher notices when an unplugged disk comes back.
-        self.watch.watch([f.path for f in counts.folders], [f.path for f in counts.folders if f.polling])
+        if not getattr(self.library.library, "read_only", False):
+            self.watch.watch([f.path for f in counts.folders], [f.path for f in counts.folders if f.polling])
         if not has_folders:
             self.status.show_idle(self._model_problem or "Add a folder to begin")
         self.ready.emit()

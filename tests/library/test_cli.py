@@ -75,6 +75,11 @@ def test_index_captions_search_edit_show(capsys, tmp_path, photo_dir):
 def test_friendly_errors(capsys, tmp_path, photo_dir):
     db = str(tmp_path / "lib.sqlite")
     code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
+    assert code == 2 and "no library at" in err and "photocap index" in err  # and none is created
+    assert not os.path.exists(db)
+    code, _, _ = run(capsys, "index", str(photo_dir), "--no-caption", "--library", db)
+    assert code == 0
+    code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
     assert code == 1 and "not in the library" in err
     code, _, err = run(capsys, "search", "AND (", "--library", db)
     assert code == 1 and "no photos found" in err

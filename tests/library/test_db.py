@@ -22,9 +22,41 @@ def test_new_library_is_at_head_with_wal_and_pragmas(tmp_path, lib):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL until a user's write says FULL
         rev = MigrationContext.configure(conn).get_current_revision()
     assert rev == head_revision()
+
+
+def test_the_users_writes_commit_with_synchronous_full(lib, photo_dir):
+    from sqlalchemy import event
+
+    make_photo(photo_dir / "a.jpg")
+    lib.scan(lib.add_folder(photo_dir).id)
+    pid = lib.photos_needing_caption("m")[0].id
+    seen: list[str] = []
+    event.listen(lib.engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
+
+    def sync_of(write) -> list[str]:
+        seen.clear()
+        write()
+        return [s for s in seen if s.startswith("PRAGMA synchronous") or s.startswith("BEGIN")]
+
+    assert sync_of(lambda: lib.record_caption(pid, "auto", "model", "m")) == [
+        "PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"]
+    assert sync_of(lambda: lib.set_user_caption(pid, "mine")) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
+    assert sync_of(lambda: lib.mark_reviewed(pid)) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
+    with lib._write(durable=True) as s:
+        assert s.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_head_read_from_the_scripts_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from photocap.library.db import alembic_config, known_revisions
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == script.get_current_head()
+    assert set(known_revisions()) == {rev.revision for rev in script.walk_revisions()}
 
 
 def test_default_path_is_in_the_data_dir(monkeypatch, tmp_path):
@@ -111,6 +143,6 @@ def test_writers_on_many_threads_all_land(lib, photo_dir):
 def test_a_file_that_is_not_a_library_gets_a_clear_error(tmp_path):
     not_db = make_photo(tmp_path / "photo.jpg")
     before = not_db.read_bytes()
-    with pytest.raises(LibraryError, match="cannot be opened as a photocap library: file is not a database"):
+    with pytest.raises(LibraryError, match="is not a photocap library \\(not an SQLite database\\); it has not been changed"):
         open_library(not_db)
     assert not_db.read_bytes() == before

@@ -140,3 +140,39 @@ def test_attention_maps_for_a_stored_caption(qtbot, service, library, attention_
     n, gh, gw = maps.maps.shape
     assert n == 6 and gh * gw > 1
     assert abs(float(maps.maps[0].sum()) - 1.0) < 1e-3  # each word's map is a distribution
+
+
+def test_a_caption_of_a_version_replaced_while_it_was_described_is_dropped(qtbot, service, library, monkeypatch):
+    """Version 1 is decoded; version 2 is written and recorded before the caption is written:
+    version 1's caption is dropped and version 2 stays queued, then gets its own."""
+    from photocap.engine import CaptionEngine
+    from tests.ui.conftest import make_photo
+
+    target = next(p for p in library.photos_by_ids(library.list_photo_ids()) if p.name == "photo_000.jpg")
+    real = CaptionEngine._load_version
+    raced = []
+
+    def racing(self, path):
+        decoded = real(self, path)
+        if path == target.path and not raced:
+            raced.append(decoded[1])
+            make_photo(type(library.path)(path), seed=777, size=(128, 96))  # version 2 on disk...
+            library.scan(library.folder_for(path).id)  # ...and in the library, before the caption lands
+        return decoded
+
+    monkeypatch.setattr(CaptionEngine, "_load_version", racing)
+    model_id = service.info.model_id
+    with qtbot.waitSignal(service.idle, timeout=120_000):
+        service.set_library(library)
+        service.kick()
+    assert raced, "the race was not staged"
+    detail = library.photo_detail(target.id)
+    assert detail.caption is None and (detail.size, detail.mtime_ns) != raced[0]
+    assert [r.id for r in library.photos_needing_caption(model_id)] == [target.id]
+    assert captioned(library) == 39
+
+    monkeypatch.setattr(CaptionEngine, "_load_version", real)
+    with qtbot.waitSignal(service.idle, timeout=120_000):
+        service.kick()
+    assert library.photo_detail(target.id).caption is not None
+    assert library.photos_needing_caption(model_id) == []

@@ -16,10 +16,28 @@ from PySide6.QtCore import QObject, Signal
 from photocap.ui.jobs.lanes import Job, Lane
 
 
-def _open(ctx, path: str | None):
-    from photocap.library.db import open_library
+def _open(ctx, path: str | None, old=None, backup=None):
+    """Open the library (quick_check included): the Library, or the LibraryCorrupt found.
+    With ``backup``: close ``old`` (if open), put the backup in place, then open."""
+    from photocap.library.db import LibraryCorrupt, open_library, restore_backup
 
-    return open_library(path)
+    if backup is not None:
+        if old is not None:
+            old.close()
+        restore_backup(path, backup)
+    try:
+        return open_library(path)
+    except LibraryCorrupt as damaged:
+        return damaged
+
+
+def _check_if_due(ctx, library):
+    """The weekly full integrity check (and, when sound, a fresh backup): LibraryCorrupt if
+    it found damage, else None (also when no check was due)."""
+    from photocap.library.db import LibraryCorrupt
+
+    problems = library.check_integrity() if library.integrity_check_due() else []
+    return LibraryCorrupt(library.path, problems) if problems else None
 
 
 def _call(ctx, library, method: str, *args, **kwargs):
@@ -53,6 +71,7 @@ def _mark_reviewed(ctx, library, photo_id: int, reviewed: bool):
 class LibraryService(QObject):
     opened = Signal(object)  # the Library
     open_failed = Signal(str)
+    damaged = Signal(object)  # LibraryCorrupt: found at open or by the weekly check; .backups to offer
     changed = Signal(str)  # "folders" | "photos" | "captions": counts and lists may be stale
     scan_progress = Signal(object)  # photocap.library.scanner.ScanProgress
     scan_finished = Signal(object)  # ScanReport (or a list of them)
@@ -74,9 +93,31 @@ class LibraryService(QObject):
         job.failed.connect(self.open_failed)
         return self.reads.submit(job)
 
-    def _on_open(self, library) -> None:
-        self.library = library
-        self.opened.emit(library)
+    def restore(self, path: str, backup) -> Job:
+        """Put ``backup`` in place of the library at ``path`` (the damaged file is kept aside), then open it."""
+        old, self.library = self.library, None
+        job = Job("restore library", _open, path, old, backup, essential=True)
+        job.result.connect(self._on_open)
+        job.failed.connect(self.open_failed)
+        return self.reads.submit(job)
+
+    def _on_open(self, result) -> None:
+        from photocap.library.db import LibraryCorrupt
+
+        if isinstance(result, LibraryCorrupt):
+            self.damaged.emit(result)
+            return
+        self.library = result
+        self.opened.emit(result)
+
+    def check_if_due(self) -> Job | None:
+        """The weekly integrity check, on the files lane (it reads the whole file)."""
+        if self.library is None or self.files.stopped:
+            return None
+        job = Job("integrity check", _check_if_due, self.library)
+        job.result.connect(lambda damage: damage is not None and self.damaged.emit(damage))
+        job.failed.connect(self.error)
+        return self.files.submit(job)
 
     # ---- reads (quick) -------------------------------------------------------------------
     def call(self, method: str, *args: Any, on_result: Callable[[Any], None] | None = None, **kwargs: Any) -> Job | None:

@@ -37,7 +37,8 @@ class Landed:
     source: str | None
     tags: tuple[tuple[str, float], ...] = ()
     error: str | None = None
-    kept_user_caption: bool = False  # the user's caption won: nothing was replaced
+    # not written: the user's caption won, or the file changed since it was read (it stays queued)
+    kept_user_caption: bool = False
 
 
 @dataclass
@@ -159,7 +160,8 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
             if item.ok:
                 d = item.description
                 tags = tuple((str(t), float(p)) for t, p in d.tags)
-                stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags))
+                stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags),
+                                                file_version=item.version)
                 landed = Landed(photo_id, d.text, d.source, tags, kept_user_caption=not stored)
                 done += 1
             else:

@@ -25,6 +25,7 @@ class CaptionEditor(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self._original = ""
         self.editing = False
+        self.locked = False  # a read-only library: the caption can be read and copied, not edited
         self.setReadOnly(True)
         self.setProperty("editing", False)
         self.document().contentsChanged.connect(self._fit)
@@ -41,7 +42,7 @@ class CaptionEditor(QPlainTextEdit):
         return self._original
 
     def begin_edit(self) -> None:
-        if self.editing:
+        if self.editing or self.locked:
             return
         self._set_editing(True)
         self.setFocus(Qt.FocusReason.OtherFocusReason)

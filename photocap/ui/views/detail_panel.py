@@ -187,7 +187,7 @@ class DetailPanel(QFrame):
         elif detail.status == "missing":
             self.error_box.setText("This file is missing (moved, deleted or on a disk that is not plugged in). "
                                    "Its captions are kept.")
-        self.review_button.setVisible(detail.needs_review)
+        self.review_button.setVisible(detail.needs_review and not self.editor.locked)
         self._fill_tags(detail.tags)
         self._fill_facts(detail)
         self._fill_history(detail.history)
@@ -253,6 +253,18 @@ class DetailPanel(QFrame):
         self.history.setText("<br>".join(lines))
 
     # ---- editing -------------------------------------------------------------------------------
+    def set_read_only(self, reason: str | None) -> None:
+        """A read-only library (``reason`` says why) shows captions but offers no editing."""
+        self.editor.locked = reason is not None
+        self.edit_button.setEnabled(reason is None)
+        self.edit_button.setToolTip("Edit the caption (F2)" if reason is None
+                                    else f"The library is read-only ({reason}): captions cannot be changed")
+        self.hint.setText("F2 or double-click to edit · Enter saves · Esc cancels" if reason is None
+                          else "Read-only library: captions cannot be changed")
+        self.hint.setToolTip("" if reason is None else f"The library is read-only: {reason}")
+        if reason is not None:
+            self.review_button.hide()
+
     def begin_edit(self) -> None:
         if self.detail is not None:
             self.editor.begin_edit()

@@ -51,9 +51,13 @@ class CaptionStatusBar(QStatusBar):
         self.device = QLabel("")
         self.device.setObjectName("DeviceChip")
         self.device.hide()
+        self.read_only = QLabel("Read-only")
+        self.read_only.setObjectName("DeviceChip")
+        self.read_only.hide()
         self.addWidget(self.activity, 1)
         self.addPermanentWidget(self.bar)
         self.addPermanentWidget(self.pause_button)
+        self.addPermanentWidget(self.read_only)
         self.addPermanentWidget(self.device)
         style.on_theme_change(self._refresh_pause_icon)
 
@@ -82,6 +86,12 @@ class CaptionStatusBar(QStatusBar):
         self.device.setText(label)
         self.device.setToolTip(f"Captions are computed on: {label}")
         self.device.show()
+
+    def show_read_only(self, reason: str | None) -> None:
+        """A permanent "Read-only" chip while the library cannot be written (``reason`` on hover)."""
+        self.read_only.setVisible(reason is not None)
+        self.read_only.setToolTip(f"This library is open read-only: {reason}. You can look and search; "
+                                  "nothing can be changed or added." if reason else "")
 
     def show_model_problem(self, message: str) -> None:
         """The chip says there is no caption model (until :meth:`show_device`); why, on hover."""
