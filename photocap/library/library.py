@@ -23,7 +23,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
     count_photos(filter=None) -> int ; photos_by_ids(ids) -> list[PhotoSummary]
-    search(query, filters=None, limit=50, offset=0, marks=("[", "]")) -> list[SearchHit]
+    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), should_stop=None) -> list[SearchHit]
     user_captions(split=None) -> list[UserCaption]
     register_model_version(model_id, path, name=None, parent_model_id=None, metrics=None)
     model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, exc, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from photocap.library import captions, models, photos, scanner
@@ -246,10 +246,15 @@ class Library:
             return _search.count(s, filter)
 
     def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
-        """Ranked hits for whatever the user typed; never raises on odd input."""
-        with self._read() as s:
-            return _search.search(s, query, filters, limit, offset, marks)
+               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+        """Ranked hits for whatever the user typed; never raises on odd input. A library that
+        cannot answer raises a :class:`~photocap.library.search.SearchError` saying why;
+        ``should_stop()`` turning true stops it with ``SearchCancelled``."""
+        try:
+            with self._read() as s:
+                return _search.search(s, query, filters, limit, offset, marks, should_stop)
+        except exc.DBAPIError as error:  # opening the read transaction, before the search ran
+            raise _search.explain(error) from error
 
     def user_captions(self, split: str | None = None) -> list[UserCaption]:
         with self._read() as s:
