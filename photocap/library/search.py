@@ -165,8 +165,10 @@ def search(session: Session, query: str, filters: PhotoFilter | None = None, lim
             return _list_only(session, parsed, filters, limit, offset)
         return _ranked(session, parsed, filters, limit, offset, marks)
     except exc.DBAPIError as error:
-        log.warning("search %r failed: %s", query, error.orig)
-        raise explain(error) from error
+        explained = explain(error)
+        if not isinstance(explained, SearchCancelled):
+            log.info("search %s failed: %s", ascii(query[:80]), error.orig)
+        raise explained from error
     finally:
         if raw is not None:
             raw.set_progress_handler(None, 0)
