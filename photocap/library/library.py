@@ -11,6 +11,7 @@ API (all paths may be ``str`` or ``PathLike``)::
 
     add_folder(path, polling=False) -> FolderInfo
     remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
+    set_folder_polling(folder, polling)              # watch it by polling (network share, watch limit)
     folders() -> list[FolderInfo]                    # with photo and missing counts
     folder_for(path) -> FolderInfo | None            # the watched folder holding path
     scan(folder, progress=None, should_stop=None) -> ScanReport
@@ -114,6 +115,12 @@ class Library:
             else:
                 photos.mark_missing(s, prefix=row.path)
             s.delete(row)
+
+    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool) -> None:
+        """Watch this folder by polling (network shares, or when the system's watch limit is reached)."""
+        folder_id = self._folder_id(folder)
+        with self._write() as s:
+            s.execute(update(Folder).where(Folder.id == folder_id).values(polling=polling))
 
     def folders(self) -> list[FolderInfo]:
         with self._read() as s:

@@ -351,6 +351,7 @@ def test_a_busy_library_is_an_error_not_no_results(lib, photo_dir):
     lib.scan(lib.add_folder(photo_dir).id)
     lib.engine.dispose()
     event.listen(lib.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout = 50"))
+    assert lib.search("boat")  # a pooled connection, made while nothing is locked (connecting waits 15 s)
     blocker = sqlite3.connect(lib.path, isolation_level=None)
     try:
         blocker.execute("PRAGMA locking_mode = EXCLUSIVE")
