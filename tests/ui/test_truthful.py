@@ -65,6 +65,20 @@ def test_a_new_search_stops_the_older_one_and_its_answer_is_dropped(qtbot, make_
     assert model.summary(model.ids()[0]).name == "photo_002.jpg"
 
 
+def test_a_search_shows_a_screenful_first_and_the_rest_follows(qtbot, make_window, photos, monkeypatch):
+    from photocap.ui.models import photo_grid
+
+    monkeypatch.setattr(photo_grid, "FIRST_HITS", 2)  # six photos: two first, four after
+    window = make_window(auto_caption=False)
+    add_folder_and_wait(qtbot, window, photos, 6)
+    model, header = window.grid_model, window.page.header
+    with qtbot.waitSignal(model.loaded, timeout=10_000) as first, qtbot.waitSignal(model.grew, timeout=10_000) as grew:
+        header.search.setText("photo")
+    assert first.args == [2] and grew.args == [6]
+    assert sorted(model.ids()) == sorted(window.library.library.list_photo_ids())
+    assert "6 matches" in header.subtitle.text()
+
+
 def test_a_long_query_never_widens_the_window_and_a_shortened_one_says_so(qtbot, make_window, photos):
     window = make_window(auto_caption=False)
     add_folder_and_wait(qtbot, window, photos, 6)

@@ -12,7 +12,9 @@ painted. Until then ``data()`` answers with placeholders, so the view never wait
 Queries (a filter or a search) carry a generation number: answers to older ones are
 dropped, so fast typing never shows stale results; a new query also aborts the search
 still running, which interrupts its SQLite statement. A search the library cannot answer
-empties the grid and emits ``failed`` with the reason (never "no results").
+empties the grid and emits ``failed`` with the reason (never "no results"). A search
+asks first for ``FIRST_HITS`` matches (a screenful, the cheap part of ranking), shows
+them, then asks for the rest up to ``search_limit`` and appends them (``grew``).
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
 SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not in the caption
 
 
+FIRST_HITS = PAGE  # a search answers with a screenful first (fast), the rest follows
+
+
 class PhotoGridModel(QStringListModel):
     loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
+    grew = Signal(int)  # the rest of a search's matches were appended: number of photos now
     failed = Signal(str)  # the library could not answer the current search: why (the grid is emptied)
     search_limit = 5000
 
@@ -74,7 +80,7 @@ class PhotoGridModel(QStringListModel):
             self._search_job.abort()  # the user typed on: stop the older search, even mid-statement
             self._search_job = None
         if self.query:
-            self._search_job = self._service.search(self.query, filter, self.search_limit,
+            self._search_job = self._service.search(self.query, filter, FIRST_HITS, 0,
                                                     on_result=lambda found, g=gen: self._on_hits(g, found),
                                                     on_failed=lambda why, g=gen: self._on_failed(g, why))
         else:
@@ -87,10 +93,29 @@ class PhotoGridModel(QStringListModel):
         return self.show(self.filter, self.query)
 
     def _on_hits(self, generation: int, found) -> None:
-        if generation == self._generation and found is not None:
-            hits, self.notes = found
-            self._snippets = {h.photo_id: h.snippet for h in hits}
-            self._on_ids(generation, [h.photo_id for h in hits])
+        if generation != self._generation or found is None:
+            return
+        hits, self.notes = found
+        self._snippets = {h.photo_id: h.snippet for h in hits}
+        self._on_ids(generation, [h.photo_id for h in hits])
+        if len(hits) == FIRST_HITS:  # more to come: the rest in the background, stopped by the next query
+            self._search_job = self._service.search(
+                self.query, self.filter, self.search_limit - FIRST_HITS, FIRST_HITS,
+                on_result=lambda more, g=generation: self._on_more_hits(g, more),
+                on_failed=lambda why, g=generation: self._on_failed(g, why))
+
+    def _on_more_hits(self, generation: int, found) -> None:
+        if generation != self._generation or found is None:
+            return
+        hits = [h for h in found[0] if h.photo_id not in self._row_of]
+        if not hits:
+            return
+        start = len(self._ids)
+        self._snippets.update((h.photo_id, h.snippet) for h in hits)
+        self._ids.extend(h.photo_id for h in hits)
+        self._row_of.update((h.photo_id, start + i) for i, h in enumerate(hits))
+        self.insertRows(start, len(hits))  # rows appended in C++; the view keeps its place
+        self.grew.emit(len(self._ids))
 
     def _on_failed(self, generation: int, why: str) -> None:
         if generation != self._generation:
