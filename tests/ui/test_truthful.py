@@ -173,3 +173,6 @@ def test_file_names_that_look_like_markup_are_shown_as_typed(qtbot, make_window,
             assert lab.textFormat() == Qt.TextFormat.PlainText, lab.objectName()
     assert window.page.header.title.textFormat() == Qt.TextFormat.PlainText
     assert window.status.activity.textFormat() == Qt.TextFormat.PlainText
+    # tooltips guess rich text from the content: the grid's says the name as typed
+    tip = window.grid_model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;bold &lt;i&gt;x&lt;img src=y&gt;.jpg" in tip and "<b>" not in tip

@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.text import query_terms, word_matches
+from photocap.ui.text import plain_tooltip, query_terms, word_matches
 
 PAGE = 120
 PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
@@ -165,8 +165,10 @@ class PhotoGridModel(QStringListModel):
         self._want_page(row)
         if role == SummaryRole:
             return summary
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return (summary.caption or summary.name) if summary is not None else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(summary.caption or summary.name) if summary is not None else ""
         if role == PathRole:
             return summary.path if summary is not None else None
         if role == SnippetRole:
