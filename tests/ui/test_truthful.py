@@ -176,3 +176,24 @@ def test_file_names_that_look_like_markup_are_shown_as_typed(qtbot, make_window,
     # tooltips guess rich text from the content: the grid's says the name as typed
     tip = window.grid_model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert "&lt;b&gt;bold &lt;i&gt;x&lt;img src=y&gt;.jpg" in tip and "<b>" not in tip
+
+
+def test_a_folder_the_system_cannot_watch_natively_is_polled_and_that_is_said(qtbot, app, tmp_path):
+    from watchdog.observers import Observer
+
+    from photocap.library import FolderWatcher
+    from photocap.ui.jobs.watching import FolderWatchBridge
+
+    class AtTheLimit(Observer):  # inotify's watch limit reached when scheduling
+        def schedule(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    bridge = FolderWatchBridge(0.2, factory=lambda roots, on_change, **kw: FolderWatcher(
+        roots, on_change, observer_factory=AtTheLimit, **kw))
+    try:
+        with qtbot.waitSignal(bridge.fell_back, timeout=10_000) as fell_back:
+            bridge.watch([tmp_path])
+        assert fell_back.args == [str(tmp_path), "inotify watch limit reached"]
+        assert bridge.roots == (str(tmp_path),)
+    finally:
+        bridge.stop()
