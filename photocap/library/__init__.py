@@ -34,7 +34,7 @@ _EXPORTS = {
                                  "UserCaption"),
     "photocap.library.scanner": ("ScanProgress",),
     "photocap.library.schema": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
-    "photocap.library.search": ("PhotoFilter",),
+    "photocap.library.search": ("LibraryBusy", "LibraryUnreadable", "PhotoFilter", "SearchCancelled", "SearchError"),
     "photocap.library.watcher": ("Change", "FolderWatcher", "apply_changes"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -62,5 +62,5 @@ if TYPE_CHECKING:
     )
     from photocap.library.scanner import ScanProgress
     from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
-    from photocap.library.search import PhotoFilter
+    from photocap.library.search import LibraryBusy, LibraryUnreadable, PhotoFilter, SearchCancelled, SearchError
     from photocap.library.watcher import Change, FolderWatcher, apply_changes

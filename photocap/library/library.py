@@ -11,6 +11,7 @@ API (all paths may be ``str`` or ``PathLike``)::
 
     add_folder(path, polling=False) -> FolderInfo
     remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
+    set_folder_polling(folder, polling)              # watch it by polling (network share, watch limit)
     folders() -> list[FolderInfo]                    # with photo and missing counts
     folder_for(path) -> FolderInfo | None            # the watched folder holding path
     scan(folder, progress=None, should_stop=None) -> ScanReport
@@ -23,7 +24,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
     count_photos(filter=None) -> int ; photos_by_ids(ids) -> list[PhotoSummary]
-    search(query, filters=None, limit=50, offset=0, marks=("[", "]")) -> list[SearchHit]
+    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), should_stop=None) -> list[SearchHit]
     user_captions(split=None) -> list[UserCaption]
     register_model_version(model_id, path, name=None, parent_model_id=None, metrics=None)
     model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
@@ -150,6 +151,12 @@ class Library:
             else:
                 photos.mark_missing(s, prefix=row.path)
             s.delete(row)
+
+    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool) -> None:
+        """Watch this folder by polling (network shares, or when the system's watch limit is reached)."""
+        folder_id = self._folder_id(folder)
+        with self._write() as s:
+            s.execute(update(Folder).where(Folder.id == folder_id).values(polling=polling))
 
     def folders(self) -> list[FolderInfo]:
         with self._read() as s:
@@ -295,10 +302,15 @@ class Library:
             return _search.count(s, filter)
 
     def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
-        """Ranked hits for whatever the user typed; never raises on odd input."""
-        with self._read() as s:
-            return _search.search(s, query, filters, limit, offset, marks)
+               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+        """Ranked hits for whatever the user typed; never raises on odd input. A library that
+        cannot answer raises a :class:`~photocap.library.search.SearchError` saying why;
+        ``should_stop()`` turning true stops it with ``SearchCancelled``."""
+        try:
+            with self._read() as s:
+                return _search.search(s, query, filters, limit, offset, marks, should_stop)
+        except sa_exc.DBAPIError as error:  # opening the read transaction, before the search ran
+            raise _search.explain(error) from error
 
     def user_captions(self, split: str | None = None) -> list[UserCaption]:
         with self._read() as s:

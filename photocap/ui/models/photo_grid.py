@@ -10,7 +10,11 @@ pages of ``PAGE`` ids on the library lane the first time the view asks for any r
 the page, and its thumbnail is requested from the thumbnail lane the first time it is
 painted. Until then ``data()`` answers with placeholders, so the view never waits.
 Queries (a filter or a search) carry a generation number: answers to older ones are
-dropped, so fast typing never shows stale results.
+dropped, so fast typing never shows stale results; a new query also aborts the search
+still running, which interrupts its SQLite statement. A search the library cannot answer
+empties the grid and emits ``failed`` with the reason (never "no results"). A search
+asks first for ``FIRST_HITS`` matches (a screenful, the cheap part of ranking), shows
+them, then asks for the rest up to ``search_limit`` and appends them (``grew``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.text import query_terms, word_matches
+from photocap.ui.text import plain_tooltip, query_terms, word_matches
 
 PAGE = 120
 PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
@@ -36,8 +40,13 @@ ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
 SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not in the caption
 
 
+FIRST_HITS = PAGE  # a search answers with a screenful first (fast), the rest follows
+
+
 class PhotoGridModel(QStringListModel):
     loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
+    grew = Signal(int)  # the rest of a search's matches were appended: number of photos now
+    failed = Signal(str)  # the library could not answer the current search: why (the grid is emptied)
     search_limit = 5000
 
     def __init__(self, service: LibraryService, thumbs: ThumbnailLoader, parent: QObject | None = None):
@@ -53,8 +62,10 @@ class PhotoGridModel(QStringListModel):
         self._generation = 0
         self._snippets: dict[int, str] = {}
         self.terms: tuple[str, ...] = ()
+        self.notes: tuple[str, ...] = ()  # how the current search was shortened (see fts.parse_query)
         self.filter = None
         self.query = ""
+        self._search_job = None
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
 
@@ -65,9 +76,13 @@ class PhotoGridModel(QStringListModel):
         gen = self._generation
         self.filter, self.query = filter, query.strip()
         self.terms = query_terms(self.query)
+        if self._search_job is not None:
+            self._search_job.abort()  # the user typed on: stop the older search, even mid-statement
+            self._search_job = None
         if self.query:
-            self._service.call("search", self.query, filter, limit=self.search_limit,
-                               on_result=lambda hits, g=gen: self._on_hits(g, hits))
+            self._search_job = self._service.search(self.query, filter, FIRST_HITS, 0,
+                                                    on_result=lambda found, g=gen: self._on_hits(g, found),
+                                                    on_failed=lambda why, g=gen: self._on_failed(g, why))
         else:
             self._service.call("list_photo_ids", filter, order,
                                on_result=lambda ids, g=gen: self._on_ids(g, ids))
@@ -77,21 +92,49 @@ class PhotoGridModel(QStringListModel):
         """The same query again (new photos, changed captions), keeping what is loaded."""
         return self.show(self.filter, self.query)
 
-    def _on_hits(self, generation: int, hits: list) -> None:
-        if generation == self._generation:
-            self._snippets = {h.photo_id: h.snippet for h in hits}
-            self._on_ids(generation, [h.photo_id for h in hits])
+    def _on_hits(self, generation: int, found) -> None:
+        if generation != self._generation or found is None:
+            return
+        hits, self.notes = found
+        self._snippets = {h.photo_id: h.snippet for h in hits}
+        self._on_ids(generation, [h.photo_id for h in hits])
+        if len(hits) == FIRST_HITS:  # more to come: the rest in the background, stopped by the next query
+            self._search_job = self._service.search(
+                self.query, self.filter, self.search_limit - FIRST_HITS, FIRST_HITS,
+                on_result=lambda more, g=generation: self._on_more_hits(g, more),
+                on_failed=lambda why, g=generation: self._on_failed(g, why))
 
-    def _on_ids(self, generation: int, ids: list[int]) -> None:
+    def _on_more_hits(self, generation: int, found) -> None:
+        if generation != self._generation or found is None:
+            return
+        hits = [h for h in found[0] if h.photo_id not in self._row_of]
+        if not hits:
+            return
+        start = len(self._ids)
+        self._snippets.update((h.photo_id, h.snippet) for h in hits)
+        self._ids.extend(h.photo_id for h in hits)
+        self._row_of.update((h.photo_id, start + i) for i, h in enumerate(hits))
+        self.insertRows(start, len(hits))  # rows appended in C++; the view keeps its place
+        self.grew.emit(len(self._ids))
+
+    def _on_failed(self, generation: int, why: str) -> None:
+        if generation != self._generation:
+            return
+        self.notes = ()
+        self._on_ids(generation, [], announce=False)  # no stale results under an error
+        self.failed.emit(why)
+
+    def _on_ids(self, generation: int, ids: list[int], announce: bool = True) -> None:
         if generation != self._generation:
             return  # a newer query is on its way: this answer is stale
         if not self.query:
-            self._snippets = {}
+            self._snippets, self.notes = {}, ()
         self._ids = list(ids)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
         self._pages_asked.clear()
         self.setStringList([""] * len(self._ids))  # resets the model (and the view) in C++
-        self.loaded.emit(len(self._ids))
+        if announce:
+            self.loaded.emit(len(self._ids))
 
     # ---- rows ------------------------------------------------------------------------------
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -122,8 +165,10 @@ class PhotoGridModel(QStringListModel):
         self._want_page(row)
         if role == SummaryRole:
             return summary
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return (summary.caption or summary.name) if summary is not None else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(summary.caption or summary.name) if summary is not None else ""
         if role == PathRole:
             return summary.path if summary is not None else None
         if role == SnippetRole:

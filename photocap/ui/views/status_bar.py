@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from photocap.ui import style
+from photocap.ui.text import plain_tooltip
 
 
 def format_eta(seconds: float | None) -> str:
@@ -38,6 +39,9 @@ class CaptionStatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self.activity = QLabel("Starting…")
         self.activity.setObjectName("Activity")
+        self.activity.setTextFormat(Qt.TextFormat.PlainText)  # folder names, file names, error messages
+        self.activity.setMinimumWidth(1)  # a long message never widens the window
+        self.activity.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
         self.bar.setObjectName("StatusProgress")
         self.bar.setTextVisible(False)
@@ -50,6 +54,7 @@ class CaptionStatusBar(QStatusBar):
         self.pause_button.hide()
         self.device = QLabel("")
         self.device.setObjectName("DeviceChip")
+        self.device.setTextFormat(Qt.TextFormat.PlainText)
         self.device.hide()
         self.read_only = QLabel("Read-only")
         self.read_only.setObjectName("DeviceChip")
@@ -84,7 +89,7 @@ class CaptionStatusBar(QStatusBar):
 
     def show_device(self, label: str, kind: str) -> None:
         self.device.setText(label)
-        self.device.setToolTip(f"Captions are computed on: {label}")
+        self.device.setToolTip(plain_tooltip(f"Captions are computed on: {label}"))
         self.device.show()
 
     def show_read_only(self, reason: str | None) -> None:
@@ -96,9 +101,9 @@ class CaptionStatusBar(QStatusBar):
     def show_model_problem(self, message: str) -> None:
         """The chip says there is no caption model (until :meth:`show_device`); why, on hover."""
         self.device.setText("No caption model")
-        self.device.setToolTip(f"The caption model could not be loaded: {message}\n"
-                               "Photos are not described until it can be (restore the file, or "
-                               "activate another model).")
+        self.device.setToolTip(plain_tooltip(f"The caption model could not be loaded: {message}\n"
+                                             "Photos are not described until it can be (restore the file, "
+                                             "or activate another model)."))
         self.device.show()
 
     def show_progress(self, done: int, total: int, rate: float, eta_s: float | None) -> None:
