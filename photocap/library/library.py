@@ -85,11 +85,15 @@ class Library:
 
     # ---- folders -----------------------------------------------------------------------
     def add_folder(self, path: str | os.PathLike, polling: bool = False) -> FolderInfo:
-        """Watch ``path``. Inside an already watched folder: that folder is returned.
-        Around watched folders: they are merged into the new one."""
+        """Watch ``path``. Inside an already watched folder: that folder is returned (set to
+        be watched by polling if ``polling``). Around watched folders: they are merged into the new one."""
         path = photos.norm(path)
         inside = self.folder_for(path)
         if inside is not None:
+            if polling and not inside.polling:
+                with self._write() as s:
+                    s.execute(update(Folder).where(Folder.id == inside.id).values(polling=True))
+                return self._folder_info(inside.id)
             return inside
         with self._write() as s:
             folder = Folder(path=path, polling=polling, status="ok")

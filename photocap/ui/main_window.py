@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Sign
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
 
+from photocap.filenames import readable
 from photocap.ui.browser import Browser
 from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
@@ -189,7 +190,7 @@ class MainWindow(QMainWindow):
 
     def _confirm_remove(self, place) -> None:
         answer = QMessageBox.question(
-            self, "Remove folder", f"Stop following “{place.path}”?\n\nThe photos stay on disk; "
+            self, "Remove folder", f"Stop following “{readable(place.path)}”?\n\nThe photos stay on disk; "
             "photocap keeps their captions in case you add the folder again.")
         if answer == QMessageBox.StandardButton.Yes:
             self.library.remove_folder(place.folder_id)
