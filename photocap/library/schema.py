@@ -29,7 +29,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Computed, DateTime, Float, For
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from photocap.filenames import unicode_safe
+from photocap.filenames import one_line, unicode_safe
 
 # caption sources
 SOURCE_USER = "user"
@@ -99,6 +99,15 @@ class SafeText(SafeString):
     cache_ok = True
 
 
+class Reason(SafeText):
+    """Why a file could not be used: always stored as one clean line, whoever wrote it."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return one_line(value) if isinstance(value, str) else value
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON}
 
@@ -137,7 +146,7 @@ class Photo(Base):
     taken_at: Mapped[_dt.datetime | None] = mapped_column(DateTime, index=True)
     camera: Mapped[str | None] = mapped_column(SafeString)
     status: Mapped[str] = mapped_column(String(16), default=STATUS_OK, index=True)
-    error: Mapped[str | None] = mapped_column(SafeText)
+    error: Mapped[str | None] = mapped_column(Reason)
     added_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # the current caption, copied from the newest ``captions`` row (FTS indexes these)
@@ -193,7 +202,7 @@ class Problem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(FsPath, unique=True)
-    reason: Mapped[str] = mapped_column(SafeText)
+    reason: Mapped[str] = mapped_column(Reason)
     seen_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
