@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from photocap.filenames import unicode_safe
+
 FTS_TABLE = "photo_fts"
 FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")  # the text people search
 FACETS_COLUMN = "facets"  # filters as words (migration 0003); never matched by what people type
@@ -71,7 +73,7 @@ def _quote(text: str, prefix: bool) -> str:
 
 def parse_query(text: str) -> FtsQuery:
     """Turn whatever the user typed into a safe :class:`FtsQuery` (never raises)."""
-    text = (text or "").replace("\x00", " ")
+    text = unicode_safe(text or "").replace("\x00", " ")  # bytes that are not UTF-8: U+FFFD, as in names
     groups: list[list[str]] = []  # AND of OR-groups
     excluded: list[str] = []
     pending_or = False
