@@ -201,3 +201,6 @@ def test_the_window_lists_every_problem_and_describes_every_good_photo(qtbot, ma
     rows = {view.topLevelItem(i).data(0, 0x0100): view.topLevelItem(i).text(1) for i in range(view.topLevelItemCount())}
     assert set(rows) == bad and all(rows.values())
     assert "Library:" not in window.statusBar().currentMessage()
+    from photocap.ui.jobs.thumbnails import load_thumbnail
+
+    assert not load_thumbnail(str(corpus.root / NON_UTF8), 128).isNull()  # cached under its exact bytes
