@@ -12,10 +12,13 @@ import json
 import os
 import stat
 import sys
+from typing import TYPE_CHECKING
 
 from photocap.cli.report import err, problem
 from photocap.filenames import json_path, one_line, os_reason, readable, special_file
-from photocap.library.records import Problem
+
+if TYPE_CHECKING:
+    from photocap.library.records import Problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from photocap.engine import CaptionEngine, Throughput
     from photocap.model import CheckpointError, EncoderWeightsError
 
-    skipped: list[Problem] = []
+    skipped: list = []
     files = collect(args.paths, skipped)
     if not args.quiet:
         for p in skipped:
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 def collect(paths: list[str], skipped: list[Problem]) -> list[str]:
     """Files given directly, and the photos found in folders; the rest goes to ``skipped``."""
+    from photocap.library.records import Problem
     from photocap.library.scanner import walk
 
     files: list[str] = []

@@ -25,8 +25,8 @@ from dataclasses import asdict
 
 from photocap.cli.report import err as _err
 from photocap.cli.report import problem as _problem
-from photocap.library import LibraryError, PhotoFilter, open_library
 from photocap.filenames import json_path, one_line, readable, unicode_safe
+from photocap.library import LibraryError, PhotoFilter, open_library
 
 
 def register(sub: argparse._SubParsersAction) -> None:

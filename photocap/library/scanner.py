@@ -38,8 +38,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError, StatementError
 
 from photocap import imaging
-from photocap.library import photos
 from photocap.filenames import one_line, os_reason, special_file
+from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
 from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
 from photocap.library.schema import Problem as ProblemRow

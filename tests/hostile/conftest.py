@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.corpus import Corpus, build, unlock
+from tests.library.conftest import integrity_problems as integrity  # noqa: F401 - used by the suite
 from tests.ui.conftest import _isolated_settings, app, assert_stopped, library_file, make_window  # noqa: F401
 
 PR_CAPBSET_DROP = 24
@@ -80,19 +80,6 @@ def photocap(*args: str | os.PathLike, data_dir: Path, timeout: float = 300, unp
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"photocap {' '.join(argv[3:])} hung for {timeout} s; stderr: {exc.stderr!r}") from exc
     return Run(argv[3:], done.returncode, done.stdout, done.stderr)
-
-
-def integrity(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        found = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        try:
-            conn.execute("INSERT INTO photo_fts(photo_fts, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            found.append(f"fts: {exc}")
-        return found
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
