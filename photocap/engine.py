@@ -165,27 +165,6 @@ class CaptionEngine:
                     fut.cancel()
 
 
-def iter_photo_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Files given directly, and photos found by walking folders (sorted, no symlink loops)."""
-    seen_dirs: set[tuple[int, int]] = set()
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=True):
-                st = os.stat(root)
-                key = (st.st_dev, st.st_ino)
-                if key in seen_dirs:
-                    dirs[:] = []
-                    continue
-                seen_dirs.add(key)
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and imaging.looks_like_photo(Path(root, name)):
-                        yield Path(root, name)
-        else:
-            yield p
-
-
 class Throughput:
     """Photos per second over a run, and an ETA."""
 

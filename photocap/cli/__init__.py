@@ -57,6 +57,9 @@ def _query_words_first(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # a file name that slipped through unescaped: never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     if not argv:
         return _run_gui(argparse.Namespace(library=None))

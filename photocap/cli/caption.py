@@ -1,10 +1,24 @@
-"""`photocap caption PATH...`: describe photos from the command line, no library needed."""
+"""`photocap caption PATH...`: describe photos from the command line, no library needed.
+
+Folders are listed by the library's scanner walk (the same rules as ``photocap index``):
+what it cannot use (a folder it may not read, a broken link, a named pipe called
+``x.jpg``) is reported with the reason, one line each, never opened or waited on.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
+from typing import TYPE_CHECKING
+
+from photocap.cli.report import err, problem
+from photocap.filenames import json_path, one_line, os_reason, readable, special_file
+
+if TYPE_CHECKING:
+    from photocap.library.records import Problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,43 +39,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder-weights", metavar="FILE",
                    help="local ImageNet weights for the encoder (for ResNet models when offline)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--quiet", action="store_true", help="do not list the files that could not be read")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from photocap.engine import CaptionEngine, Throughput, iter_photo_files
+    from photocap.engine import CaptionEngine, Throughput
     from photocap.model import CheckpointError, EncoderWeightsError
 
-    missing = [p for p in args.paths if not _exists(p)]
-    for p in missing:
-        print(f"photocap: {p}: no such file or folder", file=sys.stderr)
-    files = list(iter_photo_files(p for p in args.paths if p not in missing))
+    skipped: list = []
+    files = collect(args.paths, skipped)
+    if not args.quiet:
+        for p in skipped:
+            problem(p.path, p.reason)
     if not files:
-        print("photocap: no photos found", file=sys.stderr)
+        reasons = "; ".join(sorted({one_line(p.reason) for p in skipped}))
+        err("no photos found" + (f" ({reasons})" if reasons else ""))
         return 1
     try:
         engine = CaptionEngine.create(args.model, device=args.device, beam=args.beam, max_len=args.max_len,
                                       batch_size=args.batch_size, encoder_weights=args.encoder_weights or "default")
     except (CheckpointError, EncoderWeightsError, RuntimeError, ValueError) as exc:
-        print(f"photocap: cannot load the caption model: {exc}", file=sys.stderr)
+        err(f"cannot load the caption model: {one_line(str(exc))}")
         return 2
     speed = Throughput()
-    results, failed = [], len(missing)
+    results = [json_path(p.path) | {"error": one_line(p.reason)} for p in skipped]
+    failed = len(skipped)
     for item in engine.caption_paths(files):
         if item.error is not None:
             failed += 1
-            print(f"photocap: skipped {item.path}: {item.error.reason}", file=sys.stderr)
+            if not args.quiet:
+                problem(item.path, item.error.reason)
             if args.json:
-                results.append({"path": item.path, "error": item.error.reason})
+                results.append(json_path(item.path) | {"error": one_line(item.error.reason)})
             continue
         speed.add()
         d = item.description
         if args.json:
-            results.append({"path": item.path, "caption": d.text, "source": d.source, "model": d.model_id,
-                            "logprob": d.logprob, "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]]})
+            results.append(json_path(item.path) | {
+                "caption": d.text, "source": d.source, "model": d.model_id, "logprob": d.logprob,
+                "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]]})
         else:
             tags = " · ".join(f"{t} {p:.2f}" for t, p in d.tags[: args.tags])
-            print(f"{item.path}\n  {d.text}  [{d.source}]\n  tags: {tags}", flush=True)
+            print(f"{readable(item.path)}\n  {d.text}  [{d.source}]\n  tags: {tags}", flush=True)
     device = engine.captioner.device_label
     summary = {"captioned": speed.count, "failed": failed, "seconds": round(speed.elapsed, 3),
                "photos_per_second": round(speed.rate, 2), "device": device, "model": engine.model_id}
@@ -73,7 +93,24 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _exists(path: str) -> bool:
-    from pathlib import Path
+def collect(paths: list[str], skipped: list[Problem]) -> list[str]:
+    """Files given directly, and the photos found in folders; the rest goes to ``skipped``."""
+    from photocap.library.records import Problem
+    from photocap.library.scanner import walk
 
-    return Path(path).exists()
+    files: list[str] = []
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            gone = isinstance(exc, FileNotFoundError)
+            reason = ("broken link" if os.path.islink(path) else "no such file or folder") if gone else os_reason(exc)
+            skipped.append(Problem(path, reason))
+            continue
+        if stat.S_ISDIR(mode):
+            files.extend(found for found, _ in walk(path, skipped))
+        elif stat.S_ISREG(mode):
+            files.append(path)
+        else:
+            skipped.append(Problem(path, f"{special_file(mode)}, not a photo file"))
+    return files

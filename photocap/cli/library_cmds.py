@@ -7,7 +7,10 @@ imported only when captioning is needed: ``photocap index --no-caption`` and the
 commands never load it; ``search`` imports neither Pillow nor Alembic.
 
 Progress goes to stderr (a live line on a terminal, a line every few seconds
-otherwise); results go to stdout, as text or with ``--json``.
+otherwise), and so does each file that could not be read, one line with the reason
+(``--quiet`` hides them); results go to stdout, as text or with ``--json``. File names
+are printed readable (:func:`photocap.library.filenames.readable`); in JSON a name that
+is not valid UTF-8 also comes as exact bytes (``path_base64``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import sys
 import time
 from dataclasses import asdict
 
+from photocap.cli.report import err as _err
+from photocap.cli.report import problem as _problem
+from photocap.filenames import json_path, one_line, readable, unicode_safe
 from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
 
 
@@ -34,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folders", nargs="+", metavar="FOLDER")
     p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
     p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
-    p.add_argument("--polling", action="store_true", help="watch by polling (network folders)")
+    p.add_argument("--polling", action="store_true",
+                   help="watch by polling (network folders); remembered for these folders")
+    p.add_argument("--quiet", action="store_true", help="do not list the files that could not be read")
     p.add_argument("--model", metavar="FILE", help="caption model file (default: the library's active model, "
                    "else tags from the bundled encoder)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
@@ -112,10 +120,6 @@ def query_words_first(argv: list[str]) -> list[str]:
     return [argv[0], *options, "--", *words]
 
 
-def _err(msg: str) -> None:
-    print(f"photocap: {msg}", file=sys.stderr)
-
-
 def _open(args, create: bool = False, check: bool = True):
     """The library, or None after saying why not (one line; a damaged one says how to restore).
 
@@ -130,9 +134,10 @@ def _open(args, create: bool = False, check: bool = True):
 
 def describe_error(exc: LibraryError) -> str:
     """A library error as one line for the command line (a damaged library: how to restore)."""
+    text = one_line(str(exc))
     if isinstance(exc, LibraryCorrupt) and exc.backups:
-        return f"{exc} Run: photocap library restore"
-    return str(exc)
+        return f"{text} Run: photocap library restore"
+    return text
 
 
 class _Progress:
@@ -159,6 +164,13 @@ class _Progress:
             print(file=sys.stderr)
             self.shown = False
 
+    def problem(self, path: str, reason: str, what: str = "skipped") -> None:
+        """One file that could not be used, on its own line (the live line is redrawn later)."""
+        if self.shown:
+            print("\r\x1b[K", end="", file=sys.stderr)
+            self.shown = False
+        _problem(path, reason, what)
+
 
 # ---- index ---------------------------------------------------------------------------------
 class _NoModel(Exception):
@@ -170,6 +182,7 @@ class _Captioner:
 
     def __init__(self, args, lib):
         self.args, self.lib, self.engine = args, lib, None
+        self.quiet = getattr(args, "quiet", False)
         self.captioned = self.failed = 0
 
     def _load(self):
@@ -200,6 +213,8 @@ class _Captioner:
                 if item.error is not None:
                     self.failed += 1
                     self.lib.record_problem(ids[item.path], item.error.reason)
+                    if not self.quiet:
+                        progress.problem(item.path, item.error.reason, "could not describe")
                 else:
                     d = item.description
                     if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags,
@@ -229,7 +244,7 @@ def run_index(args: argparse.Namespace) -> int:
     try:
         for folder in args.folders:
             if not os.path.isdir(folder):
-                _err(f"{folder}: not a folder")
+                _err(f"{readable(folder)}: not a folder")
                 status = 1
                 continue
             info = lib.add_folder(folder, polling=args.polling)
@@ -238,9 +253,8 @@ def run_index(args: argparse.Namespace) -> int:
             report = lib.scan(folder, progress=lambda p: progress.show(
                 f"scanning {p.folder}: {p.seen} photos listed, {p.read}/{p.to_read} read"))
             progress.done()
-            for problem in report.skipped:
-                _err(f"skipped {problem.path}: {problem.reason}")
-            print(f"{report.folder}: {report.seen} photos ({report.added} new, {report.updated} changed, "
+            _list_problems(args, progress, report)
+            print(f"{readable(report.folder)}: {report.seen} photos ({report.added} new, {report.updated} changed, "
                   f"{report.moved} moved, {report.restored} back, {report.missing} missing, "
                   f"{report.unreadable} unreadable) in {report.seconds:.1f} s")
         if captioner is not None:
@@ -249,7 +263,7 @@ def run_index(args: argparse.Namespace) -> int:
             _watch(args, lib, roots, captioner, progress)
     except _NoModel as exc:
         progress.done()
-        _err(f"{exc} (the scan results are saved; run again with --model FILE or --no-caption)")
+        _err(f"{one_line(str(exc))} (the scan results are saved; run again with --model FILE or --no-caption)")
         status = 2
     except LibraryError as exc:  # a full disk, a read-only library, damage found while working
         progress.done()
@@ -266,20 +280,32 @@ def run_index(args: argparse.Namespace) -> int:
     return status
 
 
+def _list_problems(args, progress: _Progress, report) -> None:
+    """Each file a scan could not use, with the reason (unless ``--quiet``)."""
+    if args.quiet:
+        return
+    for p in report.skipped:
+        progress.problem(p.path, p.reason)
+    for p in report.errors:
+        progress.problem(p.path, p.reason, "cannot read")
+
+
 def _watch(args, lib, roots, captioner, progress) -> None:
     from photocap.library import FolderWatcher
 
     batches: queue.Queue = queue.Queue()
     polling = [f.path for f in lib.folders() if f.polling and f.path in roots]
-    with FolderWatcher(roots, batches.put, debounce=args.debounce, polling_roots=polling) as watcher:
+    with FolderWatcher(roots, batches.put, debounce=args.debounce, polling_roots=polling,
+                       force_polling=args.polling) as watcher:
         for root, mode in watcher.modes.items():
-            print(f"watching {root} ({mode}); Ctrl+C to stop", file=sys.stderr, flush=True)
+            print(f"watching {readable(root)} ({mode}); Ctrl+C to stop", file=sys.stderr, flush=True)
         while True:
             try:
                 batch = batches.get(timeout=0.5)
             except queue.Empty:
                 continue
             report = lib.apply_changes(batch)
+            _list_problems(args, progress, report)
             print(f"changes: {report.added} new, {report.updated} changed, {report.moved} moved, "
                   f"{report.restored} back, {report.missing} missing", flush=True)
             if captioner is not None:
@@ -307,13 +333,14 @@ def run_search(args: argparse.Namespace) -> int:
     for note in parse_query(query).notes:
         _err(f"note: {note}")
     if args.json:
-        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1))
+        print(json.dumps([asdict(h) | json_path(h.path) for h in hits],
+                         ensure_ascii=False, indent=1))
         return 0
     if not hits:
         _err("no photos found")
         return 1
     for h in hits:
-        print(h.path)
+        print(readable(h.path))
         print(f"    {h.caption or '(no caption)'}")
         if h.snippet and h.snippet != h.caption:
             print(f"    … {h.snippet}")
@@ -328,7 +355,7 @@ def _on_photo(args: argparse.Namespace, action, check: bool = True) -> int:
     with lib:
         photo = lib.photo_by_path(args.path)
         if photo is None:
-            _err(f"{args.path} is not in the library (add its folder with: photocap index FOLDER)")
+            _err(f"{readable(args.path)} is not in the library (add its folder with: photocap index FOLDER)")
             return 1
         return action(lib, photo)
 
@@ -339,7 +366,7 @@ def run_edit(args: argparse.Namespace) -> int:
             _err("the caption is empty")
             return 1
         lib.set_user_caption(photo.id, args.caption)
-        print(f"{photo.path}: {' '.join(args.caption.split())}")
+        print(f"{readable(photo.path)}: {' '.join(unicode_safe(args.caption).split())}")
         return 0
 
     return _on_photo(args, edit)
@@ -351,11 +378,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, detail) -> int:
     if args.json:
-        data = asdict(detail) | {"needs_review": detail.needs_review}
+        data = asdict(detail) | json_path(detail.path) | json_path(detail.folder, "folder")
+        data["needs_review"] = detail.needs_review
         print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
         return 0
     review = " (needs review)" if detail.needs_review else ""
-    print(detail.path)
+    print(readable(detail.path))
     print(f"  status:  {detail.status}" + (f" ({detail.error})" if detail.error else ""))
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:

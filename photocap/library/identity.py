@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+
+from photocap.filenames import NotRegularFile
 
 CHUNK = 64 * 1024
 
 
 def quick_identity(path: str | os.PathLike, size: int | None = None) -> str:
-    """32 hex characters. Raises ``OSError`` if the file cannot be read."""
+    """32 hex characters. Raises ``OSError`` if the file cannot be read or is not a regular file
+    (a named pipe that replaced a photo is refused, never waited on)."""
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(st.st_mode)
         if size is None:
-            size = os.fstat(fh.fileno()).st_size
+            size = st.st_size
         h.update(size.to_bytes(8, "little"))
         h.update(fh.read(CHUNK))
         if size > 2 * CHUNK:

@@ -115,7 +115,8 @@ class Library:
 
     # ---- folders -----------------------------------------------------------------------
     def add_folder(self, path: str | os.PathLike, polling: bool = False) -> FolderInfo:
-        """Watch ``path``. Inside an already watched folder: that folder is returned.
+        """Watch ``path``. Inside an already watched folder: that folder is returned (set to be
+        watched by polling if ``polling``).
         Around watched folders: they are merged into the new one.
 
         Watched folders never nest: a sub-folder of a watched folder is that folder. The
@@ -126,6 +127,8 @@ class Library:
             inside = photos.root_of(s, path)
             if inside is not None:
                 folder_id = inside.id
+                if polling and not inside.polling:
+                    inside.polling = True
             else:
                 folder = Folder(path=path, polling=polling, status="ok")
                 s.add(folder)

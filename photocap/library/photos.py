@@ -12,8 +12,14 @@ follow the same rules:
   recorded, with ``status="error"`` and the reason, so it is not retried at every scan.
 * Nothing here deletes a photo row: a vanished file is ``missing``.
 
-Paths are stored absolute and normalised (``os.path.abspath``); "everything under a
-folder" is a range on the unique path index (see :func:`under`).
+Paths are stored absolute and normalised (``os.path.abspath``), as their exact bytes
+(:mod:`.filenames`); "everything under a folder" is a range on the unique path index
+(see :func:`under`). The searchable ``name`` and ``folder_name`` are the readable forms.
+
+A move reported by a watcher is believed only when the file at the new path has the
+row's content identity: a polling observer (and inotify after a delete and a create)
+can pair an unrelated new file with a deleted one because the file system reused its
+inode number; such a "move" is a missing photo and a new one.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from photocap.filenames import os_reason, readable
 from photocap.library.identity import quick_identity
 from photocap.library.schema import (
     FOLDER_MISSING, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
@@ -95,7 +102,7 @@ def folder_label(path: str, root: str | None) -> str:
         rel = os.path.relpath(parent, base) if parent.startswith(base) else parent
     else:
         rel = os.path.basename(parent)
-    return " / ".join(p for p in Path(rel).parts if p not in (os.sep, ".."))
+    return " / ".join(readable(p) for p in Path(rel).parts if p not in (os.sep, ".."))
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class FileFacts:
     identity: str | None  # None: the file could not even be read (``error`` says why)
     meta: imaging.PhotoMeta | None
     error: str | None
+    gone: bool = False  # the file vanished before it could be read (not a problem: it is not there)
 
 
 def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
@@ -116,8 +124,8 @@ def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
         st = st or os.stat(path)
         identity = quick_identity(path, st.st_size)
     except OSError as exc:
-        reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
-        return FileFacts(path, getattr(st, "st_size", 0), getattr(st, "st_mtime_ns", 0), None, None, reason)
+        return FileFacts(path, getattr(st, "st_size", 0), getattr(st, "st_mtime_ns", 0), None, None,
+                         os_reason(exc), gone=isinstance(exc, FileNotFoundError))
     try:
         return FileFacts(path, st.st_size, st.st_mtime_ns, identity, imaging.read_meta(path), None)
     except imaging.ImageError as exc:
@@ -139,7 +147,7 @@ def _apply_facts(row: Photo, facts: FileFacts) -> None:
 
 
 def _set_location(row: Photo, path: str, folder_id: int | None, root: str | None) -> None:
-    row.path, row.name, row.folder_name = path, os.path.basename(path), folder_label(path, root)
+    row.path, row.name, row.folder_name = path, readable(os.path.basename(path)), folder_label(path, root)
     row.folder_id = folder_id
 
 
@@ -200,10 +208,20 @@ def mark_missing(session: Session, *, ids: list[int] | None = None, prefix: str 
                            execution_options={"synchronize_session": False}).rowcount
 
 
-def move_path(session: Session, src: str, dest: str, folder_id: int | None, root: str | None) -> bool:
-    """A file moved from ``src`` to ``dest``: the row (and captions) follow. False if unknown."""
+def identity_or_none(path: str) -> str | None:
+    """The content identity of the file at ``path``, or None if it cannot be read."""
+    try:
+        return quick_identity(path)
+    except OSError:
+        return None
+
+
+def move_path(session: Session, src: str, dest: str, folder_id: int | None, root: str | None,
+              identity: str | None) -> bool:
+    """A file moved from ``src`` to ``dest`` (whose content identity is ``identity``): the row
+    and its captions follow only if the row's identity is the same. False if it was not moved."""
     row = session.scalars(select(Photo).where(Photo.path == src)).one_or_none()
-    if row is None:
+    if row is None or identity is None or row.identity != identity:
         return False
     clash = session.scalars(select(Photo).where(Photo.path == dest)).one_or_none()
     if clash is not None:  # dest overwritten: the old row at dest keeps its captions, marked missing
@@ -216,9 +234,27 @@ def move_path(session: Session, src: str, dest: str, folder_id: int | None, root
     return True
 
 
-def move_tree(session: Session, src: str, dest: str, folder_id: int | None, root: str | None) -> int:
-    """A folder moved: every row below ``src`` moves below ``dest``; returns how many."""
-    rows = session.scalars(select(Photo).where(under(Photo.path, src))).all()
+def tree_identities(session: Session, src: str, dest: str) -> dict[int, tuple[str, str]]:
+    """For a folder moved from ``src`` to ``dest``: each known row below ``src`` (by id) with
+    its new path and its identity, to compare with the files' (read outside the transaction)."""
+    rows = session.execute(select(Photo.id, Photo.path, Photo.identity).where(under(Photo.path, src)))
+    return {r.id: (dest + r.path[len(src.rstrip(os.sep)):], r.identity) for r in rows}
+
+
+def move_tree(session: Session, moves: dict[int, str], folder_id: int | None, root: str | None) -> int:
+    """A folder moved: the rows in ``moves`` (id -> new path, files whose identity was checked)
+    follow their files; returns how many."""
+    if not moves:
+        return 0
+    targets = list(moves.values())
+    for i in range(0, len(targets), 500):  # rows already at a target path (missing ones): out of the way
+        for clash in session.scalars(select(Photo).where(Photo.path.in_(targets[i : i + 500]),
+                                                         Photo.id.not_in(list(moves)))):
+            clash.path, clash.status = f"{clash.path}#replaced-{clash.id}", STATUS_MISSING
+    session.flush()
+    ids = list(moves)
+    rows = [row for i in range(0, len(ids), 500)
+            for row in session.scalars(select(Photo).where(Photo.id.in_(ids[i : i + 500])))]
     for row in rows:
-        _set_location(row, dest + row.path[len(src.rstrip(os.sep)):], folder_id, root)
+        _set_location(row, moves[row.id], folder_id, root)
     return len(rows)

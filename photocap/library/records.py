@@ -151,6 +151,7 @@ class ScanReport:
     restored: int = 0  # a missing photo came back
     missing: int = 0  # known photos no longer there (marked missing, nothing deleted)
     unreadable: int = 0  # photo files recorded with status "error"
+    errors: list[Problem] = field(default_factory=list)  # those files, each with its reason
     skipped: list[Problem] = field(default_factory=list)  # folders/files not even listed
     stopped: bool = False  # should_stop() ended it early (nothing was marked missing)
     seconds: float = 0.0
@@ -159,5 +160,6 @@ class ScanReport:
         for name in ("seen", "unchanged", "added", "updated", "moved", "restored", "missing", "unreadable"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
+        self.errors.extend(other.errors)
         self.stopped = self.stopped or other.stopped
         self.seconds += other.seconds

@@ -3,7 +3,9 @@
 ``walk(root, skipped)`` lists photo files (by extension *or* content) with their
 ``stat``, following symlinked folders but never the same folder twice (so no loops),
 skipping hidden entries, and recording each folder or file it cannot read in
-``skipped`` with a reason instead of failing.
+``skipped`` with a reason instead of failing: a folder it may not list, a broken link,
+a link loop, a named pipe or device with a photo's name (never opened: reading a pipe
+would wait forever). Entries that vanish while it lists are simply not there.
 
 ``scan_folder(lib, folder_id, progress, should_stop)`` compares the walk with what the
 library knows below that folder:
@@ -17,13 +19,14 @@ library knows below that folder:
   keeps its row, captions and history. A stopped scan marks nothing missing.
 * folders and files that could not be listed or opened are kept in the ``problems``
   table (``Library.problems()``), replaced at each complete scan of the tree.
+* one entry the database will not take never stops the rest: its chunk is written again
+  file by file and that file becomes a problem with the reason.
 
 ``progress`` gets a :class:`ScanProgress` about ten times a second at most.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat as _stat
 import time
@@ -32,7 +35,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import OperationalError, StatementError
 
+from photocap.filenames import one_line, os_reason, special_file
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
 from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
@@ -56,6 +61,8 @@ class ScanProgress:
 
 def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
     """Photo files below ``root`` with their stat; problems go to ``skipped``."""
+    from photocap import imaging  # imported where files are read: a search never pays for Pillow
+
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -67,8 +74,10 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
             visited.add((st.st_dev, st.st_ino))
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            continue  # vanished while we were listing its parent
         except OSError as exc:
-            skipped.append(Problem(folder, _reason(exc)))
+            skipped.append(Problem(folder, os_reason(exc)))
             continue
         subdirs = []
         for entry in entries:
@@ -77,22 +86,19 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
             try:
                 est = entry.stat()  # follows symlinks
             except OSError as exc:
-                broken = entry.is_symlink() and isinstance(exc, FileNotFoundError)
-                skipped.append(Problem(entry.path, "broken link" if broken else _reason(exc)))
+                if entry.is_symlink() and isinstance(exc, FileNotFoundError):
+                    skipped.append(Problem(entry.path, "broken link"))
+                elif not isinstance(exc, FileNotFoundError):  # else: vanished meanwhile
+                    skipped.append(Problem(entry.path, os_reason(exc)))
                 continue
             if _stat.S_ISDIR(est.st_mode):
                 subdirs.append(entry.path)
-            elif _stat.S_ISREG(est.st_mode) and photos.is_candidate(entry.path):
-                yield entry.path, est
+            elif _stat.S_ISREG(est.st_mode):
+                if photos.is_candidate(entry.path):
+                    yield entry.path, est
+            elif os.path.splitext(entry.name)[1].lower() in imaging.PHOTO_EXTENSIONS:
+                skipped.append(Problem(entry.path, f"{special_file(est.st_mode)}, not a photo file"))
         stack.extend(reversed(subdirs))
-
-
-def _reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if exc.errno == errno.ELOOP:
-        return "symbolic link loop"
-    return exc.strerror or type(exc).__name__
 
 
 def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress], None] | None = None,
@@ -177,25 +183,59 @@ def _record_skipped(lib: Library, top: str, skipped: list[Problem]) -> None:
 
 def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None,
                 report: ScanReport) -> None:
-    """Write examined files in one transaction, counting outcomes into ``report``.
+    """Write examined files in one transaction, counting outcomes into ``report``. If the
+    database refuses one entry, the others are written one by one and it becomes a problem.
 
     The folder is looked up again inside the transaction: another process or thread may
     have merged it into a folder around it since the scan began (its photos then belong
     to that one)."""
-    with lib._write() as s:
-        if folder_id is not None and facts and s.get(Folder, folder_id) is None:
-            holder = photos.root_of(s, facts[0].path)
-            folder_id, root = (holder.id, holder.path) if holder is not None else (None, None)
+    try:
+        with lib._write() as s:
+            fid, froot = _current_folder(s, facts, folder_id, root)
+            outcomes = [_apply_one(s, f, fid, froot) for f in facts]
+    except OperationalError:
+        raise  # busy, full, read-only: about the library, not one entry
+    except (StatementError, ValueError):
+        outcomes = []
         for f in facts:
-            if f.identity is None:  # could not even be opened: not a row, a problem
-                report.skipped.append(Problem(f.path, f.error or "unreadable"))
-                continue
-            outcome = photos.upsert(s, f, folder_id, root)
-            if outcome != "unchanged":
-                setattr(report, outcome, getattr(report, outcome) + 1)
-            if f.error is not None:
-                report.unreadable += 1
-            s.flush()
+            try:
+                with lib._write() as s:
+                    fid, froot = _current_folder(s, [f], folder_id, root)
+                    outcomes.append(_apply_one(s, f, fid, froot))
+            except OperationalError:
+                raise
+            except (StatementError, ValueError) as exc:
+                reason = one_line(str(getattr(exc, "orig", None) or exc))
+                outcomes.append(("skipped", photos.FileFacts(f.path, f.size, f.mtime_ns, None, None,
+                                                             f"could not be recorded: {reason}")))
+    for outcome, f in outcomes:
+        if outcome == "skipped":
+            report.skipped.append(Problem(f.path, f.error or "unreadable"))
+            continue
+        if outcome not in ("unchanged", "gone"):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome != "gone" and f.error is not None:
+            report.unreadable += 1
+            report.errors.append(Problem(f.path, f.error))
+
+
+def _current_folder(s, facts: list[photos.FileFacts], folder_id: int | None, root: str | None
+                    ) -> tuple[int | None, str | None]:
+    if folder_id is not None and facts and s.get(Folder, folder_id) is None:
+        holder = photos.root_of(s, facts[0].path)
+        return (holder.id, holder.path) if holder is not None else (None, None)
+    return folder_id, root
+
+
+def _apply_one(s, f: photos.FileFacts, folder_id: int | None, root: str | None) -> tuple[str, photos.FileFacts]:
+    if f.gone:  # vanished between listing and reading: a known row is missing, nothing else
+        photos.mark_missing(s, path=f.path)
+        return "gone", f
+    if f.identity is None:  # could not even be opened: not a row, a problem
+        return "skipped", f
+    outcome = photos.upsert(s, f, folder_id, root)
+    s.flush()
+    return outcome, f
 
 
 class _Ticker:

@@ -22,10 +22,14 @@ are kept out of Alembic autogenerate (see ``migrations/env.py``).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from photocap.filenames import one_line, unicode_safe
 
 # caption sources
 SOURCE_USER = "user"
@@ -61,6 +65,49 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
+class FsPath(TypeDecorator):
+    """A file system path stored as its exact bytes (a BLOB in a TEXT-declared column; migration
+    0005). Bytes compare as UTF-8 text does, so unique indexes and ``under`` ranges still work."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else os.fsencode(value)
+
+    def process_literal_param(self, value, dialect):  # pragma: no cover - only for SQL rendering
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, (bytes, memoryview)):
+            return os.fsdecode(bytes(value))
+        return value
+
+
+class SafeString(TypeDecorator):
+    """Text that may quote a file name: undecodable bytes are written as U+FFFD."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return unicode_safe(value) if isinstance(value, str) else value
+
+
+class SafeText(SafeString):
+    impl = Text
+    cache_ok = True
+
+
+class Reason(SafeText):
+    """Why a file could not be used: always stored as one clean line, whoever wrote it."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return one_line(value) if isinstance(value, str) else value
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON}
 
@@ -71,7 +118,7 @@ class Folder(Base):
     __tablename__ = "folders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
     status: Mapped[str] = mapped_column(String(16), default=FOLDER_OK)
     polling: Mapped[bool] = mapped_column(Boolean, default=False)  # network folders: watch by polling
     added_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -85,10 +132,11 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     folder_id: Mapped[int | None] = mapped_column(ForeignKey("folders.id", ondelete="SET NULL"), index=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
-    # searchable names: the file name and the folder path below (and including) the watched root
-    name: Mapped[str] = mapped_column(String)
-    folder_name: Mapped[str] = mapped_column(String, default="")
+    path: Mapped[str] = mapped_column(FsPath, unique=True)  # the exact bytes (see filenames.py)
+    # searchable names, readable (filenames.readable): the file name and the folder path
+    # below (and including) the watched root
+    name: Mapped[str] = mapped_column(SafeString)
+    folder_name: Mapped[str] = mapped_column(SafeString, default="")
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     identity: Mapped[str] = mapped_column(String(40), index=True)
@@ -96,13 +144,13 @@ class Photo(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(16))
     taken_at: Mapped[_dt.datetime | None] = mapped_column(DateTime, index=True)
-    camera: Mapped[str | None] = mapped_column(String)
+    camera: Mapped[str | None] = mapped_column(SafeString)
     status: Mapped[str] = mapped_column(String(16), default=STATUS_OK, index=True)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Reason)
     added_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # the current caption, copied from the newest ``captions`` row (FTS indexes these)
-    caption: Mapped[str | None] = mapped_column(Text)
+    caption: Mapped[str | None] = mapped_column(SafeText)
     caption_source: Mapped[str | None] = mapped_column(String(16), index=True)
     caption_model: Mapped[str | None] = mapped_column(String)
     caption_at: Mapped[_dt.datetime | None] = mapped_column(DateTime)
@@ -129,7 +177,7 @@ class Caption(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SafeText)
     source: Mapped[str] = mapped_column(String(16))
     model_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -153,8 +201,8 @@ class Problem(Base):
     __tablename__ = "problems"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
-    reason: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
+    reason: Mapped[str] = mapped_column(Reason)
     seen_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

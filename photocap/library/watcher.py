@@ -316,17 +316,29 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
 
 
 def _apply_move(lib: Library, ch: Change, folder, report: ScanReport, to_examine: list) -> None:
+    """A move the observer reported. It is believed file by file, only where the file now at
+    the new path has the content identity of the row at the old one: an unrelated file that
+    got a deleted file's inode number is a missing photo and a new one, never a move."""
     if folder is None:  # moved out of every watched folder: gone from the library's point of view
         with lib._write() as s:
             report.missing += photos.mark_missing(s, **({"prefix": ch.src} if ch.is_dir else {"path": ch.src}))
         return
-    with lib._write() as s:
-        if ch.is_dir:
-            moved = photos.move_tree(s, ch.src, ch.path, folder.id, folder.path)
-        else:
-            moved = int(photos.move_path(s, ch.src, ch.path, folder.id, folder.path))
-    report.moved += moved
     if ch.is_dir:
-        report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # moved in from outside, maybe
-    elif not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
-        to_examine.append((ch.path, folder))  # unknown before (e.g. renamed from a temp name)
+        with lib._read() as s:
+            known = photos.tree_identities(s, ch.src, ch.path)
+        same = {pid: new for pid, (new, identity) in known.items() if photos.identity_or_none(new) == identity}
+        with lib._write() as s:
+            moved = photos.move_tree(s, same, folder.id, folder.path)
+            if not os.path.isdir(ch.src):
+                report.missing += photos.mark_missing(s, prefix=ch.src)  # what did not follow its file
+        report.moved += moved
+        report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # new files, moved in from outside
+        return
+    identity = photos.identity_or_none(ch.path)
+    with lib._write() as s:
+        moved = photos.move_path(s, ch.src, ch.path, folder.id, folder.path, identity)
+        if not moved and not os.path.lexists(ch.src):
+            report.missing += photos.mark_missing(s, path=ch.src)
+    report.moved += int(moved)
+    if not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+        to_examine.append((ch.path, folder))  # a new photo (or one renamed from a temporary name)

@@ -4,10 +4,12 @@ and nothing slow runs here: every read goes through the library service's lane."
 
 from __future__ import annotations
 
+import os
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from photocap.filenames import readable
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.models.photo_grid import PhotoGridModel
@@ -19,7 +21,7 @@ from photocap.ui.views.browser_view import BrowserView
 def summary_from_detail(d):
     from photocap.library.records import PhotoSummary  # not at import: the package pulls in alembic
 
-    name = d.path.rsplit("/", 1)[-1]
+    name = readable(os.path.basename(d.path))
     return PhotoSummary(d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at,
                         d.width, d.height)
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Sign
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
+from photocap.filenames import readable
 from photocap.ui.browser import Browser
 from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
@@ -271,8 +272,9 @@ class MainWindow(QMainWindow):
         self.library.add_folder(path)
 
     def _confirm_remove(self, place) -> None:
-        box = _message_box(self, QMessageBox.Icon.Question, f"Stop following “{place.path}”?\n\nThe photos stay on "
-                           "disk; photocap keeps their captions in case you add the folder again.", "Remove folder")
+        box = _message_box(self, QMessageBox.Icon.Question, f"Stop following “{readable(place.path)}”?\n\nThe photos "
+                           "stay on disk; photocap keeps their captions in case you add the folder again.",
+                           "Remove folder")
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if box.exec() == QMessageBox.StandardButton.Yes:
             self.library.remove_folder(place.folder_id)

@@ -189,3 +189,18 @@ def test_search_exclusion_first_non_utf8_words_notes_and_a_damaged_library(capsy
     assert code == 2 and out == ""
     assert err.startswith("photocap: the library can't be read: ") and len(err.splitlines()) == 1
     os.replace(db, tmp_path / "damaged.db")  # the after-test integrity check would rightly fail on it
+
+def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(capsys, tmp_path, photo_dir):
+    make_photo(photo_dir / "good.jpg")
+    (photo_dir / "notes.jpg").write_text("not a photo\n")
+    os.symlink(photo_dir / "gone.jpg", photo_dir / "dangling.jpg")
+    code, out, err = run(capsys, "index", str(photo_dir), "--no-caption", "--library", str(tmp_path / "a.sqlite"))
+    assert code == 0 and "1 unreadable" in out
+    lines = [line for line in err.splitlines() if line.startswith("photocap: ")]
+    assert lines == [f"photocap: skipped {photo_dir}/dangling.jpg: broken link",
+                     f"photocap: cannot read {photo_dir}/notes.jpg: not a recognised image format"]
+    code, out, err = run(capsys, "index", str(photo_dir), "--no-caption", "--quiet",
+                         "--library", str(tmp_path / "b.sqlite"))
+    assert code == 0 and "1 unreadable" in out and "photocap: " not in err
+    with open_library(tmp_path / "b.sqlite") as lib:  # quiet hides the list, the library keeps it
+        assert {p.path for p in lib.problems()} == {f"{photo_dir}/dangling.jpg", f"{photo_dir}/notes.jpg"}

@@ -4,7 +4,7 @@ import numpy as np
 
 import pytest
 
-from photocap.engine import CaptionEngine, iter_photo_files
+from photocap.engine import CaptionEngine
 from photocap.imaging import CorruptImage, UnsupportedFormat
 from photocap.model import Captioner
 
@@ -56,17 +56,6 @@ def test_tags_only_engine_describes_from_tags(folder):
     assert d.source == "tags" and d.model_id == "tags:efficientnet_lite0"
     assert d.text and d.tags[0][0] in d.text and len(d.tags) == 5
     assert sum(p for _, p in d.tags) <= 1.0
-
-
-def test_iter_photo_files_walks_finds_by_content_and_survives_loops(tmp_path):
-    (tmp_path / "a" / "b").mkdir(parents=True)
-    photo(1).save(tmp_path / "a" / "one.jpg")
-    photo(2).save(tmp_path / "a" / "b" / "IMG_0002", "PNG")  # no extension
-    photo(3).save(tmp_path / "a" / ".hidden.jpg")
-    (tmp_path / "a" / "b" / "notes.txt").write_text("hi")
-    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "loop")  # a symlink loop
-    found = sorted(p.name for p in iter_photo_files([tmp_path]))
-    assert found == ["IMG_0002", "one.jpg"]
 
 
 def test_attention_maps_for_any_caption(folder, lite0, vocab):

@@ -43,7 +43,7 @@ def cache_file(path: str, size: int, root: Path | None = None) -> Path | None:
         st = os.stat(path)
     except OSError:
         return None
-    key = hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    key = hashlib.sha1(os.fsencode(path) + f"|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
     return (root or cache_dir() / "thumbs") / str(size) / key[:2] / f"{key}.jpg"
 
 

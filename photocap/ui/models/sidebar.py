@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
+from photocap.filenames import readable
 from photocap.ui import style
 from photocap.ui.text import plain_tooltip
 
@@ -104,9 +105,9 @@ class SidebarModel(QStandardItemModel):
                                    "Files that could not be read, with the reason"))
         self.appendRow(self._header("Folders"))
         for f in folders:
-            name = os.path.basename(f.path.rstrip(os.sep)) or f.path
+            name = readable(os.path.basename(f.path.rstrip(os.sep)) or f.path)
             place = Place("folder", f.id, f.path, name)
-            tip = f.path if f.status == "ok" else f"{f.path}\nThis folder is missing (unplugged or deleted)."
+            tip = readable(f.path) + ("" if f.status == "ok" else "\nThis folder is missing (unplugged or deleted).")
             item = self._entry(place, "folder", f.photo_count, tip)
             if f.status != "ok":
                 item.setEnabled(True)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QToolButton, QVBoxLayout, QWidget)
 
+from photocap.filenames import readable
 from photocap.ui import style
 from photocap.ui.text import human_date, human_size
 from photocap.ui.views.caption_editor import CaptionEditor
@@ -237,7 +238,7 @@ class DetailPanel(QFrame):
         dims = f"{d.width:,} × {d.height:,}" if d.width and d.height else "—"
         rows = [("Date taken", human_date(d.taken_at)), ("Camera", d.camera or "—"),
                 ("Dimensions", dims + (f" · {d.format}" if d.format else "")), ("File size", human_size(d.size)),
-                ("File", os.path.basename(d.path)), ("Folder", os.path.dirname(d.path))]
+                ("File", readable(os.path.basename(d.path))), ("Folder", readable(os.path.dirname(d.path)))]
         for i, (k, v) in enumerate(rows):
             key = _label(k, "CaptionHint")
             val = _label(v, "FieldValue")

@@ -7,6 +7,7 @@ import os
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem
 
+from photocap.filenames import one_line, readable
 from photocap.ui import style
 from photocap.ui.text import plain_tooltip
 
@@ -32,9 +33,10 @@ class ProblemsView(QTreeWidget):
         self.clear()
         icon = style.icon("problem", style.current().bad, 16)
         for p in problems:
-            item = QTreeWidgetItem([os.path.basename(p.path), p.reason, os.path.dirname(p.path)])
+            item = QTreeWidgetItem([readable(os.path.basename(p.path)), one_line(p.reason),
+                                    readable(os.path.dirname(p.path))])
             item.setIcon(0, icon)
-            item.setToolTip(0, plain_tooltip(p.path))
+            item.setToolTip(0, plain_tooltip(readable(p.path)))
             item.setToolTip(1, plain_tooltip(p.reason))
             item.setData(0, Qt.ItemDataRole.UserRole, p.path)
             self.addTopLevelItem(item)

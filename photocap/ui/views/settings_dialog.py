@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QVBoxLayout)
 
+from photocap.filenames import readable
 from photocap.paths import default_library_path
 from photocap.ui.settings import DEVICES, THUMB_SIZES, AppSettings
 
@@ -106,7 +107,7 @@ class SettingsDialog(QDialog):
     def set_folders(self, folders: list) -> None:
         self.folders.clear()
         for f in folders:
-            text = f"{f.path}    ·  {f.photo_count:,} photos" + ("  (missing)" if f.status != "ok" else "")
+            text = f"{readable(f.path)}    ·  {f.photo_count:,} photos" + ("  (missing)" if f.status != "ok" else "")
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, f.id)
             self.folders.addItem(item)
