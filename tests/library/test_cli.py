@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from photocap.cli import main
+from photocap.imaging import NOT_AN_IMAGE
 from photocap.library import open_library
 
 from .conftest import make_photo, wait_for
@@ -198,7 +199,7 @@ def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(c
     assert code == 0 and "1 unreadable" in out
     lines = [line for line in err.splitlines() if line.startswith("photocap: ")]
     assert lines == [f"photocap: skipped {photo_dir}/dangling.jpg: broken link",
-                     f"photocap: cannot read {photo_dir}/notes.jpg: not a recognised image format"]
+                     f"photocap: cannot read {photo_dir}/notes.jpg: {NOT_AN_IMAGE}"]
     code, out, err = run(capsys, "index", str(photo_dir), "--no-caption", "--quiet",
                          "--library", str(tmp_path / "b.sqlite"))
     assert code == 0 and "1 unreadable" in out and "photocap: " not in err

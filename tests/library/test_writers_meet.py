@@ -110,7 +110,7 @@ def test_a_folder_merged_away_mid_scan_does_not_break_the_scan(lib, tmp_path):
     _assert_equal_to_disk(lib.path, root, on_disk)
     with lib._read() as s:
         names = {r.folder_name for r in s.execute(
-            __import__("sqlalchemy").text("SELECT folder_name FROM photos WHERE path LIKE '%/deeper/%'"))}
+            __import__("sqlalchemy").text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))}
     assert names == {"Pictures / sub / deeper"}
 
 
