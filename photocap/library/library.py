@@ -30,6 +30,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     start_training_run(base_model_id=None, params=None, n_examples=None) -> int
     finish_training_run(run_id, status="done", result_model_id=None, metrics=None, error=None)
     training_runs() ; check_integrity() -> list[str] ; close()
+    export_captions(sources=("user", "imported")) -> list[dict] ; import_captions(rows) -> ImportReport
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, models, photos, scanner
+from photocap.library import captions, exchange, models, photos, scanner
 from photocap.library import search as _search
 from photocap.library.db import WRITE_OPTION
 from photocap.library.fts import INTEGRITY_SQL
@@ -287,6 +288,15 @@ class Library:
     def training_runs(self) -> list[TrainingRunInfo]:
         with self._read() as s:
             return models.runs(s)
+
+    # ---- captions in and out (CSV, JSON, XMP sidecars) -----------------------------------
+    def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict]:
+        with self._read() as s:
+            return list(exchange.export_rows(s, sources))
+
+    def import_captions(self, rows: Iterable[dict]) -> exchange.ImportReport:
+        with self._write() as s:
+            return exchange.import_rows(s, rows)
 
     # ---- health ------------------------------------------------------------------------
     def check_integrity(self) -> list[str]:
