@@ -269,8 +269,10 @@ def run_edit(args: argparse.Namespace) -> int:
         if not args.caption.strip():
             _err("the caption is empty")
             return 1
-        lib.set_user_caption(photo.id, args.caption)
+        problem = lib.set_user_caption(photo.id, args.caption)
         print(f"{photo.path}: {' '.join(args.caption.split())}")
+        if problem:
+            _err(problem)
         return 0
 
     return _on_photo(args, edit)

@@ -18,7 +18,8 @@ API (all paths may be ``str`` or ``PathLike``)::
     photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
     count_needing_caption(model_id) -> int
     record_caption(photo_id, text, source, model_version=None, tags=None) -> bool
-    set_user_caption(photo_id, text) ; mark_reviewed(photo_id, reviewed=True)
+    set_user_caption(photo_id, text) -> str | None ; mark_reviewed(photo_id, reviewed=True)
+    get_setting(key) -> bool ; set_setting(key, value)   # metadata.write_sidecars, metadata.embed, ...
     record_problem(path_or_id, reason) ; problems() -> list[Problem]
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
@@ -52,9 +53,15 @@ from photocap.library.records import (
     FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
     TrainingRunInfo, UserCaption,
 )
-from photocap.library.schema import STATUS_ERROR, STATUS_MISSING, Folder, Photo
+from photocap.library.schema import STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
+
+# Library settings (stored in the file, so the app and the command line follow the same ones)
+SETTING_WRITE_SIDECARS = "metadata.write_sidecars"  # the user's captions go to XMP sidecars too
+SETTING_EMBED = "metadata.embed"  # ... into the photo itself (JPEG/TIFF/PNG/WebP), sidecar otherwise
+SETTING_TEACH_IMPORTED = "teach.include_imported"  # imported captions teach too
+SETTING_DEFAULTS = {SETTING_WRITE_SIDECARS: False, SETTING_EMBED: False, SETTING_TEACH_IMPORTED: True}
 
 
 class Library:
@@ -171,9 +178,40 @@ class Library:
         with self._write() as s:
             return captions.record_caption(s, photo_id, text, source, model_version, tags)
 
-    def set_user_caption(self, photo_id: int, text: str) -> None:
+    def set_user_caption(self, photo_id: int, text: str) -> str | None:
+        """Save the user's caption. With "write captions to XMP" on (:meth:`set_setting`), also write it
+        where other apps read it; returns why that part failed (the caption is saved either way), or None."""
         with self._write() as s:
             captions.set_user_caption(s, photo_id, text)
+            path = s.get(Photo, photo_id).path
+        return self._write_metadata(path, " ".join(text.split()))
+
+    def _write_metadata(self, path: str, text: str) -> str | None:
+        sidecars, embedded = self.get_setting(SETTING_WRITE_SIDECARS), self.get_setting(SETTING_EMBED)
+        if not (sidecars or embedded):
+            return None
+        from photocap.metadata import MetadataWriteError, can_embed, embed, write_sidecar
+
+        try:
+            if embedded and can_embed(path):
+                embed(path, text)
+            else:
+                write_sidecar(path, text)
+        except (MetadataWriteError, OSError) as exc:
+            return f"saved in the library, but not written to the photo's metadata: {exc}"
+        return None
+
+    # ---- preferences that belong to the library ----------------------------------------------
+    def get_setting(self, key: str) -> bool:
+        with self._read() as s:
+            row = s.get(LibrarySetting, key)
+            return (row.value == "1") if row is not None else SETTING_DEFAULTS.get(key, False)
+
+    def set_setting(self, key: str, value: bool) -> None:
+        if key not in SETTING_DEFAULTS:
+            raise KeyError(f"unknown library setting {key!r}")
+        with self._write() as s:
+            s.merge(LibrarySetting(key=key, value="1" if value else "0"))
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
         with self._write() as s:

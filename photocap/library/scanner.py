@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, or_, select, update
 
+from photocap import metadata
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
 from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
@@ -54,8 +55,10 @@ class ScanProgress:
     path: str | None = None
 
 
-def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
-    """Photo files below ``root`` with their stat; problems go to ``skipped``."""
+def walk(root: str, skipped: list[Problem], sidecars: dict[str, int] | None = None
+         ) -> Iterator[tuple[str, os.stat_result]]:
+    """Photo files below ``root`` with their stat; problems go to ``skipped``; the mtimes of
+    the XMP / Takeout sidecars met on the way go to ``sidecars`` (path -> mtime_ns)."""
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -82,6 +85,8 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
                 continue
             if _stat.S_ISDIR(est.st_mode):
                 subdirs.append(entry.path)
+            elif sidecars is not None and entry.name.lower().endswith(metadata.SIDECAR_SUFFIXES):
+                sidecars[entry.path] = est.st_mtime_ns
             elif _stat.S_ISREG(est.st_mode) and photos.is_candidate(entry.path):
                 yield entry.path, est
         stack.extend(reversed(subdirs))
@@ -114,16 +119,19 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
 
     with lib._read() as s:
         known = {row.path: row for row in s.execute(
-            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status).where(photos.under(Photo.path, top))
+            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status, Photo.sidecar_mtime_ns)
+            .where(photos.under(Photo.path, top))
         )}
+    sidecars: dict[str, int] = {}
     tick = _Ticker(progress)
     to_read: list[tuple[str, os.stat_result]] = []
     restore: list[int] = []
     seen: set[str] = set()
-    for path, st in walk(top, report.skipped):
+    for path, st in walk(top, report.skipped, sidecars):
         seen.add(path)
         row = known.get(path)
-        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+        if (row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
+                and row.sidecar_mtime_ns == metadata.newest_sidecar(path, sidecars)):
             if row.status == STATUS_MISSING:
                 restore.append(row.id)
             else:

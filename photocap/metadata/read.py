@@ -135,6 +135,56 @@ def takeout_paths(photo: str | os.PathLike) -> list[Path]:
     return [p.with_name(n) for n in names]
 
 
+SIDECAR_SUFFIXES = (".xmp", ".json")
+
+
+def newest_sidecar(photo: str, known: dict[str, int] | None = None) -> int:
+    """The newest mtime (ns) among the photo's sidecars, 0 if it has none. ``known`` (path -> mtime,
+    as a directory listing gives them) saves the ``stat`` calls; without it the disk is asked."""
+    newest = 0
+    for side in (*sidecar_paths(photo), *takeout_paths(photo)):
+        key = os.fspath(side)
+        if known is not None:
+            newest = max(newest, known.get(key, 0))
+            continue
+        try:
+            newest = max(newest, os.stat(key).st_mtime_ns)
+        except OSError:
+            continue
+    return newest
+
+
+def photos_for_sidecar(sidecar: str) -> list[str]:
+    """The photo files a sidecar may belong to (those that exist), e.g. for a watcher event on it."""
+    folder, name = os.path.split(sidecar)
+    low = name.lower()
+    if low.endswith(".supplemental-metadata.json"):
+        stems = [name[: -len(".supplemental-metadata.json")]]
+    elif low.endswith((".xmp", ".json")):
+        base = name[: name.rfind(".")]
+        stems = [base]
+        if low.endswith(".xmp") and "." not in base:  # Lightroom style: photo.xmp for photo.<any>
+            try:
+                stems += [e for e in os.listdir(folder or ".") if e.startswith(base + ".") and not
+                          e.lower().endswith(SIDECAR_SUFFIXES)]
+            except OSError:
+                pass
+    else:
+        return []
+    out = []
+    for stem in dict.fromkeys(stems):
+        p = os.path.join(folder, stem)
+        if os.path.isfile(p):
+            out.append(p)
+        elif low.endswith(".json") and len(stem) == 46:  # a Takeout name cut to 46 characters
+            try:
+                out += [os.path.join(folder, e) for e in os.listdir(folder or ".")
+                        if e.startswith(stem) and not e.lower().endswith(SIDECAR_SUFFIXES)]
+            except OSError:
+                pass
+    return out
+
+
 def read_descriptions(path: str | os.PathLike) -> Described:
     """Everything :mod:`photocap.metadata` can find for the photo at ``path``; never raises."""
     found = Described()
