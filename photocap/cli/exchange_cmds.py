@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from photocap.cli.library_cmds import library_option
 from photocap.library import LibraryError, open_library
 from photocap.library.exchange import FORMATS, read_rows, write_csv, write_json, write_sidecars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    lib_opt = argparse.ArgumentParser(add_help=False)
-    lib_opt.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
+    lib_opt = library_option()
 
     p = sub.add_parser("export", parents=[lib_opt], help="write the library's captions to CSV, JSON or XMP sidecars",
                        description="Write captions out: --format csv or json to a file (or standard output), "

@@ -23,9 +23,15 @@ from dataclasses import asdict
 from photocap.library import LibraryError, PhotoFilter, open_library
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def library_option() -> argparse.ArgumentParser:
+    """The ``--library FILE`` option every library command takes (a parent parser)."""
     lib_opt = argparse.ArgumentParser(add_help=False)
     lib_opt.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
+    return lib_opt
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lib_opt = library_option()
 
     p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
                        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
