@@ -4,7 +4,8 @@ No Qt, no torch, no database: Pillow and defusedxml to read, exiv2 (pyexiv2) to 
 """
 
 from photocap.metadata.read import (
-    SIDECAR_SUFFIXES, Described, is_junk, newest_sidecar, photos_for_sidecar, read_descriptions, sidecar_paths, takeout_paths,
+    SIDECAR_SUFFIXES, Described, is_junk, newest_sidecar, photos_for_sidecar, read_descriptions, sidecar_paths,
+    takeout_paths,
 )
 from photocap.metadata.write import MetadataWriteError, can_embed, embed, target_sidecar, write_sidecar
 

@@ -121,18 +121,27 @@ def is_junk(text: str, camera: str = "") -> bool:
     return bool(cam) and t in cam  # the make or model, alone
 
 
-def sidecar_paths(photo: str | os.PathLike) -> list[Path]:
-    """The XMP sidecars a photo may have, in the order they are trusted."""
-    p = Path(photo)
-    return [p.with_name(p.name + ".xmp"), p.with_name(p.name + ".XMP"), p.with_suffix(".xmp"), p.with_suffix(".XMP")]
+def sidecar_paths(photo: str | os.PathLike) -> list[str]:
+    """The XMP sidecars a photo may have, in the order they are trusted (plain strings: a scan asks often)."""
+    p = os.fspath(photo)
+    stem = os.path.splitext(p)[0]
+    return [p + ".xmp", p + ".XMP", stem + ".xmp", stem + ".XMP"]
 
 
-def takeout_paths(photo: str | os.PathLike) -> list[Path]:
-    p = Path(photo)
-    names = [p.name + ".json", p.name + ".supplemental-metadata.json"]
-    if len(p.name) > 46:  # Takeout cuts long names to 46 characters before adding ".json"
-        names.append(p.name[:46] + ".json")
-    return [p.with_name(n) for n in names]
+def takeout_paths(photo: str | os.PathLike) -> list[str]:
+    p = os.fspath(photo)
+    out = [p + ".json", p + ".supplemental-metadata.json"]
+    folder, name = os.path.split(p)
+    if len(name) > 46:  # Takeout cuts long names to 46 characters before adding ".json"
+        out.append(os.path.join(folder, name[:46] + ".json"))
+    return out
+
+
+def _existing(paths: list[str]) -> str | None:
+    for p in paths:
+        if os.path.isfile(p):
+            return p
+    return None
 
 
 SIDECAR_SUFFIXES = (".xmp", ".json")
@@ -142,8 +151,7 @@ def newest_sidecar(photo: str, known: dict[str, int] | None = None) -> int:
     """The newest mtime (ns) among the photo's sidecars, 0 if it has none. ``known`` (path -> mtime,
     as a directory listing gives them) saves the ``stat`` calls; without it the disk is asked."""
     newest = 0
-    for side in (*sidecar_paths(photo), *takeout_paths(photo)):
-        key = os.fspath(side)
+    for key in (*sidecar_paths(photo), *takeout_paths(photo)):
         if known is not None:
             newest = max(newest, known.get(key, 0))
             continue
@@ -188,14 +196,12 @@ def photos_for_sidecar(sidecar: str) -> list[str]:
 def read_descriptions(path: str | os.PathLike) -> Described:
     """Everything :mod:`photocap.metadata` can find for the photo at ``path``; never raises."""
     found = Described()
-    for side in sidecar_paths(path):
-        if side.is_file():
-            _read_sidecar(side, found)
-            break
-    for tk in takeout_paths(path):
-        if tk.is_file():
-            _read_takeout(tk, found)
-            break
+    side = _existing(sidecar_paths(path))
+    if side is not None:
+        _read_sidecar(Path(side), found)
+    takeout = _existing(takeout_paths(path))
+    if takeout is not None:
+        _read_takeout(Path(takeout), found)
     try:
         with Image.open(path) as im:
             _read_embedded(im, found)

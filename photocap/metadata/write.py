@@ -54,8 +54,8 @@ def _exiv2():
 def target_sidecar(photo: str | os.PathLike) -> Path:
     """The sidecar a caption goes to: an existing one, else ``photo.ext.xmp``."""
     for side in sidecar_paths(photo):
-        if side.is_file():
-            return side
+        if os.path.isfile(side):
+            return Path(side)
     p = Path(photo)
     return p.with_name(p.name + ".xmp")
 
