@@ -13,7 +13,7 @@ import sys
 
 from photocap.cli.library_cmds import library_option
 from photocap.library import LibraryError, open_library
-from photocap.library.exchange import FORMATS, read_rows, write_csv, write_json, write_sidecars
+from photocap.library.exchange import FORMATS, read_rows, write_csv, write_file, write_json, write_sidecars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,17 +49,15 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"  not written: {line}", file=sys.stderr)
         print(f"{written} sidecar(s) written" + (f", {len(problems)} not written" if problems else ""))
         return 1 if problems and not written else 0
-    write = write_csv if args.format == "csv" else write_json
     if args.out:
         try:
-            with open(args.out, "w", encoding="utf-8", newline="") as f:
-                n = write(rows, f)
+            n = write_file(rows, args.out, args.format)
         except OSError as exc:
             print(f"photocap: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
             return 1
         print(f"{n} caption(s) written to {args.out}", file=sys.stderr)
     else:
-        write(rows, sys.stdout)
+        (write_csv if args.format == "csv" else write_json)(rows, sys.stdout)
     return 0
 
 
@@ -75,9 +73,7 @@ def run_import(args: argparse.Namespace) -> int:
     except LibraryError as exc:
         print(f"photocap: {exc}", file=sys.stderr)
         return 1
-    print(f"{report.written} caption(s) imported ({report.by_path} by path, {report.by_identity} by content), "
-          f"{report.unchanged} already there, {len(report.conflicts)} kept (you wrote a different caption here), "
-          f"{len(report.unmatched)} not in this library, {report.skipped_automatic} automatic skipped")
+    print(report.summary())
     for path in report.conflicts:
         print(f"  kept yours: {path}", file=sys.stderr)
     for line in report.bad_rows:

@@ -46,6 +46,11 @@ class ImportReport:
     def written(self) -> int:
         return self.by_path + self.by_identity
 
+    def summary(self) -> str:
+        return (f"{self.written} caption(s) imported ({self.by_path} by path, {self.by_identity} by content), "
+                f"{self.unchanged} already there, {len(self.conflicts)} kept (you wrote a different caption here), "
+                f"{len(self.unmatched)} not in this library, {self.skipped_automatic} automatic skipped")
+
 
 def export_rows(session: Session, sources: Iterable[str] = (SOURCE_USER, SOURCE_IMPORTED)) -> Iterator[dict]:
     wanted = tuple(sources)
@@ -92,6 +97,13 @@ def write_sidecars(rows: Iterable[dict]) -> tuple[int, list[str]]:
         except (MetadataWriteError, OSError) as exc:
             problems.append(f"{_printable(row['path'])}: {exc}")
     return n, problems
+
+
+def write_file(rows: list[dict], path: str | os.PathLike, fmt: str) -> int:
+    """``rows`` to ``path`` as ``csv`` or ``json``; returns how many. OSError on failure."""
+    write = write_csv if fmt == "csv" else write_json
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        return write(rows, f)
 
 
 def read_rows(path: str | os.PathLike) -> list[dict]:
