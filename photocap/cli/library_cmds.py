@@ -30,9 +30,15 @@ from photocap.filenames import json_path, one_line, readable, unicode_safe
 from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def library_option() -> argparse.ArgumentParser:
+    """The ``--library FILE`` option every library command takes (a parent parser)."""
     lib_opt = argparse.ArgumentParser(add_help=False)
     lib_opt.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
+    return lib_opt
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lib_opt = library_option()
 
     p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
                        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
@@ -365,8 +371,10 @@ def run_edit(args: argparse.Namespace) -> int:
         if not args.caption.strip():
             _err("the caption is empty")
             return 1
-        lib.set_user_caption(photo.id, args.caption)
+        problem = lib.set_user_caption(photo.id, args.caption)
         print(f"{readable(photo.path)}: {' '.join(unicode_safe(args.caption).split())}")
+        if problem:
+            _err(one_line(problem))
         return 0
 
     return _on_photo(args, edit)

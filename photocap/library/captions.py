@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from photocap.library.identity import holdout_bucket
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
 from photocap.library.schema import (
-    SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_ERROR, STATUS_OK, Caption, Photo, Tag, utcnow,
+    SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_ERROR, STATUS_OK, TAG_IMPORTED, Caption, Photo, Tag, utcnow,
 )
 
 
@@ -82,12 +82,48 @@ def mark_reviewed(session: Session, photo_id: int, reviewed: bool = True) -> Non
 
 
 def _set_tags(session: Session, photo: Photo, tags: Sequence[tuple[str, float]]) -> None:
-    session.execute(delete(Tag).where(Tag.photo_id == photo.id))
+    """The tagger's labels for ``photo``; keywords imported from its metadata stay."""
+    session.execute(delete(Tag).where(Tag.photo_id == photo.id, Tag.source != TAG_IMPORTED))
+    imported = set(session.scalars(select(Tag.label).where(Tag.photo_id == photo.id)))
     best: dict[str, float] = {}
     for label, prob in tags:
-        best[label] = max(float(prob), best.get(label, 0.0))
+        if label not in imported:
+            best[label] = max(float(prob), best.get(label, 0.0))
     session.add_all(Tag(photo_id=photo.id, label=label, prob=prob) for label, prob in best.items())
-    photo.tags_text = " ".join(sorted(best, key=best.get, reverse=True))
+    session.flush()
+    _refresh_tags_text(session, photo)
+
+
+def set_imported_keywords(session: Session, photo: Photo, keywords: Sequence[str]) -> None:
+    """Keywords from the photo's metadata (XMP dc:subject, IPTC, digiKam) as tags with source ``imported``."""
+    session.execute(delete(Tag).where(Tag.photo_id == photo.id,
+                                      or_(Tag.source == TAG_IMPORTED, Tag.label.in_(list(keywords)))))
+    session.add_all(Tag(photo_id=photo.id, label=k, prob=1.0, source=TAG_IMPORTED) for k in dict.fromkeys(keywords))
+    session.flush()
+    _refresh_tags_text(session, photo)
+
+
+def _refresh_tags_text(session: Session, photo: Photo) -> None:
+    rows = session.execute(select(Tag.label).where(Tag.photo_id == photo.id)
+                           .order_by((Tag.source == TAG_IMPORTED).desc(), Tag.prob.desc(), Tag.label))
+    photo.tags_text = " ".join(r.label for r in rows)
+
+
+def record_imported(session: Session, photo: Photo, description: str | None, origin: str | None,
+                    keywords: Sequence[str]) -> bool:
+    """What another application wrote (see :mod:`photocap.metadata`): the description becomes an
+    ``imported`` caption unless the user wrote one here; returns True when the caption changed."""
+    if keywords or session.scalar(select(func.count()).select_from(Tag).where(
+            Tag.photo_id == photo.id, Tag.source == TAG_IMPORTED)):
+        set_imported_keywords(session, photo, keywords)
+    if not description or photo.caption_source == SOURCE_USER:
+        return False
+    text = " ".join(description.split())
+    if photo.caption_source == SOURCE_IMPORTED and photo.caption == text:
+        return False
+    _set_current(session, photo, text, SOURCE_IMPORTED, origin)
+    photo.reviewed = True  # a person wrote it
+    return True
 
 
 def history(session: Session, photo_id: int) -> list[CaptionRecord]:

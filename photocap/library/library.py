@@ -19,7 +19,8 @@ API (all paths may be ``str`` or ``PathLike``)::
     photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
     count_needing_caption(model_id) -> int
     record_caption(photo_id, text, source, model_version=None, tags=None, file_version=None) -> bool
-    set_user_caption(photo_id, text) ; mark_reviewed(photo_id, reviewed=True)
+    set_user_caption(photo_id, text) -> str | None ; mark_reviewed(photo_id, reviewed=True)
+    get_setting(key) -> bool ; set_setting(key, value)   # metadata.write_sidecars, metadata.embed, ...
     record_problem(path_or_id, reason) ; problems() -> list[Problem]
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
@@ -31,6 +32,7 @@ API (all paths may be ``str`` or ``PathLike``)::
     start_training_run(base_model_id=None, params=None, n_examples=None) -> int
     finish_training_run(run_id, status="done", result_model_id=None, metrics=None, error=None)
     training_runs() ; check_integrity() -> list[str] ; integrity_check_due() -> bool ; close()
+    export_captions(sources=("user", "imported")) -> list[dict] ; import_captions(rows) -> ImportReport
 
 A library opened read-only (``read_only``, ``why_read_only``) answers every read; every
 write raises :class:`~photocap.library.db.LibraryReadOnly`. SQLite errors met on the way
@@ -52,7 +54,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, models, photos, scanner
+from photocap.library import captions, exchange, models, photos, scanner
 from photocap.library import search as _search
 from photocap.library.db import (
     CHECK_EVERY, DURABLE_OPTION, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate,
@@ -62,9 +64,15 @@ from photocap.library.records import (
     FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
     TrainingRunInfo, UserCaption,
 )
-from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, Photo
+from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
+
+# Library settings (stored in the file, so the app and the command line follow the same ones)
+SETTING_WRITE_SIDECARS = "metadata.write_sidecars"  # the user's captions go to XMP sidecars too
+SETTING_EMBED = "metadata.embed"  # ... into the photo itself (JPEG/TIFF/PNG/WebP), sidecar otherwise
+SETTING_TEACH_IMPORTED = "teach.include_imported"  # imported captions teach too
+SETTING_DEFAULTS = {SETTING_WRITE_SIDECARS: False, SETTING_EMBED: False, SETTING_TEACH_IMPORTED: True}
 
 
 class Library:
@@ -229,9 +237,40 @@ class Library:
         with self._write(durable=source == SOURCE_IMPORTED) as s:  # imported captions are people's words
             return captions.record_caption(s, photo_id, text, source, model_version, tags, file_version)
 
-    def set_user_caption(self, photo_id: int, text: str) -> None:
+    def set_user_caption(self, photo_id: int, text: str) -> str | None:
+        """Save the user's caption. With "write captions to XMP" on (:meth:`set_setting`), also write it
+        where other apps read it; returns why that part failed (the caption is saved either way), or None."""
         with self._write(durable=True) as s:
             captions.set_user_caption(s, photo_id, text)
+            path = s.get(Photo, photo_id).path
+        return self._write_metadata(path, " ".join(text.split()))
+
+    def _write_metadata(self, path: str, text: str) -> str | None:
+        sidecars, embedded = self.get_setting(SETTING_WRITE_SIDECARS), self.get_setting(SETTING_EMBED)
+        if not (sidecars or embedded):
+            return None
+        from photocap.metadata import MetadataWriteError, can_embed, embed, write_sidecar
+
+        try:
+            if embedded and can_embed(path):
+                embed(path, text)
+            else:
+                write_sidecar(path, text)
+        except (MetadataWriteError, OSError) as exc:
+            return f"saved in the library, but not written to the photo's metadata: {exc}"
+        return None
+
+    # ---- preferences that belong to the library ----------------------------------------------
+    def get_setting(self, key: str) -> bool:
+        with self._read() as s:
+            row = s.get(LibrarySetting, key)
+            return (row.value == "1") if row is not None else SETTING_DEFAULTS.get(key, False)
+
+    def set_setting(self, key: str, value: bool) -> None:
+        if key not in SETTING_DEFAULTS:
+            raise KeyError(f"unknown library setting {key!r}")
+        with self._write(durable=True) as s:
+            s.merge(LibrarySetting(key=key, value="1" if value else "0"))
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
         with self._write(durable=True) as s:
@@ -351,6 +390,15 @@ class Library:
     def training_runs(self) -> list[TrainingRunInfo]:
         with self._read() as s:
             return models.runs(s)
+
+    # ---- captions in and out (CSV, JSON, XMP sidecars) -----------------------------------
+    def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict]:
+        with self._read() as s:
+            return list(exchange.export_rows(s, sources))
+
+    def import_captions(self, rows: Iterable[dict]) -> exchange.ImportReport:
+        with self._write(durable=True) as s:
+            return exchange.import_rows(s, rows)
 
     # ---- health ------------------------------------------------------------------------
     def check_integrity(self, backup: bool = True) -> list[str]:

@@ -33,13 +33,14 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from photocap.filenames import os_reason, readable
+from photocap.library import captions
 from photocap.library.identity import quick_identity
 from photocap.library.schema import (
-    FOLDER_MISSING, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
+    FOLDER_MISSING, SOURCE_IMPORTED, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
 )
 
 if TYPE_CHECKING:
-    from photocap import imaging  # imported where files are read: a search never pays for Pillow
+    from photocap import imaging, metadata  # imported where files are read: a search never pays for Pillow
 
 # never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
 NOT_PHOTO_EXTENSIONS = frozenset(
@@ -114,11 +115,13 @@ class FileFacts:
     meta: imaging.PhotoMeta | None
     error: str | None
     gone: bool = False  # the file vanished before it could be read (not a problem: it is not there)
+    described: metadata.Described | None = None  # descriptions/keywords other apps left (photocap.metadata)
+    sidecar_mtime_ns: int = 0
 
 
 def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
     """Identity and metadata of one file (no pixel decoding); never raises."""
-    from photocap import imaging
+    from photocap import imaging, metadata
 
     try:
         st = st or os.stat(path)
@@ -127,7 +130,9 @@ def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
         return FileFacts(path, getattr(st, "st_size", 0), getattr(st, "st_mtime_ns", 0), None, None,
                          os_reason(exc), gone=isinstance(exc, FileNotFoundError))
     try:
-        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, imaging.read_meta(path), None)
+        meta = imaging.read_meta(path)
+        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, meta, None,
+                         described=metadata.read_descriptions(path), sidecar_mtime_ns=metadata.newest_sidecar(path))
     except imaging.ImageError as exc:
         return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a strange file must never stop a scan
@@ -144,6 +149,7 @@ def _apply_facts(row: Photo, facts: FileFacts) -> None:
     row.camera = meta.camera if meta else None
     row.status = STATUS_OK if facts.error is None else STATUS_ERROR
     row.error = facts.error
+    row.sidecar_mtime_ns = facts.sidecar_mtime_ns
 
 
 def _set_location(row: Photo, path: str, folder_id: int | None, root: str | None) -> None:
@@ -156,13 +162,15 @@ def upsert(session: Session, facts: FileFacts, folder_id: int | None, root: str 
     row = session.scalars(select(Photo).where(Photo.path == facts.path)).one_or_none()
     if row is not None:
         was_missing = row.status == STATUS_MISSING
-        if row.size == facts.size and row.mtime_ns == facts.mtime_ns and not was_missing:
+        if (row.size == facts.size and row.mtime_ns == facts.mtime_ns and not was_missing
+                and row.sidecar_mtime_ns == facts.sidecar_mtime_ns):
             return "unchanged"
-        if facts.identity != row.identity and row.caption_source not in (None, SOURCE_USER):
+        if facts.identity != row.identity and row.caption_source not in (None, SOURCE_USER, SOURCE_IMPORTED):
             row.caption_stale = True
         _apply_facts(row, facts)
         if folder_id is not None:
             row.folder_id = folder_id
+        _record_imported(session, row, facts)
         return "restored" if was_missing else "updated"
     row = _moved_from(session, facts.identity)
     outcome = "moved"
@@ -172,7 +180,16 @@ def upsert(session: Session, facts: FileFacts, folder_id: int | None, root: str 
         outcome = "added"
     _set_location(row, facts.path, folder_id, root)
     _apply_facts(row, facts)
+    _record_imported(session, row, facts)
     return outcome
+
+
+def _record_imported(session: Session, row: Photo, facts: FileFacts) -> None:
+    d = facts.described
+    if d is None or (d.description is None and not d.keywords and not row.tags_text):
+        return
+    session.flush()  # a new row needs its id
+    captions.record_imported(session, row, d.description, d.origin, d.keywords)
 
 
 def _moved_from(session: Session, identity: str | None) -> Photo | None:

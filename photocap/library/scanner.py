@@ -59,9 +59,11 @@ class ScanProgress:
     path: str | None = None
 
 
-def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
-    """Photo files below ``root`` with their stat; problems go to ``skipped``."""
-    from photocap import imaging  # imported where files are read: a search never pays for Pillow
+def walk(root: str, skipped: list[Problem], sidecars: dict[str, int] | None = None
+         ) -> Iterator[tuple[str, os.stat_result]]:
+    """Photo files below ``root`` with their stat; problems go to ``skipped``; the mtimes of
+    the XMP / Takeout sidecars met on the way go to ``sidecars`` (path -> mtime_ns)."""
+    from photocap import imaging, metadata  # imported where files are read: a search never pays for Pillow
 
     visited: set[tuple[int, int]] = set()
     stack = [root]
@@ -94,7 +96,9 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
             if _stat.S_ISDIR(est.st_mode):
                 subdirs.append(entry.path)
             elif _stat.S_ISREG(est.st_mode):
-                if photos.is_candidate(entry.path):
+                if sidecars is not None and entry.name.lower().endswith(metadata.SIDECAR_SUFFIXES):
+                    sidecars[entry.path] = est.st_mtime_ns
+                elif photos.is_candidate(entry.path):
                     yield entry.path, est
             elif os.path.splitext(entry.name)[1].lower() in imaging.PHOTO_EXTENSIONS:
                 skipped.append(Problem(entry.path, f"{special_file(est.st_mode)}, not a photo file"))
@@ -104,6 +108,8 @@ def walk(root: str, skipped: list[Problem]) -> Iterator[tuple[str, os.stat_resul
 def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress], None] | None = None,
                 should_stop: Callable[[], bool] | None = None, subtree: str | None = None) -> ScanReport:
     """Bring the library in line with the files below a watched folder (or one ``subtree`` of it)."""
+    from photocap import metadata
+
     t0 = time.perf_counter()
     with lib._read() as s:
         folder = s.get(Folder, folder_id)
@@ -123,16 +129,19 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
 
     with lib._read() as s:
         known = {row.path: row for row in s.execute(
-            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status).where(photos.under(Photo.path, top))
+            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status, Photo.sidecar_mtime_ns)
+            .where(photos.under(Photo.path, top))
         )}
+    sidecars: dict[str, int] = {}
     tick = _Ticker(progress)
     to_read: list[tuple[str, os.stat_result]] = []
     restore: list[int] = []
     seen: set[str] = set()
-    for path, st in walk(top, report.skipped):
+    for path, st in walk(top, report.skipped, sidecars):
         seen.add(path)
         row = known.get(path)
-        if row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns:
+        if (row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
+                and row.sidecar_mtime_ns == metadata.newest_sidecar(path, sidecars)):
             if row.status == STATUS_MISSING:
                 restore.append(row.id)
             else:

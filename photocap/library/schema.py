@@ -36,6 +36,7 @@ SOURCE_USER = "user"
 SOURCE_MODEL = "model"
 SOURCE_TAGS = "tags"
 SOURCE_IMPORTED = "imported"
+TAG_IMPORTED = "imported"  # Tag.source of keywords read from a photo's metadata
 SOURCES = (SOURCE_USER, SOURCE_MODEL, SOURCE_TAGS, SOURCE_IMPORTED)
 AUTOMATIC_SOURCES = (SOURCE_MODEL, SOURCE_TAGS)  # what "needs review" and re-captioning are about
 
@@ -139,6 +140,8 @@ class Photo(Base):
     folder_name: Mapped[str] = mapped_column(SafeString, default="")
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    # newest mtime of the photo's XMP / Takeout sidecars when last read (0: none)
+    sidecar_mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     identity: Mapped[str] = mapped_column(String(40), index=True)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
@@ -186,13 +189,23 @@ class Caption(Base):
 
 
 class Tag(Base):
-    """A label the tagger gave a photo, with its probability (from the latest automatic run)."""
+    """A label for a photo: from the tagger with its probability (latest run), or a keyword imported from metadata."""
 
     __tablename__ = "tags"
 
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String, primary_key=True, index=True)
     prob: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16), default="model", server_default="model")  # or "imported"
+
+
+class LibrarySetting(Base):
+    """A preference that belongs to the library (the command line and the app follow the same)."""
+
+    __tablename__ = "library_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Problem(Base):

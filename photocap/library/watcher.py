@@ -40,6 +40,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from photocap import metadata
 from photocap.library import photos, scanner
 from photocap.library.records import ScanReport
 from photocap.library.schema import FOLDER_MISSING, Folder
@@ -298,6 +299,8 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
             with lib._write() as s:
                 report.missing += photos.mark_missing(s, prefix=ch.path)
                 s.execute(update(Folder).where(Folder.path == ch.path).values(status=FOLDER_MISSING))
+        elif ch.kind == DELETED and not ch.is_dir and ch.path.lower().endswith(metadata.SIDECAR_SUFFIXES):
+            to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path) if folder is not None]
         elif ch.kind == DELETED:
             with lib._write() as s:
                 report.missing += photos.mark_missing(s, **({"prefix": ch.path} if ch.is_dir else {"path": ch.path}))
@@ -306,6 +309,8 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
         elif ch.kind in (CREATED, MODIFIED) and folder is not None:
             if os.path.isfile(ch.path) and photos.is_candidate(ch.path):
                 to_examine.append((ch.path, folder))
+            else:  # a sidecar another app (or photocap) wrote: read its photo again
+                to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]
         elif ch.kind == RESCAN and folder is not None:
             report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))
     for path, folder in to_examine:  # I/O outside transactions, one short write each
@@ -342,3 +347,5 @@ def _apply_move(lib: Library, ch: Change, folder, report: ScanReport, to_examine
     report.moved += int(moved)
     if not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
         to_examine.append((ch.path, folder))  # a new photo (or one renamed from a temporary name)
+    elif not moved:  # a sidecar saved the safe way (temporary file renamed over it)
+        to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]

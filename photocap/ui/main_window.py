@@ -311,16 +311,53 @@ class MainWindow(QMainWindow):
         self.page.grid.set_thumb_size(size)
 
     def open_settings(self) -> None:
+        """Settings, once the library's own settings are read (on the library lane, never here)."""
+        from photocap.ui.jobs.captions_io import read_library_settings
+
+        if self.library.run(read_library_settings, on_result=self._open_settings) is None:
+            self._open_settings(None)  # no library open: the app's settings only
+
+    def _open_settings(self, library_settings: dict | None) -> None:
+        from photocap.ui.jobs.captions_io import write_library_settings
         from photocap.ui.views.settings_dialog import SettingsDialog
 
         folders = self.browser.counts.folders if self.browser.counts else []
-        dialog = SettingsDialog(self.settings, folders, self)
+        dialog = SettingsDialog(self.settings, folders, self, library_settings=library_settings)
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(lambda fid: self.library.remove_folder(fid))
         dialog.rescan_requested.connect(lambda fid: self.library.scan(fid))
         self.browser.counts_changed.connect(lambda c: dialog.set_folders(c.folders))
         if dialog.exec():
             self.apply_settings(dialog.result_settings())
+            changed = dialog.result_library_settings()
+            if changed:
+                self.library.run(write_library_settings, changed)
+
+    # ---- captions in and out (File menu) ----------------------------------------------------
+    def export_captions(self, fmt: str) -> None:
+        from photocap.ui.jobs.captions_io import export_captions
+
+        path = None
+        if fmt != "xmp":
+            path, _ = QFileDialog.getSaveFileName(self, "Export captions", f"photocap-captions.{fmt}",
+                                                  "CSV (*.csv)" if fmt == "csv" else "JSON (*.json)")
+            if not path:
+                return
+        self.library.run_files(export_captions, path, fmt, on_result=self.show_status)
+
+    def import_captions(self) -> None:
+        from photocap.ui.jobs.captions_io import import_captions
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import captions", "", "Caption exports (*.csv *.json)")
+        if path:
+            self.library.run_files(import_captions, path, on_result=self._captions_imported)
+
+    def _captions_imported(self, message: str) -> None:
+        self.show_status(message)
+        self.library.changed.emit("captions")
+
+    def show_status(self, message: str) -> None:
+        self.status.show_message(message)
 
     def apply_settings(self, new: AppSettings) -> None:
         old = self.settings

@@ -190,6 +190,17 @@ class LibraryService(QObject):
         job.failed.connect(on_failed)
         return self.reads.submit(job)
 
+    def run_files(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None
+                  ) -> Job | None:
+        """Like :meth:`run`, on the files lane: work that reads or writes many files (exports, imports)."""
+        if self.library is None or self.files.stopped:
+            return None
+        job = Job(getattr(fn, "__name__", "files"), fn, self.library, *args)
+        if on_result is not None:
+            job.result.connect(on_result)
+        job.failed.connect(self.error)
+        return self.files.submit(job)
+
     # ---- edits ------------------------------------------------------------------------------
     def save_caption(self, photo_id: int, text: str) -> Job | None:
         job = self._edit("save caption", _save_caption, photo_id, text)

@@ -29,8 +29,8 @@ def badge_for(detail) -> tuple[str, str]:
         return "model", f"Model {model[:12]}" if model else "Model"
     if src == "tags":
         return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "")
-    if src == "imported":
-        return "none", "Imported"
+    if src == "imported":  # written by a person in another app; ``caption_model`` holds where it was read
+        return "user", f"Imported · {model}" if model else "Imported"
     return "none", "No caption yet"
 
 

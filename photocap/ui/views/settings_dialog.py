@@ -7,13 +7,23 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QVBoxLayout)
 
 from photocap.filenames import readable
+from photocap.library.library import SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
 from photocap.paths import default_library_path
 from photocap.ui.settings import DEVICES, THUMB_SIZES, AppSettings
+
+METADATA_OPTIONS = (
+    (SETTING_WRITE_SIDECARS, "Write my captions to XMP sidecars (photo.jpg.xmp)",
+     "digiKam, Lightroom, darktable and others read them; an existing sidecar keeps its other fields"),
+    (SETTING_EMBED, "Write them into the photo file itself (JPEG, TIFF, PNG, WebP)",
+     "Changes your original files (the pixels are never touched); other formats get a sidecar"),
+    (SETTING_TEACH_IMPORTED, "Teach photocap with imported descriptions too",
+     "Descriptions read from other apps count as your captions when teaching"),
+)
 
 DEVICE_NAMES = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA CUDA", "mps": "Apple MPS"}
 
@@ -23,7 +33,8 @@ class SettingsDialog(QDialog):
     remove_folder_requested = Signal(int)  # folder id
     rescan_requested = Signal(int)  # folder id
 
-    def __init__(self, settings: AppSettings, folders: list, parent=None):
+    def __init__(self, settings: AppSettings, folders: list, parent=None,
+                 library_settings: dict[str, bool] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -85,6 +96,23 @@ class SettingsDialog(QDialog):
         lay.addWidget(watched)
         self.set_folders(folders)
 
+        self._library_settings = dict(library_settings or {})
+        self.metadata_boxes: dict[str, QCheckBox] = {}
+        if library_settings is not None:
+            md = QGroupBox("Captions and other apps")
+            v2 = QVBoxLayout(md)
+            for key, text, tip in METADATA_OPTIONS:
+                box = QCheckBox(text)
+                box.setToolTip(tip)
+                box.setChecked(bool(library_settings.get(key)))
+                v2.addWidget(box)
+                self.metadata_boxes[key] = box
+            note = QLabel("Descriptions other apps wrote (XMP sidecars, IPTC, EXIF, Google Takeout) are always read.")
+            note.setObjectName("CaptionHint")
+            note.setWordWrap(True)
+            v2.addWidget(note)
+            lay.addWidget(md)
+
         where = QGroupBox("Library location")
         h = QHBoxLayout(where)
         self.library = QLineEdit(settings.library_path)
@@ -123,6 +151,11 @@ class SettingsDialog(QDialog):
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.library.setText(path)
+
+    def result_library_settings(self) -> dict[str, bool]:
+        """The library's own settings that the user changed (empty: none)."""
+        return {k: box.isChecked() for k, box in self.metadata_boxes.items()
+                if box.isChecked() != bool(self._library_settings.get(k))}
 
     def result_settings(self) -> AppSettings:
         return dataclasses.replace(

@@ -1,0 +1,40 @@
+"""Jobs for captions in and out of the library (File menu) and the library's own settings.
+
+Each runs on a lane (the ``files`` lane for exports and imports, which touch many files) and
+returns a sentence for the status bar; none touches a widget.
+"""
+
+from __future__ import annotations
+
+from photocap.library.exchange import read_rows, write_file, write_sidecars
+from photocap.library.library import SETTING_DEFAULTS
+
+
+def export_captions(ctx, library, path: str | None, fmt: str, sources=("user", "imported")) -> str:
+    rows = library.export_captions(sources)
+    if fmt == "xmp":
+        written, problems = write_sidecars(rows)
+        return f"{written} XMP sidecar(s) written" + (f"; {len(problems)} could not be: {problems[0]}"
+                                                      if problems else "")
+    try:
+        n = write_file(rows, path, fmt)
+    except OSError as exc:
+        return f"Export failed: could not write {path}: {exc.strerror or exc}"
+    return f"{n} caption(s) exported to {path}"
+
+
+def import_captions(ctx, library, path: str) -> str:
+    try:
+        rows = read_rows(path)
+    except (OSError, ValueError) as exc:
+        return f"Import failed: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+    return library.import_captions(rows).summary()
+
+
+def read_library_settings(ctx, library) -> dict[str, bool]:
+    return {key: library.get_setting(key) for key in SETTING_DEFAULTS}
+
+
+def write_library_settings(ctx, library, values: dict[str, bool]) -> None:
+    for key, value in values.items():
+        library.set_setting(key, value)
