@@ -243,12 +243,13 @@ class Library:
         with self._write(durable=True) as s:
             captions.set_user_caption(s, photo_id, text)
             path = s.get(Photo, photo_id).path
-        return self._write_metadata(path, " ".join(text.split()))
-
-    def _write_metadata(self, path: str, text: str) -> str | None:
-        sidecars, embedded = self.get_setting(SETTING_WRITE_SIDECARS), self.get_setting(SETTING_EMBED)
+            sidecars, embedded = (self._setting(s, k) for k in (SETTING_WRITE_SIDECARS, SETTING_EMBED))
         if not (sidecars or embedded):
             return None
+        return self._write_metadata(path, " ".join(text.split()), embedded)
+
+    @staticmethod
+    def _write_metadata(path: str, text: str, embedded: bool) -> str | None:
         from photocap.metadata import MetadataWriteError, can_embed, embed, write_sidecar
 
         try:
@@ -263,8 +264,12 @@ class Library:
     # ---- preferences that belong to the library ----------------------------------------------
     def get_setting(self, key: str) -> bool:
         with self._read() as s:
-            row = s.get(LibrarySetting, key)
-            return (row.value == "1") if row is not None else SETTING_DEFAULTS.get(key, False)
+            return self._setting(s, key)
+
+    @staticmethod
+    def _setting(s: Session, key: str) -> bool:
+        row = s.get(LibrarySetting, key)
+        return (row.value == "1") if row is not None else SETTING_DEFAULTS.get(key, False)
 
     def set_setting(self, key: str, value: bool) -> None:
         if key not in SETTING_DEFAULTS:
