@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
                        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
-                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C.")
-    p.add_argument("folders", nargs="+", metavar="FOLDER")
+                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C. "
+                       "Without FOLDERs: the library's folders (after switching models, this describes the "
+                       "automatic captions again).")
+    p.add_argument("folders", nargs="*", metavar="FOLDER")
     p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
     p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
     p.add_argument("--polling", action="store_true", help="watch by polling (network folders)")
@@ -174,7 +176,7 @@ def run_index(args: argparse.Namespace) -> int:
     status = 0
     roots = []
     try:
-        for folder in args.folders:
+        for folder in args.folders or [f.path for f in lib.folders() if f.status == "ok"]:
             if not os.path.isdir(folder):
                 _err(f"{folder}: not a folder")
                 status = 1
