@@ -218,7 +218,7 @@ def test_settings_follow_the_data_size(tmp_path):
         plan_training(100_000, 10_000, out, None)
     assert (tiny.batch_size, small.batch_size, big.batch_size) == (8, 16, 64)
     assert tiny.early_stop == 0 and tiny.epochs >= 100  # 2 steps/epoch: no early stop, many epochs
-    assert small.early_stop == 0 and big.early_stop == 5  # 94 steps/epoch
+    assert small.early_stop == 5 and big.early_stop == 5  # 94 and 1,563 steps per epoch
     assert big.epochs == 3 and big.hidden_dim == 512 and tiny.hidden_dim == 256
     assert tiny.max_minutes == 3.0 and big.max_minutes == 53.0
     assert plan_training(10, 0, out, 1.5).max_minutes == 1.5
@@ -334,3 +334,17 @@ def test_cli_teach_with_nothing_to_learn(tmp_path, synth, capsys):
     db = make_library(tmp_path, synth, n_user=0)
     assert photocap_main(["teach", "--library", str(db)]) == 2
     assert "write captions for at least 2 photos" in capsys.readouterr().err
+
+
+def test_photocap_train_finetune_without_a_model_teaches_the_library(tmp_path, synth, capsys, tiny_plan):
+    from trainer.cli import main as train_main
+
+    db = make_library(tmp_path, synth)
+    assert train_main(["finetune", "--library", str(db), "--device", "cpu", "--epochs", "2", "--quiet"]) == 0
+    assert "[done] registered as" in capsys.readouterr().out
+    with open_library(db) as lib:
+        versions, runs = lib.model_versions(), lib.training_runs()
+    assert len(versions) == 1 and versions[0].parent_model_id is None  # no active model: from scratch
+    assert runs[-1].params["epochs"] == 2 and runs[-1].status == "done"
+    assert train_main(["finetune", "--library", str(db), "--no-register"]) == 2
+    assert "need --model" in capsys.readouterr().err
