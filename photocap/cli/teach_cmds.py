@@ -197,35 +197,29 @@ def run_model_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_model_remove(args: argparse.Namespace) -> int:
+def _on_version(args: argparse.Namespace, action, done) -> int:
+    """Run ``action(lib)`` on a model version; say what was done, or why not."""
     lib = _open(args)
     if lib is None:
         return 2
     with lib:
         try:
-            info = lib.remove_model_version(args.model_id)
+            info = action(lib)
         except KeyError:
             _err(f"no model {args.model_id!r} in this library (see: photocap model list)")
             return 1
         except ValueError as exc:
             _err(str(exc))
             return 1
-    print(f"removed {info.model_id} ({info.name or 'unnamed'})")
+    print(done(info))
     return 0
+
+
+def run_model_remove(args: argparse.Namespace) -> int:
+    return _on_version(args, lambda lib: lib.remove_model_version(args.model_id),
+                       lambda info: f"removed {info.model_id} ({info.name or 'unnamed'})")
 
 
 def run_model_rename(args: argparse.Namespace) -> int:
-    lib = _open(args)
-    if lib is None:
-        return 2
-    with lib:
-        try:
-            info = lib.rename_model_version(args.model_id, args.name)
-        except KeyError:
-            _err(f"no model {args.model_id!r} in this library (see: photocap model list)")
-            return 1
-        except ValueError as exc:
-            _err(str(exc))
-            return 1
-    print(f"{info.model_id} is now called {info.name!r}")
-    return 0
+    return _on_version(args, lambda lib: lib.rename_model_version(args.model_id, args.name),
+                       lambda info: f"{info.model_id} is now called {info.name!r}")

@@ -290,10 +290,10 @@ def test_cli_teach_use_then_model_commands(tmp_path, synth, capsys, tiny_plan):
     assert photocap_main(["teach", "--use", "--device", "cpu", *lib_arg]) == 0
     out, err = capsys.readouterr()
     assert "[start]" in out and "[validation]" in out and "[done] registered as" in out
-    assert "now describing with" in out and "2 automatic captions will be described again" in out
+    assert "now describing with" in out and "6 automatic captions will be described again" in out
     with open_library(db) as lib:
         first = lib.active_model()
-        assert first is not None and lib.count_needing_caption(first.model_id) == 2
+        assert first is not None and lib.count_needing_caption(first.model_id) == 6
     assert photocap_main(["model", "list", "--json", *lib_arg]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(m["model_id"], m["active"]) for m in listed] == [(first.model_id, True)]
@@ -304,7 +304,7 @@ def test_cli_teach_use_then_model_commands(tmp_path, synth, capsys, tiny_plan):
         assert lib.count_needing_caption(first.model_id) == 0
         details = [lib.photo_detail(pid) for pid in lib.list_photo_ids()]
         auto = [d for d in details if d.caption_source in ("model", "tags")]
-        assert len(auto) == 2 and all(d.caption_model == first.model_id for d in auto)
+        assert len(auto) == 6 and all(d.caption_model == first.model_id for d in auto)
         assert all(d.caption_confidence is not None for d in auto)
         assert sum(d.caption_source == "user" for d in details) == 12
     assert photocap_main(["teach", *lib_arg, "--device", "cpu", "--quiet"]) == 0
