@@ -285,7 +285,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, detail) -> int:
     if args.json:
-        data = asdict(detail) | {"needs_review": detail.needs_review}
+        data = asdict(detail) | {"needs_review": detail.needs_review, "caption_confidence": detail.caption_confidence}
         print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
         return 0
     review = " (needs review)" if detail.needs_review else ""
@@ -294,7 +294,8 @@ def _show(args: argparse.Namespace, detail) -> int:
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:
         model = f", model {detail.caption_model}" if detail.caption_model else ""
-        print(f"  source:  {detail.caption_source}{model}{review}")
+        sure = f", {detail.caption_confidence:.0%} sure" if detail.caption_confidence is not None else ""
+        print(f"  source:  {detail.caption_source}{model}{sure}{review}")
     if detail.tags:
         print("  tags:    " + ", ".join(f"{label} {prob:.2f}" for label, prob in detail.tags))
     meta = [f"{detail.width}x{detail.height}" if detail.width else None, detail.format,

@@ -307,6 +307,8 @@ def test_cli_teach_use_then_model_commands(tmp_path, synth, capsys, tiny_plan):
         assert len(auto) == 6 and all(d.caption_model == first.model_id for d in auto)
         assert all(d.caption_confidence is not None for d in auto)
         assert sum(d.caption_source == "user" for d in details) == 12
+    assert photocap_main(["show", auto[0].path, *lib_arg]) == 0
+    assert f"model {first.model_id}, {auto[0].caption_confidence:.0%} sure" in capsys.readouterr().out
     assert photocap_main(["teach", *lib_arg, "--device", "cpu", "--quiet"]) == 0
     out = capsys.readouterr().out
     second = out.split("photocap model use ")[-1].strip()
