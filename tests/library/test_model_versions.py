@@ -110,3 +110,24 @@ def test_user_captions_with_imported(lib, four):
     m, t, u, i = four
     assert [r.photo_id for r in lib.user_captions()] == [u]
     assert {r.photo_id for r in lib.user_captions(include_imported=True)} == {u, i}
+
+
+def test_upgrade_from_0003_keeps_captions_without_a_confidence(tmp_path):
+    from photocap.library import open_library
+    from photocap.library.db import make_engine, upgrade
+
+    db = tmp_path / "old.sqlite"
+    engine = make_engine(db)
+    upgrade(engine, "0003")  # before captions had a confidence
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO photos (id, path, name, folder_name, size, mtime_ns, identity, status, added_at, updated_at, "
+            "caption, caption_source, caption_model, caption_stale, reviewed, tags_text) VALUES (3, '/p/a.jpg', "
+            "'a.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'beacon or pier', 'tags', 't', 0, 0, '')")
+        conn.exec_driver_sql("INSERT INTO captions (photo_id, text, source, model_id, created_at) "
+                             "VALUES (3, 'beacon or pier', 'tags', 't', '2024-01-01')")
+    engine.dispose()
+    with open_library(db) as lib:
+        assert lib.photo_detail(3).history[0].confidence is None
+        lib.record_caption(3, "the old pier", "model", "m9", confidence=0.7)
+        assert lib.photo_detail(3).caption_confidence == pytest.approx(0.7)
