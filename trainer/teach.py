@@ -119,8 +119,11 @@ def discard_interrupted(library_path: str | os.PathLike) -> None:
 
 # ---- settings that follow the data -------------------------------------------------------------
 def default_minutes(n_captions: int) -> float:
-    """Time budget: 3 minutes for a few hundred captions, growing to an hour at ~100,000."""
-    return round(min(60.0, 3.0 + n_captions / 2000), 1)
+    """Time budget: 3 minutes for a few dozen captions, a minute more per 250, at most an hour.
+
+    (A first rule, 3 minutes + 1 per 2,000 captions, left 800 captions 177 steps on a loaded
+    2-core machine and a worse model than 400 captions got: bench/teach_curve.py.)"""
+    return round(min(60.0, 3.0 + n_captions / 250), 1)
 
 
 def plan_training(n_train: int, n_val: int, out_dir: str, minutes: float | None, device: str = "auto",

@@ -220,7 +220,7 @@ def test_settings_follow_the_data_size(tmp_path):
     assert tiny.early_stop == 0 and tiny.epochs >= 100  # 2 steps/epoch: no early stop, many epochs
     assert small.early_stop == 5 and big.early_stop == 5  # 94 and 1,563 steps per epoch
     assert big.epochs == 3 and big.hidden_dim == 512 and tiny.hidden_dim == 256
-    assert tiny.max_minutes == 3.0 and big.max_minutes == 53.0
+    assert tiny.max_minutes == 3.0 and small.max_minutes == 9.0 and big.max_minutes == 60.0
     assert plan_training(10, 0, out, 1.5).max_minutes == 1.5
     assert tiny.monitor == "loss" and big.monitor == "cider"
 
