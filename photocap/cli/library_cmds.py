@@ -42,8 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
                        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
-                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C.")
-    p.add_argument("folders", nargs="+", metavar="FOLDER")
+                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C. "
+                       "Without FOLDERs: the library's folders (after switching models, this describes the "
+                       "automatic captions again).")
+    p.add_argument("folders", nargs="*", metavar="FOLDER")
     p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
     p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
     p.add_argument("--polling", action="store_true",
@@ -224,7 +226,7 @@ class _Captioner:
                 else:
                     d = item.description
                     if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags,
-                                               file_version=item.version):
+                                               file_version=item.version, confidence=d.confidence):
                         self.captioned += 1
             except KeyError:  # removed from the library meanwhile (by the app, say): nothing to write
                 continue
@@ -248,7 +250,7 @@ def run_index(args: argparse.Namespace) -> int:
     status = 0
     roots = []
     try:
-        for folder in args.folders:
+        for folder in args.folders or [f.path for f in lib.folders() if f.status == "ok"]:
             if not os.path.isdir(folder):
                 _err(f"{readable(folder)}: not a folder")
                 status = 1
@@ -388,6 +390,7 @@ def _show(args: argparse.Namespace, detail) -> int:
     if args.json:
         data = asdict(detail) | json_path(detail.path) | json_path(detail.folder, "folder")
         data["needs_review"] = detail.needs_review
+        data["caption_confidence"] = detail.caption_confidence
         print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
         return 0
     review = " (needs review)" if detail.needs_review else ""
@@ -396,7 +399,8 @@ def _show(args: argparse.Namespace, detail) -> int:
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:
         model = f", model {detail.caption_model}" if detail.caption_model else ""
-        print(f"  source:  {detail.caption_source}{model}{review}")
+        sure = f", {detail.caption_confidence:.0%} sure" if detail.caption_confidence is not None else ""
+        print(f"  source:  {detail.caption_source}{model}{sure}{review}")
     if detail.tags:
         print("  tags:    " + ", ".join(f"{label} {prob:.2f}" for label, prob in detail.tags))
     meta = [f"{detail.width}x{detail.height}" if detail.width else None, detail.format,
