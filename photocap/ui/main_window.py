@@ -11,20 +11,23 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
 from photocap.ui.browser import Browser
 from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.teaching import TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
 from photocap.ui.jobs.watching import FolderWatchBridge
 from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.settings import AppSettings
+from photocap.ui.teacher import Teacher
 from photocap.ui.views.browser_view import BrowserView
 from photocap.ui.views.empty_state import EmptyState
 from photocap.ui.views.status_bar import CaptionStatusBar
+from photocap.ui.views.teach_view import TeachView
 
 log = logging.getLogger(__name__)
 PREVIEW_SIZE = 1400
@@ -54,6 +57,8 @@ class MainWindow(QMainWindow):
         self.thumb_lane = Lane("thumbnails", self, nice=5)
         self.thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         self.watch = FolderWatchBridge(watch_debounce, parent=self)
+        self.teach_service = TeachService(self.library_path, parent=self)
+        self.compare_thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         # views
         self.grid_model = PhotoGridModel(self.library, self.thumbs, self)
         self.page = BrowserView(self.grid_model, settings.thumb_size)
@@ -61,10 +66,18 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.page)
         self.pages.addWidget(self.empty)
-        self.setCentralWidget(self.pages)
+        self.teach_view = TeachView()
+        self.tabs = QTabWidget()  # Photos | Teach
+        self.tabs.setObjectName("ModeTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.pages, "Photos")
+        self.tabs.addTab(self.teach_view, "Teach")
+        self.setCentralWidget(self.tabs)
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
+        self.teacher = Teacher(self.teach_view, self.library, self.captions, self.teach_service, self.compare_thumbs,
+                               self)
         self.page.grid.set_empty_message("Opening your library…")
         self._wire()
         build_menus(self)
@@ -95,6 +108,8 @@ class MainWindow(QMainWindow):
         page.detail.reveal_requested.connect(self.reveal)
         page.problems.reveal_requested.connect(self.reveal)
         page.detail.preview_wanted.connect(self._load_preview)
+        self.teacher.active_changed.connect(lambda: self.library.call("active_model", on_result=self._load_engine))
+        self.teacher.status.connect(self.status.show_message)
 
     # ---- start-up ----------------------------------------------------------------------------------
     def event(self, event) -> bool:
@@ -122,6 +137,7 @@ class MainWindow(QMainWindow):
         self.browser.show_place(self.page.sidebar.current)
         self.browser.schedule_counts()
         self.library.rescan_all()  # catch up with what changed while photocap was closed
+        self.teacher.library_opened()
 
     def _load_engine(self, active) -> None:
         # The active model's file even when it has gone missing: loading then fails with a
@@ -303,6 +319,7 @@ class MainWindow(QMainWindow):
             self.page.detail.editor.commit()  # queued on the library lane before it drains
         self.hide()
         self.watch.stop()
+        self.teacher.shutdown()  # a run stops at its next step and keeps its state for resuming
         self.captions.shutdown()
         self.thumb_lane.shutdown()
         self.library.shutdown()

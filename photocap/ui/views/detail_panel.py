@@ -17,17 +17,23 @@ from photocap.ui.views.preview import PreviewView
 from photocap.ui.views.word_strip import WordStrip
 
 
+def sureness(detail) -> str:
+    """' · 82% sure' when the model said how sure it was of the current caption."""
+    confidence = getattr(detail.history[-1], "confidence", None) if detail.history else None
+    return f" · {confidence:.0%} sure" if isinstance(confidence, float) else ""
+
+
 def badge_for(detail) -> tuple[str, str]:
-    """(kind, text) for the caption's origin."""
+    """(kind, text) for the caption's origin (and, for automatic ones, how sure the model was)."""
     if detail.status == "error":
         return "error", "Could not be read"
     src, model = detail.caption_source, detail.caption_model or ""
     if src == "user":
         return "user", "Your caption"
     if src == "model":
-        return "model", f"Model {model[:12]}" if model else "Model"
+        return "model", (f"Model {model[:12]}" if model else "Model") + sureness(detail)
     if src == "tags":
-        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "")
+        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "") + sureness(detail)
     if src == "imported":
         return "none", "Imported"
     return "none", "No caption yet"
