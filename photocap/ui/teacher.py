@@ -21,7 +21,10 @@ from photocap.ui.views.teach_view import TeachView
 
 def _interrupted_text(state: dict) -> str:
     started = state.get("started")
-    when = started.strftime("%d %b %H:%M") if isinstance(started, _dt.datetime) else str(started or "earlier")
+    try:
+        when = _dt.datetime.fromisoformat(str(started)).astimezone().strftime("%d %b %H:%M")
+    except ValueError:
+        when = "earlier"
     n = state.get("captions")
     what = f" on {n:,} captions" if isinstance(n, int) else ""
     return f"Teaching{what} was interrupted (started {when}, after epoch {int(state.get('epoch') or 0) + 1})."
@@ -59,6 +62,7 @@ class Teacher(QObject):
         s.paused_changed.connect(self._on_paused)
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
+        s.error.connect(lambda msg: self.view.banner.show_message(msg, "bad"))
         s.interrupted.connect(self._on_interrupted)
         s.compared.connect(self._on_compared)
         s.compare_failed.connect(v.compare.show_failed)
@@ -124,8 +128,6 @@ class Teacher(QObject):
         self.refresh()
 
     def _on_failed(self, message: str) -> None:
-        if self.service.running:
-            return  # a side job's failure while a run goes on: the run's own end says the rest
         self.captions.set_held(False)
         self.view.show_finished("Not taught.")
         self.view.banner.show_message(message, "bad")

@@ -222,7 +222,8 @@ class TeachService(QObject):
     progress = Signal(object)  # TeachProgress (throttled)
     paused_changed = Signal(bool)
     finished = Signal(object)  # TeachOutcome (also when cancelled)
-    failed = Signal(str)  # a one-line reason
+    failed = Signal(str)  # a run could not start or failed: a one-line reason
+    error = Signal(str)  # a side job (interrupted runs, discard) failed
     interrupted = Signal(object)  # {"started", "epoch", "captions"} or None
     compared = Signal(object)  # trainer.teach.Comparison
     compare_failed = Signal(str)
@@ -264,12 +265,16 @@ class TeachService(QObject):
         job = Job(kind, fn, self.library_path, self._holder, *args, throttle=0.0)
         job.progress.connect(self.progress)
         job.result.connect(self.finished)
-        job.failed.connect(self.failed)
+        job.failed.connect(self._on_failed)
         job.finished.connect(self._on_finished)
         self._run = job
         self.lane.submit(job)
         self.started.emit(kind)
         return job
+
+    def _on_failed(self, message: str) -> None:
+        self._run = None  # before anyone hears of it: a new run may start at once
+        self.failed.emit(message)
 
     def _on_finished(self) -> None:
         job, self._run = self._run, None
@@ -306,7 +311,7 @@ class TeachService(QObject):
         job = Job(name, fn, self.library_path, *args)
         job.result.connect(on_result)
         if name != "compare":
-            job.failed.connect(self.failed)
+            job.failed.connect(self.error)
         return self.side.submit(job)
 
     def shutdown(self) -> bool:

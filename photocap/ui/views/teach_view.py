@@ -264,7 +264,8 @@ class TeachView(QStackedWidget):
         return self.plot
 
     def set_stats(self, stats: dict) -> None:
-        n, since, imported = stats.get("user_captions", 0), stats.get("since_last", 0), stats.get("imported", 0)
+        n = stats.get("user_captions", stats.get("user", 0))
+        since, imported = stats.get("since_last", 0), stats.get("imported", 0)
         self.captions_card.big.setText(f"{n:,}")
         parts = [f"caption{'s' if n != 1 else ''} you wrote", f"{since:,} new since the last teaching"]
         if imported:
