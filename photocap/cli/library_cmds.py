@@ -149,7 +149,8 @@ class _Captioner:
                     self.lib.record_problem(ids[item.path], item.error.reason)
                 else:
                     d = item.description
-                    if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags):
+                    if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags,
+                                               confidence=d.confidence):
                         self.captioned += 1
             except KeyError:  # removed from the library meanwhile (by the app, say): nothing to write
                 continue

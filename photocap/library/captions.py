@@ -28,17 +28,19 @@ from photocap.library.schema import (
 )
 
 
-def _set_current(session: Session, photo: Photo, text: str, source: str, model_id: str | None) -> None:
+def _set_current(session: Session, photo: Photo, text: str, source: str, model_id: str | None,
+                 confidence: float | None = None) -> None:
     same = photo.caption == text and photo.caption_source == source and photo.caption_model == model_id
     now = utcnow()
     if not same:
-        session.add(Caption(photo_id=photo.id, text=text, source=source, model_id=model_id, created_at=now))
+        session.add(Caption(photo_id=photo.id, text=text, source=source, model_id=model_id, created_at=now,
+                            confidence=confidence))
     photo.caption, photo.caption_source, photo.caption_model, photo.caption_at = text, source, model_id, now
     photo.caption_stale = False
 
 
 def record_caption(session: Session, photo_id: int, text: str, source: str, model_id: str | None = None,
-                   tags: Sequence[tuple[str, float]] | None = None) -> bool:
+                   tags: Sequence[tuple[str, float]] | None = None, confidence: float | None = None) -> bool:
     if source not in SOURCES:
         raise ValueError(f"unknown caption source {source!r} (expected one of {', '.join(SOURCES)})")
     if source == SOURCE_USER:
@@ -49,7 +51,7 @@ def record_caption(session: Session, photo_id: int, text: str, source: str, mode
         raise KeyError(photo_id)
     if photo.caption_source == SOURCE_USER:
         return False
-    _set_current(session, photo, " ".join(text.split()), source, model_id)
+    _set_current(session, photo, " ".join(text.split()), source, model_id, confidence)
     photo.reviewed = source == SOURCE_IMPORTED  # a person wrote an imported caption
     if photo.status == STATUS_ERROR:
         photo.status, photo.error = STATUS_OK, None  # it was read after all
@@ -84,7 +86,7 @@ def _set_tags(session: Session, photo: Photo, tags: Sequence[tuple[str, float]])
 
 def history(session: Session, photo_id: int) -> list[CaptionRecord]:
     rows = session.scalars(select(Caption).where(Caption.photo_id == photo_id).order_by(Caption.id))
-    return [CaptionRecord(c.text, c.source, c.model_id, c.created_at) for c in rows]
+    return [CaptionRecord(c.text, c.source, c.model_id, c.created_at, c.confidence) for c in rows]
 
 
 def tags(session: Session, photo_id: int) -> list[tuple[str, float]]:
@@ -127,13 +129,16 @@ def needing_caption(session: Session, model_id: str, limit: int | None = None,
     return first + [PhotoRef(r.id, r.path) for r in session.execute(stmt)]
 
 
-def user_captions(session: Session, split: str | None = None, val_percent: int = 10) -> list[UserCaption]:
-    """The user's own captions for photos that are there; ``split`` "train"/"val" or None for both."""
+def user_captions(session: Session, split: str | None = None, val_percent: int = 10,
+                  include_imported: bool = False) -> list[UserCaption]:
+    """The user's own captions for photos that are there; ``split`` "train"/"val" or None for both.
+    ``include_imported``: captions with source "imported" (a person wrote them elsewhere) too."""
     if split not in (None, "train", "val"):
         raise ValueError("split must be None, 'train' or 'val'")
+    sources = (SOURCE_USER, SOURCE_IMPORTED) if include_imported else (SOURCE_USER,)
     rows = session.execute(
         select(Photo.id, Photo.path, Photo.caption, Photo.identity)
-        .where(Photo.caption_source == SOURCE_USER, Photo.status == STATUS_OK)
+        .where(Photo.caption_source.in_(sources), Photo.status == STATUS_OK)
         .order_by(Photo.id)
     )
     out = []

@@ -27,6 +27,8 @@ API (all paths may be ``str`` or ``PathLike``)::
     user_captions(split=None) -> list[UserCaption]
     register_model_version(model_id, path, name=None, parent_model_id=None, metrics=None)
     model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
+    remove_model_version(model_id) ; rename_model_version(model_id, name) ; models_folder
+    teaching_stats() -> dict                                         # user, imported, since_last
     start_training_run(base_model_id=None, params=None, n_examples=None) -> int
     finish_training_run(run_id, status="done", result_model_id=None, metrics=None, error=None)
     training_runs() ; check_integrity() -> list[str] ; close()
@@ -165,10 +167,11 @@ class Library:
             return captions.count_needing_caption(s, model_id)
 
     def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
-                       tags: Sequence[tuple[str, float]] | None = None) -> bool:
-        """Write an automatic caption; False (and nothing changed) if the user wrote the current one."""
+                       tags: Sequence[tuple[str, float]] | None = None, confidence: float | None = None) -> bool:
+        """Write an automatic caption; False (and nothing changed) if the user wrote the current one.
+        ``confidence``: how sure the model was (0-1), kept with the caption."""
         with self._write() as s:
-            return captions.record_caption(s, photo_id, text, source, model_version, tags)
+            return captions.record_caption(s, photo_id, text, source, model_version, tags, confidence)
 
     def set_user_caption(self, photo_id: int, text: str) -> None:
         with self._write() as s:
@@ -251,9 +254,9 @@ class Library:
         with self._read() as s:
             return _search.search(s, query, filters, limit, offset, marks)
 
-    def user_captions(self, split: str | None = None) -> list[UserCaption]:
+    def user_captions(self, split: str | None = None, include_imported: bool = False) -> list[UserCaption]:
         with self._read() as s:
-            return captions.user_captions(s, split)
+            return captions.user_captions(s, split, include_imported=include_imported)
 
     # ---- models and training -----------------------------------------------------------
     def register_model_version(self, model_id: str, path: str | os.PathLike | None, name: str | None = None,
@@ -270,9 +273,34 @@ class Library:
         with self._read() as s:
             return models.active(s)
 
-    def activate_model(self, model_id: str | None) -> None:
+    def activate_model(self, model_id: str | None) -> int:
+        """Switch models (rollback = activate an older one); every automatic caption is marked to be
+        described again by it (returns how many), user and imported captions are never touched."""
         with self._write() as s:
-            models.activate(s, model_id)
+            return models.activate(s, model_id)
+
+    @property
+    def models_folder(self) -> Path:
+        """Where this library keeps its model files: ``models/`` beside the library file."""
+        return self.path.parent / "models"
+
+    def remove_model_version(self, model_id: str) -> ModelVersionInfo:
+        """Forget a version and delete its file when it lies in :attr:`models_folder` (files
+        elsewhere are the user's own and are left alone). The active version is refused."""
+        with self._write() as s:
+            info = models.remove(s, model_id)
+        if info.path and photos.is_inside(photos.norm(info.path), photos.norm(self.models_folder)):
+            Path(info.path).unlink(missing_ok=True)
+        return info
+
+    def rename_model_version(self, model_id: str, name: str) -> ModelVersionInfo:
+        with self._write() as s:
+            return models.rename(s, model_id, name)
+
+    def teaching_stats(self) -> dict[str, Any]:
+        """{"user": n, "imported": n, "since_last": n written since the last teaching, "last_taught_at"}."""
+        with self._read() as s:
+            return models.teaching_stats(s)
 
     def start_training_run(self, base_model_id: str | None = None, params: dict[str, Any] | None = None,
                            n_examples: int | None = None) -> int:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from photocap.library.records import ModelVersionInfo, TrainingRunInfo
-from photocap.library.schema import ModelVersion, TrainingRun, utcnow
+from photocap.library.schema import (
+    AUTOMATIC_SOURCES, SOURCE_IMPORTED, SOURCE_USER, STATUS_OK, ModelVersion, Photo, TrainingRun, utcnow,
+)
 
 RUN_STATUSES = ("running", "done", "failed", "cancelled")
 
@@ -46,15 +48,64 @@ def active(session: Session) -> ModelVersionInfo | None:
     return _info(m) if m else None
 
 
-def activate(session: Session, model_id: str | None) -> None:
-    """Make ``model_id`` the active model (None: no trained model, the tagger describes photos)."""
+def activate(session: Session, model_id: str | None) -> int:
+    """Make ``model_id`` the active model (None: no trained model, the tagger describes photos).
+
+    Every automatic caption (source ``model`` or ``tags``) is marked to be described again
+    (``caption_stale``), so the captioning passes redo them with the new model; captions a
+    person wrote (``user``, ``imported``) are never touched. Returns how many were marked.
+    """
     if model_id is not None:
-        m = session.scalars(select(ModelVersion).where(ModelVersion.model_id == model_id)).one_or_none()
-        if m is None:
-            raise KeyError(f"unknown model {model_id!r}: register it first")
+        m = _get(session, model_id)
     session.execute(update(ModelVersion).where(ModelVersion.active.is_(True)).values(active=False))
     if model_id is not None:
         m.active, m.activated_at = True, utcnow()
+    return session.execute(
+        update(Photo).where(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.caption_stale.is_(False))
+        .values(caption_stale=True), execution_options={"synchronize_session": False}).rowcount
+
+
+def _get(session: Session, model_id: str) -> ModelVersion:
+    m = session.scalars(select(ModelVersion).where(ModelVersion.model_id == model_id)).one_or_none()
+    if m is None:
+        raise KeyError(f"unknown model {model_id!r}: register it first")
+    return m
+
+
+def remove(session: Session, model_id: str) -> ModelVersionInfo:
+    """Forget a version (not the active one); returns what it was. The caller deletes the file."""
+    m = _get(session, model_id)
+    if m.active:
+        raise ValueError(f"model {model_id} is the one in use; switch to another model before removing it")
+    info = _info(m)
+    session.delete(m)
+    return info
+
+
+def rename(session: Session, model_id: str, name: str) -> ModelVersionInfo:
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a model's name cannot be empty")
+    m = _get(session, model_id)
+    m.name = name
+    session.flush()
+    return _info(m)
+
+
+def teaching_stats(session: Session) -> dict[str, Any]:
+    """What there is to teach: the user's captions, imported ones, and how many were written
+    since the last teaching that finished (``last_taught_at``; None if never)."""
+    counts = dict(session.execute(
+        select(Photo.caption_source, func.count()).where(
+            Photo.status == STATUS_OK, Photo.caption_source.in_((SOURCE_USER, SOURCE_IMPORTED)))
+        .group_by(Photo.caption_source)).all())
+    last = session.scalar(select(func.max(TrainingRun.started_at)).where(TrainingRun.status == "done"))
+    since = counts.get(SOURCE_USER, 0)
+    if last is not None:
+        since = session.scalar(select(func.count()).select_from(Photo).where(
+            Photo.status == STATUS_OK, Photo.caption_source == SOURCE_USER, Photo.caption_at > last)) or 0
+    return {"user": counts.get(SOURCE_USER, 0), "imported": counts.get(SOURCE_IMPORTED, 0),
+            "since_last": since, "last_taught_at": last}
 
 
 def _run_info(r: TrainingRun) -> TrainingRunInfo:

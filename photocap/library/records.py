@@ -62,6 +62,7 @@ class CaptionRecord:
     source: str
     model_id: str | None
     created_at: _dt.datetime
+    confidence: float | None = None  # how sure the model was (0-1), automatic captions only
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class PhotoDetail(_ReviewState):
     format: str | None
     taken_at: _dt.datetime | None
     camera: str | None
+
+    @property
+    def caption_confidence(self) -> float | None:
+        """How sure the model was of the current caption (None: a person wrote it, or not measured)."""
+        return self.history[-1].confidence if self.history else None
 
 
 @dataclass(frozen=True)

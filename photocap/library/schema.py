@@ -133,6 +133,8 @@ class Caption(Base):
     source: Mapped[str] = mapped_column(String(16))
     model_id: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # how sure the model was of an automatic caption (0-1; None: not measured, or a person wrote it)
+    confidence: Mapped[float | None] = mapped_column(Float)
 
     photo: Mapped[Photo] = relationship(back_populates="captions")
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from photocap.model import checkpoint as ckpt
+from photocap.model import confidence as conf
 from photocap.model.decoders import CaptionDecoder, DecoderConfig, build_decoder
 from photocap.model.decoding import decode
 from photocap.model.device import autocast, configure_threads, device_label, pick_device
@@ -39,11 +40,17 @@ class Description:
     score: float | None = None
     words: list[str] = field(default_factory=list)
     attention: np.ndarray | None = None  # (n_words, grid_h, grid_w), each map sums to 1
+    # how sure a taught model is of its caption (0-1, see photocap.model.confidence); None when the
+    # model carries no calibration. Below the threshold the description falls back to tags
+    # (source "tags") and ``confidence`` says how sure the model was of the caption it held back.
+    confidence: float | None = None
+    held_back: str | None = None  # the model's caption that was not used (fall-back to tags)
 
 
 class Captioner:
     def __init__(self, encoder: Encoder, decoder: CaptionDecoder | None = None, vocab: Vocabulary | None = None,
-                 model_id: str | None = None, meta: dict | None = None, device: str | torch.device = "cpu"):
+                 model_id: str | None = None, meta: dict | None = None, device: str | torch.device = "cpu",
+                 taught: torch.Tensor | None = None):
         if (decoder is None) != (vocab is None):
             raise ValueError("a decoder needs its vocabulary (and the other way round)")
         if decoder is not None and decoder.vocab_size != len(vocab):
@@ -59,6 +66,9 @@ class Captioner:
         pre = encoder.preprocess
         self._mean = torch.tensor(pre.mean, device=self.device).view(1, 3, 1, 1) * 255
         self._std = torch.tensor(pre.std, device=self.device).view(1, 3, 1, 1) * 255
+        # knows what it does not know: the calibration and the taught photos' features
+        self.calibration = conf.Calibration.from_meta(self.meta) if decoder is not None else None
+        self.taught = taught.float().to(self.device) if taught is not None and taught.numel() else None
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -100,7 +110,8 @@ class Captioner:
         except RuntimeError as exc:
             raise ckpt.CheckpointError(f"{path}: decoder weights do not fit its settings: {exc}") from exc
         model_id = meta.get("model_id") or file_sha256(path)[:12]
-        return cls(encoder, decoder, vocab, model_id, meta, pick_device(device))
+        return cls(encoder, decoder, vocab, model_id, meta, pick_device(device),
+                   taught=c.extra_state.get(conf.PROTOTYPES_KEY))
 
     # ---- properties ---------------------------------------------------------------------
     @property
@@ -149,16 +160,31 @@ class Captioner:
         feats = enc.spatial if self.decoder.has_attention else enc.pooled
         out = decode(self.decoder, feats, beam=beam, max_len=max_len)
         gh, gw = enc.grid
+        distances = self.familiarity(enc.pooled)
         results = []
         for i in range(n):
             words = [self.vocab.itos[t] for t in out.tokens[i]]
             att = out.attention[i]
-            results.append(Description(
+            d = Description(
                 text=" ".join(words), source=SOURCE_MODEL, model_id=self.model_id, tags=tags[i],
                 logprob=out.logprob[i], score=out.score[i], words=words,
                 attention=None if att is None else att.reshape(len(words), gh, gw).numpy(),
-            ))
+            )
+            if self.calibration is not None:
+                mean_lp = out.logprob[i] / max(out.lengths[i], 1)
+                d.confidence = round(self.calibration.score(
+                    None if distances is None else float(distances[i]), mean_lp), 4)
+                if (d.confidence < conf.FALL_BACK_BELOW or not words) and tags[i]:
+                    d = Description(describe_from_tags(tags[i]), SOURCE_TAGS, self.model_id, tags[i],
+                                    logprob=d.logprob, score=d.score, confidence=d.confidence, held_back=d.text)
+            results.append(d)
         return results
+
+    def familiarity(self, pooled: torch.Tensor) -> list[float] | None:
+        """Cosine distance of each photo to the nearest taught photo (None: the model carries none)."""
+        if self.taught is None:
+            return None
+        return conf.nearest_distance(pooled, self.taught).cpu().tolist()
 
     @torch.inference_mode()
     def attend(self, image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:
@@ -188,7 +214,8 @@ def model_file_id(path: str | os.PathLike) -> str:
 
 def save_model(path: str | os.PathLike, encoder: Encoder, decoder: CaptionDecoder, vocab: Vocabulary, *,
                model_id: str | None = None, name: str | None = None, provenance: dict | None = None,
-               include_encoder: bool = False) -> Path:
+               include_encoder: bool = False, calibration: conf.Calibration | None = None,
+               taught: torch.Tensor | None = None) -> Path:
     """Write a captioner as one self-describing ``.safetensors`` file (see checkpoint.py).
 
     ``include_encoder`` stores the encoder's weights too (needed after fine-tuning it; always
@@ -209,5 +236,8 @@ def save_model(path: str | os.PathLike, encoder: Encoder, decoder: CaptionDecode
         "preprocess": encoder.preprocess.to_dict(),
         "provenance": provenance or {},
     }
+    if calibration is not None:
+        meta[conf.META_KEY] = calibration.to_meta()
     enc_state = encoder.state_dict() if include_encoder else None
-    return ckpt.save_checkpoint(path, meta, decoder.state_dict(), enc_state)
+    extra = {conf.PROTOTYPES_KEY: taught} if taught is not None else None
+    return ckpt.save_checkpoint(path, meta, decoder.state_dict(), enc_state, extra)

@@ -35,10 +35,12 @@ class Checkpoint:
     meta: dict
     decoder_state: dict[str, torch.Tensor]
     encoder_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. taught photos' features
 
 
 def save_checkpoint(path: str | os.PathLike, meta: dict, decoder_state: dict[str, torch.Tensor],
-                    encoder_state: dict[str, torch.Tensor] | None = None) -> Path:
+                    encoder_state: dict[str, torch.Tensor] | None = None,
+                    extra_state: dict[str, torch.Tensor] | None = None) -> Path:
     """Write atomically (temporary file + rename): a crash never leaves half a model."""
     from safetensors.torch import save_file
 
@@ -49,6 +51,8 @@ def save_checkpoint(path: str | os.PathLike, meta: dict, decoder_state: dict[str
     tensors = {f"decoder.{k}": v.detach().cpu().contiguous() for k, v in decoder_state.items()}
     for k, v in (encoder_state or {}).items():
         tensors[f"encoder.{k}"] = v.detach().cpu().contiguous()
+    for k, v in (extra_state or {}).items():
+        tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -122,6 +126,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path} is damaged or truncated: {exc}") from exc
     dec = {k[len("decoder."):]: v for k, v in tensors.items() if k.startswith("decoder.")}
     enc = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+    extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
     if not dec:
         raise CheckpointError(f"{path} holds no decoder weights")
-    return Checkpoint(meta, dec, enc)
+    return Checkpoint(meta, dec, enc, extra)

@@ -159,7 +159,8 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
             if item.ok:
                 d = item.description
                 tags = tuple((str(t), float(p)) for t, p in d.tags)
-                stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags))
+                stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags),
+                                                confidence=d.confidence)
                 landed = Landed(photo_id, d.text, d.source, tags, kept_user_caption=not stored)
                 done += 1
             else:
