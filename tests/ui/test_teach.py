@@ -147,7 +147,7 @@ def test_teach_from_my_captions_to_the_end(qtbot, make_window, captioned, librar
     _wait_versions(qtbot, window, 2)  # the built-in tagger + the new version, selected, not active
     assert view.selected_id() == outcome.model_id
     assert not view.versions.index(view.versions.row_of(outcome.model_id), 0).data(ActiveRole)
-    assert view.banner.isVisible() and "Compare" in view.banner.buttons[0].text()
+    assert not view.banner.isHidden() and "Compare" in view.banner.buttons[0].text()
     lib = open_library(library_file)
     try:
         assert lib.active_model() is None  # nothing switched by itself
@@ -175,13 +175,13 @@ def test_pause_resume_and_cancel_then_resume_after_a_restart(qtbot, make_window,
         view.cancel_button.click()
     assert done.args[0].kind == "cancelled"
     assert not window.captions.held and view.teach_button.isEnabled()
-    qtbot.waitUntil(lambda: view.banner.isVisible() and view.banner.buttons[0].text() == "Resume", timeout=20_000)
+    qtbot.waitUntil(lambda: not view.banner.isHidden() and view.banner.buttons[0].text() == "Resume", timeout=20_000)
     window.close()
 
     # the next start offers to resume it, and resuming runs to the end
     again = _teach_window(make_window, epochs=200)
     banner = again.teach_view.banner
-    qtbot.waitUntil(lambda: banner.isVisible() and banner.buttons[0].text() == "Resume", timeout=20_000)
+    qtbot.waitUntil(lambda: not banner.isHidden() and banner.buttons[0].text() == "Resume", timeout=20_000)
     assert "interrupted" in banner.text.text()
     again.teach_service.options = {}  # a resumed run keeps its own plan (tiny network included)
     with qtbot.waitSignal(again.teach_service.started, timeout=10_000):
@@ -283,7 +283,7 @@ def test_a_refused_model_file_dropped_on_the_tab_says_why(qtbot, make_window, tm
     reason = got.args[0].refused
     assert reason and "\n" not in reason
     banner = window.teach_view.banner
-    assert banner.isVisible() and banner.property("kind") == "bad"
+    assert not banner.isHidden() and banner.property("kind") == "bad"
     assert "not-a-model.safetensors was not imported" in banner.text.text() and reason in banner.text.text()
     assert window.teach_view.versions.rowCount() == 1  # nothing was added
 
@@ -295,7 +295,7 @@ def test_teaching_with_too_few_captions_says_so(qtbot, make_window, photos):
     assert "caption" in failed.args[0]
     qtbot.waitUntil(lambda: window.teach_view.teach_button.isEnabled(), timeout=10_000)
     assert not window.captions.held
-    assert window.teach_view.banner.isVisible() and failed.args[0] in window.teach_view.banner.text.text()
+    assert not window.teach_view.banner.isHidden() and failed.args[0] in window.teach_view.banner.text.text()
 
 
 def test_the_window_starts_without_importing_pyqtgraph():
