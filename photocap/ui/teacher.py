@@ -84,18 +84,19 @@ class Teacher(QObject):
     # ---- runs ----------------------------------------------------------------------------------------
     def teach(self, resume: bool = False) -> None:
         if self.service.teach(resume=resume) is None:
-            self.view.banner.show_message("Teaching is already running.")
+            self.view.banner.show_message("Something is being taught already: wait for it or cancel it first.")
 
     def train_from_dataset(self) -> None:
-        from photocap.paths import models_dir
         from photocap.ui.views.teach_dataset_dialog import DatasetDialog
 
         dialog = DatasetDialog(self.window)
-        if not dialog.exec():
-            return
-        c = dialog.choice()
-        out = models_dir() / f"dataset-{_dt.datetime.now():%Y%m%d-%H%M%S}"
-        self.service.train_dataset(c.annotations, c.images, c.fmt, c.minutes, str(out), c.name)
+        if dialog.exec():
+            self.start_dataset(dialog.choice())
+
+    def start_dataset(self, c) -> None:
+        """Train on a dataset chosen in the dialog (a :class:`DatasetChoice`)."""
+        if self.service.train_dataset(c.annotations, c.images, c.fmt, c.minutes, c.name) is None:
+            self.view.banner.show_message("Something is being taught already: wait for it or cancel it first.")
 
     def _on_started(self, kind: str) -> None:
         self.outcome = None

@@ -98,6 +98,10 @@ def test_the_detail_badge_says_how_sure_the_model_was():
     assert badge_for(detail) == ("model", "Model m1 · 82% sure")
     rec.confidence = None
     assert badge_for(detail) == ("model", "Model m1")
+    # a taught model unsure of a photo unlike those it learnt from: the tags stay, and the badge says why
+    rec.confidence = 0.31
+    fell_back = SimpleNamespace(status="ok", caption_source="tags", caption_model="", history=[rec])
+    assert badge_for(fell_back) == ("tags", "ImageNet tags · model unsure (31%)")
 
 
 # ---- the tab in the window ------------------------------------------------------------------------
@@ -308,3 +312,37 @@ def test_the_window_starts_without_importing_pyqtgraph():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=str(Path(__file__).resolve().parents[2]))
     assert out.stdout.strip().endswith("ok"), out.stderr
+
+
+def test_train_from_a_dataset_registers_a_new_version(qtbot, make_window, tmp_path, library_file):
+    from trainer.synthetic import make_synthetic
+
+    from photocap.ui.views.teach_dataset_dialog import DatasetChoice, DatasetDialog
+
+    annotations = make_synthetic(tmp_path / "synth", n_train=6, n_val=2, n_test=0, image_size=96)
+    dialog = DatasetDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.problem() == "Choose the annotation file."
+    dialog.annotations.setText(str(tmp_path / "missing.json"))
+    assert dialog.problem().startswith("There is no file")
+    dialog.annotations.setText(str(annotations))
+    assert dialog.problem() is None and dialog.choice().name == f"Trained on {annotations.stem}"
+
+    window = make_window(auto_caption=False)
+    window.teach_service.dataset_config = {**TINY, "epochs": 2, "device": "cpu"}
+    with qtbot.waitSignal(window.teach_service.started, timeout=10_000):
+        window.teacher.start_dataset(DatasetChoice(str(annotations), None, "auto", 5.0, "Shapes"))
+    assert window.teach_view.live_title.text() == "TRAINING ON A DATASET"
+    with qtbot.waitSignal(window.teach_service.finished, timeout=240_000) as done:
+        pass
+    outcome = done.args[0]
+    assert outcome.kind == "done" and outcome.model_id
+    _wait_versions(qtbot, window, 2)
+    row = window.teach_view.versions.row_of(outcome.model_id)
+    assert window.teach_view.versions.index(row, 0).data() == "Shapes"
+    assert window.teach_view.versions.index(row, 2).data()  # its held-out CIDEr is shown
+    lib = open_library(library_file)
+    try:
+        assert lib.active_model() is None and Path(lib.model_versions()[0].path).is_file()
+    finally:
+        lib.close()

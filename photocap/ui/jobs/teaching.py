@@ -166,27 +166,24 @@ def teach_job(ctx, library_path: str, holder: ControlHolder, resume: bool, optio
 
 
 def dataset_job(ctx, library_path: str, holder: ControlHolder, annotations: str, images: str | None, fmt: str,
-                minutes: float | None, out_dir: str, name: str, config: dict):
-    """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset; the best model is registered
-    with the library as a new (inactive) version."""
-    from photocap.library.db import open_library
-    from photocap.model.captioner import model_file_id
+                minutes: float | None, name: str, config: dict):
+    """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset (its run folder beside the
+    library's teaching); the best model is imported into the library as a new, inactive version."""
+    import datetime as _dt
+
     from trainer.datasets import load_dataset
+    from trainer.teach import import_model, teaching_dir
     from trainer.train import TrainConfig, train
 
     control = _control(ctx, holder)
     dataset = load_dataset(annotations, images or None, fmt)
-    cfg = TrainConfig(out_dir=out_dir, max_minutes=minutes, name=name, **config)
+    out_dir = teaching_dir(library_path) / "datasets" / f"{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    cfg = TrainConfig(out_dir=str(out_dir), max_minutes=minutes, name=name, **config)
     outcome = yield from follow(train(cfg, dataset, control))
     if outcome.kind != "done" or not outcome.path:
         return outcome
-    model_id = model_file_id(outcome.path)
-    lib = open_library(library_path)
-    try:
-        lib.register_model_version(model_id, outcome.path, name=name, metrics=outcome.metrics)
-    finally:
-        lib.close()
-    return TeachOutcome("done", model_id, outcome.path, outcome.metrics, outcome.message)
+    info = import_model(library_path, outcome.path)
+    return TeachOutcome("done", info.model_id, info.path, outcome.metrics, outcome.message)
 
 
 def compare_job(ctx, library_path: str, model_id: str, limit: int, device: str):
@@ -253,8 +250,8 @@ class TeachService(QObject):
         return self._start("teach", teach_job, resume, dict(self.options))
 
     def train_dataset(self, annotations: str, images: str | None, fmt: str, minutes: float | None,
-                      out_dir: str, name: str) -> Job | None:
-        return self._start("dataset", dataset_job, annotations, images, fmt, minutes, out_dir, name,
+                      name: str) -> Job | None:
+        return self._start("dataset", dataset_job, annotations, images, fmt, minutes, name,
                            dict(self.dataset_config))
 
     def _start(self, kind: str, fn, *args) -> Job | None:

@@ -17,10 +17,13 @@ from photocap.ui.views.preview import PreviewView
 from photocap.ui.views.word_strip import WordStrip
 
 
-def sureness(detail) -> str:
-    """' · 82% sure' when the model said how sure it was of the current caption."""
-    confidence = getattr(detail.history[-1], "confidence", None) if detail.history else None
-    return f" · {confidence:.0%} sure" if isinstance(confidence, float) else ""
+def sureness(detail, fell_back: bool = False) -> str:
+    """' · 82% sure' when the model said how sure it was of the current caption; for tags the
+    taught model fell back to, ' · model unsure (31%)'."""
+    confidence = detail.history[-1].confidence if detail.history else None
+    if not isinstance(confidence, float):
+        return ""
+    return f" · model unsure ({confidence:.0%})" if fell_back else f" · {confidence:.0%} sure"
 
 
 def badge_for(detail) -> tuple[str, str]:
@@ -33,7 +36,7 @@ def badge_for(detail) -> tuple[str, str]:
     if src == "model":
         return "model", (f"Model {model[:12]}" if model else "Model") + sureness(detail)
     if src == "tags":
-        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "") + sureness(detail)
+        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "") + sureness(detail, True)
     if src == "imported":
         return "none", "Imported"
     return "none", "No caption yet"
