@@ -1,13 +1,12 @@
-"""The GUI-side front of teaching: the ``teach`` lane runs the trainer's generators (the same
-ones as ``photocap teach`` / ``photocap-train``: there is no second training loop), compares
-a new model with the active one, and validates imported model files.
+"""The GUI-side front of teaching: the ``teach`` lane follows the trainer's generators (the
+same ones as ``photocap teach`` / ``photocap-train``: there is no second training loop), run
+in a child process by :mod:`trainer.process` so that training never holds the window's GIL;
+the ``teach-side`` lane compares a new model with the active one and validates imported files.
 
 Training events become plain :class:`TeachProgress` values, throttled here to ~10 per second
-(every loss point and held-out score is kept for the plot; the rest is the newest). Pause and
-cancel go through the trainer's :class:`~trainer.train.TrainControl`, which is made on the
-lane's thread (importing the trainer imports torch, never on the GUI thread); until it exists
-the wish is kept and applied when it does. While a run is paused, the trainer waits on the
-lane's thread, which is this lane's alone.
+(every loss point and held-out score is kept for the plot; the rest is the newest). Pause,
+resume and cancel reach the child between steps; a wish made before the child exists is
+kept and applied when it does.
 """
 
 from __future__ import annotations
@@ -148,42 +147,33 @@ def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
     return outcome
 
 
-# ---- jobs (run on the teach lane) ------------------------------------------------------------
-def _control(ctx, holder: ControlHolder):
-    from trainer.train import TrainControl
+# ---- jobs (run on the teach lanes) ------------------------------------------------------------
+def _in_process(ctx, holder: ControlHolder, recipe: str, *args):
+    """Run a training recipe in a child process (:mod:`trainer.process`: it shares no GIL with
+    the window) and follow its events; returns the :class:`TeachOutcome`."""
+    from trainer.process import TrainingFailed, TrainingProcess
 
-    control = TrainControl()
-    holder.attach(control)
-    return control
+    run = TrainingProcess(recipe, *args)
+    run.start()
+    holder.attach(run)
+    try:
+        return (yield from follow(run.events(should_stop=ctx.stop_requested)))
+    except TrainingFailed as exc:
+        raise ValueError(str(exc)) from None
+    finally:
+        run.close()  # a run stopped early (the app quits) saves its state first
 
 
 def teach_job(ctx, library_path: str, holder: ControlHolder, resume: bool, options: dict):
-    """``trainer.teach.teach`` on the library's user captions; returns a :class:`TeachOutcome`."""
-    from trainer.teach import TeachOptions, teach
-
-    control = _control(ctx, holder)
-    return (yield from follow(teach(library_path, TeachOptions(**options), control=control, resume=resume)))
+    """``trainer.teach.teach`` on the library's user captions (the same generator as ``photocap teach``)."""
+    return (yield from _in_process(ctx, holder, "teach", library_path, options, resume))
 
 
 def dataset_job(ctx, library_path: str, holder: ControlHolder, annotations: str, images: str | None, fmt: str,
                 minutes: float | None, name: str, config: dict):
-    """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset (its run folder beside the
-    library's teaching); the best model is imported into the library as a new, inactive version."""
-    import datetime as _dt
-
-    from trainer.datasets import load_dataset
-    from trainer.teach import import_model, teaching_dir
-    from trainer.train import TrainConfig, train
-
-    control = _control(ctx, holder)
-    dataset = load_dataset(annotations, images or None, fmt)
-    out_dir = teaching_dir(library_path) / "datasets" / f"{_dt.datetime.now():%Y%m%d-%H%M%S}"
-    cfg = TrainConfig(out_dir=str(out_dir), max_minutes=minutes, name=name, **config)
-    outcome = yield from follow(train(cfg, dataset, control))
-    if outcome.kind != "done" or not outcome.path:
-        return outcome
-    info = import_model(library_path, outcome.path)
-    return TeachOutcome("done", info.model_id, info.path, outcome.metrics, outcome.message)
+    """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset, the result imported as a version."""
+    return (yield from _in_process(ctx, holder, "dataset", library_path, annotations, images, fmt, minutes, name,
+                                   config))
 
 
 def compare_job(ctx, library_path: str, model_id: str, limit: int, device: str):
