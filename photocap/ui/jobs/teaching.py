@@ -306,4 +306,4 @@ class TeachService(QObject):
         if self._holder is not None:
             self._holder.cancel()
         ok = self.side.shutdown()
-        return self.lane.shutdown() and ok
+        return self.lane.shutdown(timeout_ms=90_000) and ok  # the run writes its state first

@@ -118,6 +118,8 @@ class ModelVersionsModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             if col == 0:
                 return version_name(info)
+            if col == 4 and active:
+                return "Active"
             if info is None:
                 return "" if col != 1 else "ships with photocap"
             if col == 1:
@@ -126,7 +128,7 @@ class ModelVersionsModel(QAbstractTableModel):
                 v = _metric(info, *(("CIDEr", "cider") if col == 2 else ("BLEU-4", "bleu4")))
                 return "" if v is None else f"{v:.2f}"
             if col == 4:
-                return "Active" if active else ("File missing" if not info.path else "")
+                return "File missing" if not info.path else ""
         if role == Qt.ItemDataRole.ToolTipRole:
             if info is None:
                 return "Describes photos by the ImageNet classes the encoder sees (no sentences)."

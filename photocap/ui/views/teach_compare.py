@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBu
                                QVBoxLayout, QWidget)
 
 THUMB = 120
+ROW_MARGIN = 8
 
 
 def _label(text: str, name: str = "FieldValue", wrap: bool = True) -> QLabel:
@@ -36,8 +37,12 @@ def score_line(scores: dict, n: int) -> str:
         " · ".join(parts)
 
 
-def sure_text(confidence: float | None) -> str:
-    return "" if confidence is None else f"{confidence:.0%} sure"
+def candidate_hint(row) -> str:
+    """'83% sure', 'same as today · 12% sure' (a taught model keeps the tags where it is unsure)."""
+    parts = ["same as today"] if row.current and row.candidate == row.current else []
+    if row.candidate_confidence is not None:
+        parts.append(f"{row.candidate_confidence:.0%} sure")
+    return " · ".join(parts)
 
 
 class CompareView(QWidget):
@@ -123,9 +128,11 @@ class CompareView(QWidget):
         self.rows.addWidget(_label(title.upper(), "FieldLabel"))
         head = QWidget()
         grid = QGridLayout(head)
-        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setContentsMargins(ROW_MARGIN + 1, 0, ROW_MARGIN + 1, 0)  # the rows' margin and border
         grid.setHorizontalSpacing(16)
-        grid.setColumnMinimumWidth(0, THUMB)
+        spacer = QWidget()
+        spacer.setFixedWidth(THUMB)
+        grid.addWidget(spacer, 0, 0)
         for i, name in enumerate(columns):
             grid.addWidget(_label(name, "CaptionHint"), 0, i + 1)
             grid.setColumnStretch(i + 1, 1)
@@ -135,7 +142,7 @@ class CompareView(QWidget):
         card = QFrame()
         card.setObjectName("CompareRow")
         grid = QGridLayout(card)
-        grid.setContentsMargins(8, 8, 8, 8)
+        grid.setContentsMargins(ROW_MARGIN, ROW_MARGIN, ROW_MARGIN, ROW_MARGIN)
         grid.setHorizontalSpacing(16)
         thumb = QLabel()
         thumb.setObjectName("CompareThumb")
@@ -149,8 +156,10 @@ class CompareView(QWidget):
             cell = QVBoxLayout()
             cell.setSpacing(2)
             cell.addWidget(lab)
-            if new and row.candidate_confidence is not None:
-                cell.addWidget(_label(sure_text(row.candidate_confidence), "CaptionHint"))
+            if new:
+                hint = candidate_hint(row)
+                if hint:
+                    cell.addWidget(_label(hint, "CaptionHint"))
             cell.addStretch(1)
             grid.addLayout(cell, 0, i + 1)
             grid.setColumnStretch(i + 1, 1)

@@ -1,5 +1,5 @@
 """The live training plot (pyqtgraph): training loss and the held-out score against steps,
-two stacked plots sharing the step axis. Imported only when the Teach tab is first shown
+side by side, each with the full height of the panel. Imported only when the Teach tab is first shown
 (pyqtgraph takes a moment to import; the window must not wait for it)."""
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ class TeachPlot(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
         self.loss_plot = self.view.addPlot(row=0, col=0)
-        self.score_plot = self.view.addPlot(row=1, col=0)
-        self.score_plot.setXLink(self.loss_plot)
-        for plot, label in ((self.loss_plot, "training loss"), (self.score_plot, "held-out CIDEr")):
-            plot.setLabel("left", label)
-            plot.getAxis("left").setWidth(56)  # both plots line up on the shared step axis
+        self.score_plot = self.view.addPlot(row=0, col=1)
+        for plot in (self.loss_plot, self.score_plot):
+            plot.setLabel("bottom", "step")
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.setMenuEnabled(False)
-        self.score_plot.setLabel("bottom", "step")
+            plot.setLimits(yMin=0)  # losses and scores are never negative
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" on small scores
         self.loss_curve = self.loss_plot.plot([], [])
         self.score_curve = self.score_plot.plot([], [], symbol="o", symbolSize=7)
         style.on_theme_change(self._apply_theme)
@@ -39,6 +39,8 @@ class TeachPlot(QWidget):
     def _apply_theme(self) -> None:
         t = style.current()
         self.view.setBackground(t.surface)
+        self.loss_plot.setTitle("Training loss", color=t.muted, size="9pt")
+        self.score_plot.setTitle("Held-out score (CIDEr)", color=t.muted, size="9pt")
         for plot in (self.loss_plot, self.score_plot):
             for axis in ("left", "bottom"):
                 ax = plot.getAxis(axis)
