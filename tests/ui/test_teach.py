@@ -167,33 +167,33 @@ def test_pause_resume_and_cancel_then_resume_after_a_restart(qtbot, make_window,
     service.progress.connect(lambda p: phases.append(p.phase))
     with qtbot.waitSignal(service.started, timeout=10_000):
         view.teach_button.click()
-    qtbot.waitUntil(lambda: "training" in phases, timeout=120_000)
-    with qtbot.waitSignal(service.progress, timeout=30_000, check_params_cb=lambda p: p.phase == "paused"):
+    qtbot.waitUntil(lambda: "training" in phases, timeout=240_000)
+    with qtbot.waitSignal(service.progress, timeout=180_000, check_params_cb=lambda p: p.phase == "paused"):
         view.pause_button.click()
     assert view.pause_button.text() == "Resume" and "paused" in view.run_text.text()
     step_at_pause = len(view.plot.losses)
-    with qtbot.waitSignal(service.progress, timeout=30_000, check_params_cb=lambda p: bool(p.losses)):
+    with qtbot.waitSignal(service.progress, timeout=180_000, check_params_cb=lambda p: bool(p.losses)):
         view.pause_button.click()  # resume: steps come again
     assert len(view.plot.losses) > step_at_pause and view.pause_button.text() == "Pause"
-    with qtbot.waitSignal(service.finished, timeout=30_000) as done:
+    with qtbot.waitSignal(service.finished, timeout=180_000) as done:
         view.cancel_button.click()
     assert done.args[0].kind == "cancelled"
     assert not window.captions.held and view.teach_button.isEnabled()
-    qtbot.waitUntil(lambda: not view.banner.isHidden() and view.banner.buttons[0].text() == "Resume", timeout=20_000)
+    qtbot.waitUntil(lambda: not view.banner.isHidden() and view.banner.buttons[0].text() == "Resume", timeout=60_000)
     window.close()
 
     # the next start offers to resume it, and resuming runs to the end
     again = _teach_window(make_window, epochs=200)
     banner = again.teach_view.banner
-    qtbot.waitUntil(lambda: not banner.isHidden() and banner.buttons[0].text() == "Resume", timeout=20_000)
+    qtbot.waitUntil(lambda: not banner.isHidden() and banner.buttons[0].text() == "Resume", timeout=60_000)
     assert "interrupted" in banner.text.text()
     again.teach_service.options = {}  # a resumed run keeps its own plan (tiny network included)
     with qtbot.waitSignal(again.teach_service.started, timeout=10_000):
         banner.buttons[0].click()
-    with qtbot.waitSignal(again.teach_service.progress, timeout=120_000,
+    with qtbot.waitSignal(again.teach_service.progress, timeout=240_000,
                           check_params_cb=lambda p: p.phase == "training" and p.step > 0):
         pass
-    with qtbot.waitSignal(again.teach_service.finished, timeout=30_000) as done:
+    with qtbot.waitSignal(again.teach_service.finished, timeout=180_000) as done:
         again.teach_view.cancel_button.click()
     assert done.args[0].kind == "cancelled"
 
