@@ -32,6 +32,7 @@ examples:
   photocap-train train --out runs/f8k --data dataset_flickr8k.json --images Flicker8k_Dataset --resume
   photocap-train eval --model runs/f8k/best.safetensors --data dataset_flickr8k.json --images Flicker8k_Dataset
   photocap-train finetune --library ~/.local/share/photocap/library.sqlite --model my-model.safetensors
+  photocap-train finetune --library ~/.local/share/photocap/library.sqlite     # from the active model or nothing
 """
 
 
@@ -108,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Teach a model the captions you wrote in the photo library (names of people, "
                                    "pets, places); the result is registered with the library, not activated.")
     p.add_argument("--library", required=True, metavar="FILE", help="the photo library (library.sqlite)")
-    p.add_argument("--model", required=True, metavar="FILE", help="the model to start from")
+    p.add_argument("--model", metavar="FILE", help="the model to start from (default: the library's active model, "
+                   "or a new model from scratch when there is none; as `photocap teach` does)")
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default: <data dir>/runs/finetune)")
     p.add_argument("--no-register", action="store_true", help="do not register the result with the library")
     _add_run_args(p)
@@ -219,6 +221,16 @@ def cmd_eval(a) -> int:
 def cmd_finetune(a) -> int:
     from photocap.paths import data_dir
     from trainer.finetune import FinetuneOptions, finetune_library
+
+    if a.model is None:  # the library's own teaching: from its active model, or from nothing
+        from trainer.teach import TeachOptions, teach
+
+        if a.no_register or a.out or a.finetune_encoder:
+            raise ValueError("--no-register, --out and --finetune-encoder need --model (without it, the run is the "
+                             "library's own teaching: its folder and registration are the library's)")
+        overrides = {key: getattr(a, key) for key in ("epochs", "lr", "batch_size") if getattr(a, key) is not None}
+        opts = TeachOptions(minutes=a.minutes, device=a.device, seed=a.seed, overrides=overrides)
+        return _run_events(teach(a.library, opts, _control(), resume=a.resume), a.quiet)
 
     opts = FinetuneOptions(out_dir=a.out or str(data_dir() / "runs" / "finetune"), device=a.device, seed=a.seed,
                            finetune_encoder_blocks=a.finetune_encoder, max_minutes=a.minutes)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from trainer.datasets.base import CaptionDataset
 from trainer.datasets.library import UserCaption, user_caption_dataset
+from trainer.finetune import _LibraryLink, _numbers
 from trainer.train import BEST_FILE, TrainConfig, TrainControl, TrainEvent
 
 TEACHING_DIR = "teaching"
@@ -118,8 +119,11 @@ def discard_interrupted(library_path: str | os.PathLike) -> None:
 
 # ---- settings that follow the data -------------------------------------------------------------
 def default_minutes(n_captions: int) -> float:
-    """Time budget: 3 minutes for a few hundred captions, growing to an hour at ~100,000."""
-    return round(min(60.0, 3.0 + n_captions / 2000), 1)
+    """Time budget: 3 minutes for a few dozen captions, a minute more per 250, at most an hour.
+
+    (A first rule, 3 minutes + 1 per 2,000 captions, left 800 captions 177 steps on a loaded
+    2-core machine and a worse model than 400 captions got: bench/teach_curve.py.)"""
+    return round(min(60.0, 3.0 + n_captions / 250), 1)
 
 
 def plan_training(n_train: int, n_val: int, out_dir: str, minutes: float | None, device: str = "auto",
@@ -307,11 +311,11 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
 
     taught = feats(train_rows, True)
     prototypes = conf.choose_prototypes(taught, seed=cfg.seed)
-    if val_rows:
-        distances = conf.nearest_distance(feats(val_rows, True), prototypes.float()).numpy()
-    else:
-        distances = conf.nearest_distance(taught[:2000], taught[:2000], exclude_self=True).numpy() \
-            if len(train_rows) > 1 else []
+    # familiar distances: held-out photos to the taught ones, and each taught photo to its nearest
+    # *other* taught photo (leave-one-out: as many examples as taught photos, not just the held-out few)
+    distances = conf.nearest_distance(feats(val_rows, True), prototypes.float()).tolist() if val_rows else []
+    if len(train_rows) > 1:
+        distances += conf.nearest_distance(taught[:2000], taught[:2000], exclude_self=True).tolist()
     lp_rows = val_rows if len(val_rows) >= MIN_HELD_OUT else (val_rows + train_rows)[:500]
     mean_lp = []
     with torch.inference_mode():
@@ -332,47 +336,27 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
         path = save_model(folder / f"{model_id}.safetensors", cap.encoder, cap.decoder, cap.vocab,
                           model_id=model_id, name=name, provenance=prov, calibration=calibration,
                           taught=prototypes)
-        metrics = {k: v for k, v in done.metrics.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        metrics.update(captions=n, held_out=len(val_rows))
+        metrics = {**_numbers(done.metrics), "captions": n, "held_out": len(val_rows)}
         return lib.register_model_version(model_id, path, name=name, parent_model_id=plan.base_model_id,
                                           metrics=metrics)
     finally:
         lib.close()
 
 
-class _LibraryRecorder:
+class _LibraryRecorder(_LibraryLink):
     """Training runs in the library; a failure to record one never loses the teaching."""
 
-    def __init__(self, library_path: Path):
-        self.path = library_path
-
-    def _call(self, method: str, **kw):
-        from photocap.library.db import open_library
-
-        try:
-            lib = open_library(self.path)
-        except Exception:  # noqa: BLE001
-            return None
-        try:
-            return getattr(lib, method)(**kw)
-        except Exception:  # noqa: BLE001
-            return None
-        finally:
-            lib.close()
-
     def start(self, plan: TeachPlan) -> int | None:
-        return self._call("start_training_run", base_model_id=plan.base_model_id,
-                          params={"teach": True, **{k: plan.config.get(k) for k in ("batch_size", "epochs", "lr",
-                                                                                  "max_minutes")}},
-                          n_examples=plan.n_captions)
+        return self.call("start_training_run", base_model_id=plan.base_model_id,
+                         params={"teach": True, **{k: plan.config.get(k) for k in ("batch_size", "epochs", "lr",
+                                                                                 "max_minutes")}},
+                         n_examples=plan.n_captions)
 
     def finish(self, run_id: int | None, status: str, model_id: str | None, metrics: dict,
                error: str | None = None) -> None:
-        if run_id is None:
-            return
-        self._call("finish_training_run", run_id=run_id, status=status, result_model_id=model_id,
-                   metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))}, error=error)
+        if run_id is not None:
+            self.call("finish_training_run", run_id=run_id, status=status, result_model_id=model_id,
+                      metrics=_numbers(metrics), error=error)
 
 
 # ---- compare, import ------------------------------------------------------------------------------
@@ -408,17 +392,15 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
         if model_id not in versions or not versions[model_id].path:
             raise KeyError(f"unknown model {model_id!r}")
         active = lib.active_model()
-        held = [r for r in lib.user_captions(include_imported=True) if r.split == "val"]
+        rows = lib.user_captions(include_imported=True)
         ids = lib.list_photo_ids(PhotoFilter(sources=AUTOMATIC_SOURCES), order="-added", limit=limit)
         unedited = lib.photos_by_ids(ids)
     finally:
         lib.close()
-    if len(held) < 3:  # small libraries hold nothing out: show the taught photos instead (said in the README)
-        lib = open_library(library_path)
-        try:
-            held = lib.user_captions(include_imported=True)
-        finally:
-            lib.close()
+    # the photos teaching held out (the same rule); small libraries hold none out: the taught ones then
+    split = {r.photo_id: r.split for r in held_out_rule([UserCaption(str(r.photo_id), r.path, r.text, r.split)
+                                                          for r in rows])}
+    held = [r for r in rows if split[str(r.photo_id)] == "val"] or rows
     held = held[:limit]
     new = CaptionEngine.create(versions[model_id].path, device=device)
     cur_path = active.path if active is not None and active.path and Path(active.path).is_file() else None

@@ -58,10 +58,13 @@ def run(args: argparse.Namespace) -> int:
         d = item.description
         if args.json:
             results.append({"path": item.path, "caption": d.text, "source": d.source, "model": d.model_id,
-                            "logprob": d.logprob, "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]]})
+                            "logprob": d.logprob, "confidence": d.confidence, "held_back": d.held_back,
+                            "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]]})
         else:
             tags = " · ".join(f"{t} {p:.2f}" for t, p in d.tags[: args.tags])
-            print(f"{item.path}\n  {d.text}  [{d.source}]\n  tags: {tags}", flush=True)
+            sure = f", {d.confidence:.0%} sure" if d.confidence is not None else ""
+            held = f"\n  (the model was not sure of: {d.held_back})" if d.held_back else ""
+            print(f"{item.path}\n  {d.text}  [{d.source}{sure}]{held}\n  tags: {tags}", flush=True)
     device = engine.captioner.device_label
     summary = {"captioned": speed.count, "failed": failed, "seconds": round(speed.elapsed, 3),
                "photos_per_second": round(speed.rate, 2), "device": device, "model": engine.model_id}

@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
                        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
-                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C.")
-    p.add_argument("folders", nargs="+", metavar="FOLDER")
+                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C. "
+                       "Without FOLDERs: the library's folders (after switching models, this describes the "
+                       "automatic captions again).")
+    p.add_argument("folders", nargs="*", metavar="FOLDER")
     p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
     p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
     p.add_argument("--polling", action="store_true", help="watch by polling (network folders)")
@@ -174,7 +176,7 @@ def run_index(args: argparse.Namespace) -> int:
     status = 0
     roots = []
     try:
-        for folder in args.folders:
+        for folder in args.folders or [f.path for f in lib.folders() if f.status == "ok"]:
             if not os.path.isdir(folder):
                 _err(f"{folder}: not a folder")
                 status = 1
@@ -283,7 +285,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, detail) -> int:
     if args.json:
-        data = asdict(detail) | {"needs_review": detail.needs_review}
+        data = asdict(detail) | {"needs_review": detail.needs_review, "caption_confidence": detail.caption_confidence}
         print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
         return 0
     review = " (needs review)" if detail.needs_review else ""
@@ -292,7 +294,8 @@ def _show(args: argparse.Namespace, detail) -> int:
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:
         model = f", model {detail.caption_model}" if detail.caption_model else ""
-        print(f"  source:  {detail.caption_source}{model}{review}")
+        sure = f", {detail.caption_confidence:.0%} sure" if detail.caption_confidence is not None else ""
+        print(f"  source:  {detail.caption_source}{model}{sure}{review}")
     if detail.tags:
         print("  tags:    " + ", ".join(f"{label} {prob:.2f}" for label, prob in detail.tags))
     meta = [f"{detail.width}x{detail.height}" if detail.width else None, detail.format,
