@@ -123,12 +123,20 @@ class TrainingProcess:
             self._cancelled = True
             self._commands.put("cancel")
 
-    def events(self, should_stop: Callable[[], bool] | None = None, poll: float = 0.2) -> Iterator[SimpleNamespace]:
+    def events(self, should_stop: Callable[[], bool] | None = None, poll: float = 0.2,
+               grace: float = 40.0) -> Iterator[SimpleNamespace]:
         """The child's events until it ends. ``should_stop()`` true: cancel (the child saves its
-        state and ends with a ``cancelled`` event)."""
+        state at its next step and ends with a ``cancelled`` event); after ``grace`` seconds
+        without an end (the child is still loading, say) the stream stops anyway."""
+        import time
+
+        deadline = None
         while True:
-            if should_stop is not None and should_stop():
+            if should_stop is not None and should_stop() and deadline is None:
                 self.cancel()
+                deadline = time.monotonic() + grace
+            if deadline is not None and time.monotonic() > deadline:
+                return
             try:
                 what, payload = self._events.get(timeout=poll)
             except queue.Empty:
@@ -143,7 +151,7 @@ class TrainingProcess:
             else:
                 return
 
-    def close(self, timeout: float = 60.0) -> None:
+    def close(self, timeout: float = 30.0) -> None:
         """Let the child finish (cancelling it if it still runs: it saves its state), then reap it.
         Its last events are read and dropped meanwhile, so it never blocks on a full pipe."""
         import time

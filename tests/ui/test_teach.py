@@ -140,7 +140,7 @@ def test_teach_from_my_captions_to_the_end(qtbot, make_window, captioned, librar
     with qtbot.waitSignal(service.started, timeout=10_000):
         qtbot.mouseClick(view.teach_button, Qt.MouseButton.LeftButton)
     assert window.captions.held and not view.teach_button.isEnabled()
-    with qtbot.waitSignal(service.finished, timeout=240_000) as done:
+    with qtbot.waitSignal(service.finished, timeout=600_000) as done:
         pass
     outcome = done.args[0]
     assert outcome.kind == "done" and outcome.model_id, outcome
@@ -203,7 +203,7 @@ def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, li
 
     window = _teach_window(make_window, epochs=200)
     service = window.teach_service
-    with qtbot.waitSignal(service.progress, timeout=120_000,
+    with qtbot.waitSignal(service.progress, timeout=600_000,
                           check_params_cb=lambda p: p.phase == "training" and p.step > 0):
         window.teach_view.teach_button.click()
     window.close()  # returns once the run has stopped and written its state
@@ -333,7 +333,7 @@ def test_train_from_a_dataset_registers_a_new_version(qtbot, make_window, tmp_pa
     with qtbot.waitSignal(window.teach_service.started, timeout=10_000):
         window.teacher.start_dataset(DatasetChoice(str(annotations), None, "auto", 5.0, "Shapes"))
     assert window.teach_view.live_title.text() == "TRAINING ON A DATASET"
-    with qtbot.waitSignal(window.teach_service.finished, timeout=240_000) as done:
+    with qtbot.waitSignal(window.teach_service.finished, timeout=600_000) as done:
         pass
     outcome = done.args[0]
     assert outcome.kind == "done" and outcome.model_id
