@@ -131,6 +131,8 @@ def _wait_versions(qtbot, window, n):
     qtbot.waitUntil(lambda: window.teach_view.versions.rowCount() == n, timeout=20_000)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_teach_from_my_captions_to_the_end(qtbot, make_window, captioned, library_file):
     window = _teach_window(make_window)
     view, service = window.teach_view, window.teach_service
@@ -160,6 +162,8 @@ def test_teach_from_my_captions_to_the_end(qtbot, make_window, captioned, librar
         lib.close()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_pause_resume_and_cancel_then_resume_after_a_restart(qtbot, make_window, captioned, library_file):
     window = _teach_window(make_window, epochs=200)
     view, service = window.teach_view, window.teach_service
@@ -198,6 +202,8 @@ def test_pause_resume_and_cancel_then_resume_after_a_restart(qtbot, make_window,
     assert done.args[0].kind == "cancelled"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, library_file):
     from trainer.teach import interrupted_teaching
 
@@ -212,6 +218,8 @@ def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, li
     assert state is not None and state["captions"] == 6
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_compare_activate_and_roll_back(qtbot, make_window, captioned, library_file, attention_model_file):
     from photocap.ui.views.teach_compare import CompareView
 
@@ -314,6 +322,8 @@ def test_the_window_starts_without_importing_pyqtgraph():
     assert out.stdout.strip().endswith("ok"), out.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_train_from_a_dataset_registers_a_new_version(qtbot, make_window, tmp_path, library_file):
     from trainer.synthetic import make_synthetic
 
