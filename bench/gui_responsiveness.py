@@ -19,7 +19,14 @@
                 the GUI thread when the view first asks for it (a naive model);
      py-model:  the same, with the row count answered in Python (a plain QAbstractListModel),
                 as photocap's grid model was before it kept its rows in C++.
-3. **Launch to window shown**: from spawning ``python -c "...main()"`` to the first painted
+3. **Longest GUI event-loop stall while teaching** (--teach-photos of the photos captioned by
+   "the user" with their wallpaper's name, taught for --teach-minutes with the trainer's own
+   size rule: feature pass, training steps, validation, calibration, registration):
+     app:       the Teach tab's "Teach from my captions": ``trainer.teach.teach`` on the teach
+                lane (its own QThread), events throttled to ~10/s, a live pyqtgraph plot.
+     baseline:  the same generator iterated on the GUI thread, handing control back to Qt
+                (processEvents) after every event, as a naive app would.
+4. **Launch to window shown**: from spawning ``python -c "...main()"`` to the first painted
    frame of the main window (target <= 1.5 s), median of --launches runs.
      app:       ``photocap.ui.app.main``, which imports torch only in the background later.
      baseline:  the same, after ``import torch`` (an app that loads the model stack first).
@@ -126,7 +133,8 @@ def _isolate(data_dir: str) -> None:
 
 def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
     """One measurement in this process: 'app' (worker lane), 'gui-thread' (baseline), or
-    'startup' / 'startup-torch-first' (from the first frame until the model is loaded)."""
+    'startup' / 'startup-torch-first' (from the first frame until the model is loaded), or
+    'teach' / 'teach-gui-thread' (teaching from the user's captions)."""
     _isolate(data_dir)
     if mode == "startup-torch-first":
         import torch  # noqa: F401
@@ -157,6 +165,8 @@ def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
     _pump(app, lambda: window.captions.info is not None and window.grid_model.rowCount() > 0, 120)
     _pump(app, lambda: not window.library.scanning, 120)  # the start-up rescan (nothing new)
     t0 = time.perf_counter()
+    if mode.startswith("teach"):
+        return _teach_stall(app, window, meter, mode, library_file)
     if mode == "app":
         meter.start()
         window.captions.auto = True
@@ -184,6 +194,55 @@ def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
     result.update(mode=mode, seconds=round(seconds, 1), device=window.captions.info.device)
     window.close()
     return result
+
+
+def _teach_stall(app, window, meter, mode: str, library_file: str) -> dict:
+    minutes = float(os.environ.get("PHOTOCAP_BENCH_TEACH_MINUTES", "0.5"))
+    if mode == "teach":
+        window.tabs.setCurrentWidget(window.teach_view)  # the live plot draws while we measure
+        _pump(app, lambda: window.teach_view.plot is not None, 30)
+        service = window.teach_service
+        service.options = {"minutes": minutes, "device": "cpu"}
+        outcomes = []
+        service.finished.connect(outcomes.append)
+        service.failed.connect(lambda msg: outcomes.append(msg))
+        meter.start()
+        t0 = time.perf_counter()
+        window.teacher.teach()
+        _pump(app, lambda: bool(outcomes), 1800)
+        kind = getattr(outcomes[0], "kind", str(outcomes[0]))
+        points = len(window.teach_view.plot.losses)
+    else:
+        from trainer.teach import TeachOptions, teach
+
+        meter.start()
+        t0 = time.perf_counter()
+        kind, points = "?", 0
+        for ev in teach(library_file, TeachOptions(minutes=minutes, device="cpu")):
+            kind = ev.kind
+            points += ev.kind == "step"
+            app.processEvents()
+    seconds = time.perf_counter() - t0
+    result = meter.stop()
+    result.update(mode=mode, seconds=round(seconds, 1), outcome=kind, loss_points=points,
+                  device="CPU")
+    window.close()
+    return result
+
+
+def caption_like_a_user(library_file: Path, n: int) -> None:
+    """The first ``n`` photos get a caption naming the wallpaper they were cut from."""
+    from photocap.library import open_library
+
+    names = [Path(p).parts[-4].lower() for p in sorted(glob.glob(WALLPAPERS))[:40]]
+    lib = open_library(library_file)
+    try:
+        refs = sorted(lib.photos_needing_caption("none"), key=lambda r: r.path)[:n]
+        for ref in refs:
+            i = int(Path(ref.path).stem.split("_")[-1])
+            lib.set_user_caption(ref.id, f"a photo of the {names[i % len(names)]} scene")
+    finally:
+        lib.close()
 
 
 def make_tiny_photos(folder: Path, n: int) -> None:
@@ -303,6 +362,10 @@ def main() -> int:
     parser.add_argument("--launches", type=int, default=5)
     parser.add_argument("--src", default=WALLPAPERS)
     parser.add_argument("--grid-photos", type=int, default=50_000)
+    parser.add_argument("--teach-photos", type=int, default=40, help="photos the user captioned (teaching case)")
+    parser.add_argument("--teach-minutes", type=float, default=0.5, help="teaching time budget")
+    parser.add_argument("--cases", default="caption,grid,teach,launch",
+                        help="which measurements to run (comma-separated: caption, grid, teach, launch)")
     parser.add_argument("--stall", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
     parser.add_argument("--grid", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -325,8 +388,12 @@ def main() -> int:
 
     from photocap.library import open_library
 
+    cases = set(args.cases.split(","))
+    os.environ["PHOTOCAP_BENCH_TEACH_MINUTES"] = str(args.teach_minutes)
+    modes = (("app", "gui-thread", "startup", "startup-torch-first") if "caption" in cases else ()) + \
+        (("teach", "teach-gui-thread") if "teach" in cases else ())
     results = {}
-    for mode in ("app", "gui-thread", "startup", "startup-torch-first"):
+    for mode in modes:
         data = work / f"data-{mode}"
         data.mkdir()
         lib_file = data / "library.sqlite"
@@ -335,10 +402,12 @@ def main() -> int:
         lib.close()
         if mode.startswith("startup"):  # start-up with a library that is already captioned
             lib_file = work / "data-app" / "library.sqlite"
+        if mode.startswith("teach"):
+            caption_like_a_user(lib_file, args.teach_photos)
         results[mode] = _child("--stall", mode, lib_file, data)
 
     grid_results = {}
-    if args.grid_photos:
+    if args.grid_photos and "grid" in cases:
         t = time.perf_counter()
         make_tiny_photos(work / "many", args.grid_photos)
         grid_lib = work / "grid.sqlite"
@@ -351,22 +420,32 @@ def main() -> int:
             data.mkdir()
             grid_results[mode] = _child("--grid", mode, grid_lib, data)
 
-    launch_data = work / "data-launch"
-    launch_data.mkdir()
-    run_launch(False, str(launch_data))  # warm the file cache (first run of the day)
-    app_launch = [run_launch(False, str(launch_data)) for _ in range(args.launches)]
-    torch_launch = [run_launch(True, str(launch_data)) for _ in range(args.launches)]
+    app_launch = torch_launch = []
+    if "launch" in cases:
+        launch_data = work / "data-launch"
+        launch_data.mkdir()
+        run_launch(False, str(launch_data))  # warm the file cache (first run of the day)
+        app_launch = [run_launch(False, str(launch_data)) for _ in range(args.launches)]
+        torch_launch = [run_launch(True, str(launch_data)) for _ in range(args.launches)]
 
-    a, b = results["app"], results["gui-thread"]
-    print(f"\nGUI event-loop stall while captioning {args.photos} photos ({a['device']}), 5 ms timer:")
-    print(f"  {'':34s} {'longest':>9s} {'p99':>8s} {'>50 ms':>7s} {'pass':>7s}")
-    for name, r in (("photocap (model lane, own QThread)", a), ("baseline (caption on GUI thread)", b)):
-        print(f"  {name:34s} {r['max_ms']:7.1f}ms {r['p99_ms']:6.1f}ms {r['over_50ms']:7d} {r['seconds']:6.1f}s")
-    c, d = results["startup"], results["startup-torch-first"]
-    print("\nGUI event-loop stall during start-up, from the first frame until the model is loaded:")
-    for name, r in (("photocap (torch imported after the frame)", c), ("baseline (torch imported before)", d)):
-        print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
-              f"ready after {r['seconds']:.1f} s")
+    if "caption" in cases:
+        a, b = results["app"], results["gui-thread"]
+        print(f"\nGUI event-loop stall while captioning {args.photos} photos ({a['device']}), 5 ms timer:")
+        print(f"  {'':34s} {'longest':>9s} {'p99':>8s} {'>50 ms':>7s} {'pass':>7s}")
+        for name, r in (("photocap (model lane, own QThread)", a), ("baseline (caption on GUI thread)", b)):
+            print(f"  {name:34s} {r['max_ms']:7.1f}ms {r['p99_ms']:6.1f}ms {r['over_50ms']:7d} {r['seconds']:6.1f}s")
+        c, d = results["startup"], results["startup-torch-first"]
+        print("\nGUI event-loop stall during start-up, from the first frame until the model is loaded:")
+        for name, r in (("photocap (torch imported after the frame)", c), ("baseline (torch imported before)", d)):
+            print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
+                  f"ready after {r['seconds']:.1f} s")
+    if "teach" in cases:
+        print(f"\nGUI event-loop stall while teaching from {args.teach_photos} user captions "
+              f"({args.teach_minutes} min budget), 5 ms timer:")
+        for name, r in (("photocap (Teach tab, teach lane, live plot)", results["teach"]),
+                        ("baseline (same generator on the GUI thread)", results["teach-gui-thread"])):
+            print(f"  {name:44s} longest {r['max_ms']:7.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over "
+                  f"50 ms, {r['seconds']:.1f} s, ended {r['outcome']}")
     if grid_results:
         g, h, k = grid_results["app"], grid_results["baseline"], grid_results["py-model"]
         print(f"\nGUI event-loop stall scrolling a grid of {g['rows']:,} photos (half a page per 16 ms, end, top, search typed and cleared):")
@@ -374,11 +453,12 @@ def main() -> int:
                         ("baseline (row count answered in Python)", k)):
             print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, "
                   f"{r['over_50ms']} over 50 ms; rows on screen loaded at the end {r['rows_loaded_on_screen']}/12")
-    print(f"\nLaunch to first painted frame (median of {args.launches}; spawn of python included):")
-    print(f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
-          f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})")
-    print(f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
-          f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})")
+    if app_launch:
+        print(f"\nLaunch to first painted frame (median of {args.launches}; spawn of python included):")
+        print(f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
+              f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})")
+        print(f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
+              f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})")
     print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
     shutil.rmtree(work, ignore_errors=True)
     return 0

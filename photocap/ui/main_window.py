@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from photocap.filenames import readable
 from photocap.ui.browser import Browser
@@ -19,14 +19,17 @@ from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.teaching import TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
 from photocap.ui.jobs.watching import FolderWatchBridge
 from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.settings import AppSettings
+from photocap.ui.teacher import Teacher
 from photocap.ui.views.banner import Banner
 from photocap.ui.views.browser_view import BrowserView
 from photocap.ui.views.empty_state import EmptyState
 from photocap.ui.views.status_bar import CaptionStatusBar
+from photocap.ui.views.teach_view import TeachView
 
 log = logging.getLogger(__name__)
 PREVIEW_SIZE = 1400
@@ -64,6 +67,8 @@ class MainWindow(QMainWindow):
         self.thumb_lane = Lane("thumbnails", self, nice=5)
         self.thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         self.watch = FolderWatchBridge(watch_debounce, parent=self)
+        self.teach_service = TeachService(self.library_path, parent=self)
+        self.compare_thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         # views
         self.grid_model = PhotoGridModel(self.library, self.thumbs, self)
         self.page = BrowserView(self.grid_model, settings.thumb_size)
@@ -71,18 +76,26 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.page)
         self.pages.addWidget(self.empty)
+        self.teach_view = TeachView()
+        self.tabs = QTabWidget()  # Photos | Teach
+        self.tabs.setObjectName("ModeTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.pages, "Photos")
+        self.tabs.addTab(self.teach_view, "Teach")
         self.banner = Banner()  # e.g. folders that cannot be watched, with "Use polling"
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
-        column.addWidget(self.pages, 1)
+        column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self._unwatched: tuple[str, ...] = ()
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
+        self.teacher = Teacher(self.teach_view, self.library, self.captions, self.teach_service, self.compare_thumbs,
+                               self)
         self.page.grid.set_empty_message("Opening your library…")
         self._wire()
         build_menus(self)
@@ -119,6 +132,8 @@ class MainWindow(QMainWindow):
         page.detail.reveal_requested.connect(self.reveal)
         page.problems.reveal_requested.connect(self.reveal)
         page.detail.preview_wanted.connect(self._load_preview)
+        self.teacher.active_changed.connect(lambda: self.library.call("active_model", on_result=self._load_engine))
+        self.teacher.status.connect(self.status.show_message)
 
     # ---- start-up ----------------------------------------------------------------------------------
     def event(self, event) -> bool:
@@ -154,6 +169,7 @@ class MainWindow(QMainWindow):
         self.library.call("active_model", on_result=self._load_engine)
         self.library.rescan_all()  # catch up with what changed while photocap was closed
         self.library.check_if_due()  # the weekly full integrity check, in the background
+        self.teacher.library_opened()
 
     def _on_library_damaged(self, error) -> None:
         """Say so, and offer the newest backup, another library, or quitting (never blocks)."""
@@ -425,6 +441,7 @@ class MainWindow(QMainWindow):
             self.page.detail.editor.commit()  # queued on the library lane before it drains
         self.hide()
         self.watch.stop()
+        self.teacher.shutdown()  # a run stops at its next step and keeps its state for resuming
         self.captions.shutdown()
         self.thumb_lane.shutdown()
         self.library.shutdown()

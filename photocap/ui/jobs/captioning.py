@@ -28,7 +28,8 @@ class CaptionService(QObject):
         self.lane = lane or Lane("model", self, nice=10)
         self.library = None
         self.info: model_work.EngineInfo | None = None
-        self.paused = False
+        self.paused = False  # the user's wish
+        self.held = False  # teaching runs: captioning yields the CPU until it ends
         self.auto = True
         self._visible: tuple[int, ...] = ()
         self._pass: Job | None = None
@@ -89,7 +90,7 @@ class CaptionService(QObject):
         job.failed.connect(self._on_pass_failed)
         job.finished.connect(self._on_pass_finished)
         job.paused.connect(self.pass_parked)
-        if self.paused:
+        if self.paused or self.held:
             job.pause()
         self._pass = job
         self.lane.submit(job)
@@ -116,9 +117,17 @@ class CaptionService(QObject):
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
-        if self._pass is not None:
-            self._pass.pause() if paused else self._pass.resume()
+        self._apply_pause()
         self.paused_changed.emit(paused)
+
+    def set_held(self, held: bool) -> None:
+        """Hold captioning while something heavier runs (teaching), whatever the user's pause."""
+        self.held = held
+        self._apply_pause()
+
+    def _apply_pause(self) -> None:
+        if self._pass is not None:
+            self._pass.pause() if self.paused or self.held else self._pass.resume()
 
     def stop_pass(self) -> None:
         if self._pass is not None:

@@ -18,17 +18,26 @@ from photocap.ui.views.preview import PreviewView
 from photocap.ui.views.word_strip import WordStrip
 
 
+def sureness(detail, fell_back: bool = False) -> str:
+    """' · 82% sure' when the model said how sure it was of the current caption; for tags the
+    taught model fell back to, ' · model unsure (31%)'."""
+    confidence = detail.history[-1].confidence if detail.history else None
+    if not isinstance(confidence, float):
+        return ""
+    return f" · model unsure ({confidence:.0%})" if fell_back else f" · {confidence:.0%} sure"
+
+
 def badge_for(detail) -> tuple[str, str]:
-    """(kind, text) for the caption's origin."""
+    """(kind, text) for the caption's origin (and, for automatic ones, how sure the model was)."""
     if detail.status == "error":
         return "error", "Could not be read"
     src, model = detail.caption_source, detail.caption_model or ""
     if src == "user":
         return "user", "Your caption"
     if src == "model":
-        return "model", f"Model {model[:12]}" if model else "Model"
+        return "model", (f"Model {model[:12]}" if model else "Model") + sureness(detail)
     if src == "tags":
-        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "")
+        return "tags", "ImageNet tags" + (f" · {model.split(':', 1)[-1]}" if model else "") + sureness(detail, True)
     if src == "imported":  # written by a person in another app; ``caption_model`` holds where it was read
         return "user", f"Imported · {model}" if model else "Imported"
     return "none", "No caption yet"
