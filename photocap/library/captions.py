@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from photocap.library.hierarchy import broader_text
 from photocap.library.identity import holdout_bucket
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
 from photocap.library.schema import (
@@ -80,6 +81,7 @@ def _set_tags(session: Session, photo: Photo, tags: Sequence[tuple[str, float]])
         best[label] = max(float(prob), best.get(label, 0.0))
     session.add_all(Tag(photo_id=photo.id, label=label, prob=prob) for label, prob in best.items())
     photo.tags_text = " ".join(sorted(best, key=best.get, reverse=True))
+    photo.tags_broader = broader_text(list(best.items()))
 
 
 def history(session: Session, photo_id: int) -> list[CaptionRecord]:

@@ -24,7 +24,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # caption sources
@@ -111,6 +113,9 @@ class Photo(Base):
     # an automatic caption "needs review" until the user has looked at it or edited it
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     tags_text: Mapped[str] = mapped_column(Text, default="")
+    # the tags' broader WordNet words (cat, feline, animal for "Egyptian cat"; see hierarchy.py),
+    # indexed in their own FTS column, weighted below the tags themselves (migration 0004)
+    tags_broader: Mapped[str] = mapped_column(Text, default="", server_default="")
     facets: Mapped[str] = mapped_column(Text, Computed(FACETS_SQL, persisted=False))
 
     folder: Mapped[Folder | None] = relationship(back_populates="photos")
@@ -145,6 +150,30 @@ class Tag(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String, primary_key=True, index=True)
     prob: Mapped[float] = mapped_column(Float)
+
+
+class TextVector(Base):
+    """A photo's caption and tags as a unit sentence vector (float16 bytes), for search by meaning.
+
+    A trigger (migration 0004) deletes the row when the photo's caption or tags change, so
+    a vector never describes old words; the embedding pass then makes a new one.
+    """
+
+    __tablename__ = "text_vectors"
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImageFeature(Base):
+    """A photo's pooled encoder feature (float16 bytes), kept when it is captioned: "similar photos"."""
+
+    __tablename__ = "image_features"
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    encoder_id: Mapped[str] = mapped_column(String, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Problem(Base):
