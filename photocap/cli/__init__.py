@@ -13,7 +13,7 @@ import sys
 from photocap import __version__
 
 # module name -> registers one or more subcommands
-_COMMAND_MODULES = ("photocap.cli.caption", "photocap.cli.library_cmds")
+_COMMAND_MODULES = ("photocap.cli.caption", "photocap.cli.library_cmds", "photocap.cli.meaning_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:

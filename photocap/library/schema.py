@@ -176,6 +176,15 @@ class ImageFeature(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class VectorGeneration(Base):
+    """Bumped by triggers on every change of a vector table: in-memory copies know when to reload."""
+
+    __tablename__ = "vector_generations"
+
+    kind: Mapped[str] = mapped_column(String, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class Problem(Base):
     """Something the scanner or captioner could not use that is not a photo row (a folder, a stray file)."""
 

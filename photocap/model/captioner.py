@@ -39,6 +39,7 @@ class Description:
     score: float | None = None
     words: list[str] = field(default_factory=list)
     attention: np.ndarray | None = None  # (n_words, grid_h, grid_w), each map sums to 1
+    feature: np.ndarray | None = None  # the pooled encoder feature, float16: "similar photos"
 
 
 class Captioner:
@@ -144,8 +145,10 @@ class Captioner:
         enc = self.encode(images)
         n = enc.pooled.shape[0]
         tags = top_tags(self.encoder.classify(enc.pooled), num_tags) if self.encoder.has_classifier else [[]] * n
+        features = list(enc.pooled.float().cpu().numpy().astype(np.float16))
         if self.decoder is None:
-            return [Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t) for t in tags]
+            return [Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t, feature=f)
+                    for t, f in zip(tags, features)]
         feats = enc.spatial if self.decoder.has_attention else enc.pooled
         out = decode(self.decoder, feats, beam=beam, max_len=max_len)
         gh, gw = enc.grid
@@ -157,8 +160,14 @@ class Captioner:
                 text=" ".join(words), source=SOURCE_MODEL, model_id=self.model_id, tags=tags[i],
                 logprob=out.logprob[i], score=out.score[i], words=words,
                 attention=None if att is None else att.reshape(len(words), gh, gw).numpy(),
+                feature=features[i],
             ))
         return results
+
+    @property
+    def feature_id(self) -> str:
+        """Which features :attr:`Description.feature` holds: comparable only within one id."""
+        return f"{self.encoder.name}:{self.encoder.weights_id}"
 
     @torch.inference_mode()
     def attend(self, image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:

@@ -26,6 +26,7 @@ from photocap.ui.jobs.thumbnails import ThumbnailLoader
 from photocap.ui.text import query_terms, word_matches
 
 PAGE = 120
+SIMILAR_LIMIT = 200  # "similar photos" shows this many after the photo itself
 PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
 
 SummaryRole = Qt.ItemDataRole.UserRole + 1
@@ -55,6 +56,8 @@ class PhotoGridModel(QStringListModel):
         self.terms: tuple[str, ...] = ()
         self.filter = None
         self.query = ""
+        self.similar_to: int | None = None  # showing the photos that look like this one
+        self.meaning = None  # a MeaningService: queries are searched by meaning too once it is ready
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
 
@@ -63,18 +66,37 @@ class PhotoGridModel(QStringListModel):
         """List ``filter`` (a PhotoFilter), or search ``query`` within it. Returns the generation."""
         self._generation += 1
         gen = self._generation
-        self.filter, self.query = filter, query.strip()
+        self.filter, self.query, self.similar_to = filter, query.strip(), None
         self.terms = query_terms(self.query)
         if self.query:
-            self._service.call("search", self.query, filter, limit=self.search_limit,
-                               on_result=lambda hits, g=gen: self._on_hits(g, hits))
+            on_vector = lambda vec, g=gen: self._search(g, vec)  # noqa: E731
+            if self.meaning is None or self.meaning.embed_query(self.query, on_vector) is None:
+                self._search(gen, None)
         else:
             self._service.call("list_photo_ids", filter, order,
                                on_result=lambda ids, g=gen: self._on_ids(g, ids))
         return gen
 
+    def _search(self, generation: int, vector) -> None:
+        if generation != self._generation:
+            return  # typed on: a newer query is on its way
+        model = self.meaning.model_id if vector is not None else None
+        self._service.call("search", self.query, self.filter, limit=self.search_limit, query_vector=vector,
+                           vector_model=model, on_result=lambda hits, g=generation: self._on_hits(g, hits))
+
+    def show_similar(self, photo_id: int) -> int:
+        """The photos that look like ``photo_id``, most alike first (the photo itself leads)."""
+        self._generation += 1
+        gen = self._generation
+        self.query, self.terms, self.similar_to = "", (), photo_id
+        self._service.call("similar_photos", photo_id, SIMILAR_LIMIT,
+                           on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
+        return gen
+
     def refresh(self) -> int:
         """The same query again (new photos, changed captions), keeping what is loaded."""
+        if self.similar_to is not None:
+            return self.show_similar(self.similar_to)
         return self.show(self.filter, self.query)
 
     def _on_hits(self, generation: int, hits: list) -> None:

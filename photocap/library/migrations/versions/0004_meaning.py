@@ -7,6 +7,7 @@
 * ``text_vectors``: one sentence vector per photo (caption and tags); a trigger deletes it
   when the caption or tags change, so the embedding pass makes a fresh one.
 * ``image_features``: the pooled encoder feature kept when a photo is captioned.
+* ``vector_generations``: a counter per vector table, bumped by triggers (readers' caches).
 
 Frozen SQL, as in 0002/0003.
 
@@ -79,6 +80,18 @@ def upgrade() -> None:
     op.execute("CREATE TRIGGER photos_text_vector_stale AFTER UPDATE OF caption, tags_text ON photos "
                "WHEN old.caption IS NOT new.caption OR old.tags_text IS NOT new.tags_text BEGIN "
                "DELETE FROM text_vectors WHERE photo_id = new.id; END")
+    # a generation per vector table, bumped on every insert and delete: readers keep the
+    # vectors in memory and reload them only when it moved (one primary-key lookup per search)
+    op.create_table(
+        "vector_generations",
+        sa.Column("kind", sa.String(), primary_key=True),
+        sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.execute("INSERT INTO vector_generations(kind, generation) VALUES ('text_vectors', 0), ('image_features', 0)")
+    for t in ("text_vectors", "image_features"):
+        for event in ("INSERT", "DELETE", "UPDATE"):
+            op.execute(f"CREATE TRIGGER {t}_{event.lower()}_gen AFTER {event} ON {t} BEGIN "
+                       f"UPDATE vector_generations SET generation = generation + 1 WHERE kind = '{t}'; END")
     _backfill_broader()
     _create_index(f"{_NEW_TEXT}, facets", f"{_NEW_TEXT}, {_FACET_SOURCES}")
 
@@ -86,6 +99,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     _drop_index()
     op.execute("DROP TRIGGER IF EXISTS photos_text_vector_stale")
+    for t in ("text_vectors", "image_features"):
+        for event in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {t}_{event}_gen")
+    op.drop_table("vector_generations")
     op.drop_index("ix_image_features_encoder_id", "image_features")
     op.drop_table("image_features")
     op.drop_table("text_vectors")

@@ -1,0 +1,151 @@
+"""Vectors kept with the library: sentence vectors of captions, pooled image features.
+
+Stored as float16 bytes in two tables of the library file (``text_vectors``,
+``image_features``; migration 0004), so they are backed up, moved and deleted with the
+photos they describe (a foreign key with ON DELETE CASCADE), and a trigger drops a text
+vector the moment its photo's caption or tags change. Searching reads them into one
+float32 matrix per (table, model) and keeps it in memory; a generation counter bumped by
+triggers on every insert and delete tells a reader, with one primary-key lookup, when
+its copy is stale. Nearest neighbours are a matrix-vector product: exact, and at
+100,000 photos within the search budget (``bench/semantic_search.py``).
+
+Why not sqlite-vec: this Python's ``sqlite3`` is built without ``enable_load_extension``
+(so are several distributions' and the python.org macOS builds before 3.12), and on a
+library this size its ``vec0`` scan is brute force too. The matrix needs only numpy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from photocap.library.schema import SOURCE_TAGS, ImageFeature, Photo, TextVector, VectorGeneration
+
+TABLES = {"text_vectors": TextVector, "image_features": ImageFeature}
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """A unit-length float16 copy of ``vector`` as bytes."""
+    v = np.asarray(vector, dtype=np.float32).ravel()
+    n = float(np.linalg.norm(v))
+    return (v / n if n > 0 else v).astype("<f2").tobytes()
+
+
+def generation(session: Session, kind: str) -> int:
+    return session.scalar(select(VectorGeneration.generation).where(VectorGeneration.kind == kind)) or 0
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Every vector of one table and model: ``ids[i]``'s unit vector is ``rows[i]`` (float32)."""
+
+    ids: np.ndarray  # int64
+    rows: np.ndarray  # (N, D) float32
+    generation: int
+
+    def row_of(self, photo_id: int) -> int | None:
+        hit = np.flatnonzero(self.ids == photo_id)
+        return int(hit[0]) if hit.size else None
+
+    def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` most similar (photo id, cosine), best first."""
+        if not len(self.ids) or k <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32).ravel()
+        if q.shape[0] != self.rows.shape[1]:
+            return []
+        n = float(np.linalg.norm(q))
+        scores = self.rows @ (q / n if n > 0 else q)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self.ids[i]), float(scores[i])) for i in top]
+
+
+class VectorStore:
+    """In-memory matrices over the vector tables, reloaded when their generation moves (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], Matrix] = {}
+
+    def matrix(self, session: Session, kind: str, model_id: str) -> Matrix:
+        gen = generation(session, kind)
+        with self._lock:
+            cached = self._cache.get((kind, model_id))
+        if cached is not None and cached.generation == gen:
+            return cached
+        table = TABLES[kind]
+        model_col = table.model_id if kind == "text_vectors" else table.encoder_id
+        rows = session.execute(select(table.photo_id, table.vector).where(model_col == model_id)).all()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        blob = b"".join(r[1] for r in rows)
+        dim = len(rows[0][1]) // 2 if rows else 0
+        mat = np.frombuffer(blob, dtype="<f2").reshape(len(rows), dim).astype(np.float32) if rows else \
+            np.zeros((0, 0), np.float32)
+        fresh = Matrix(ids, mat, gen)
+        with self._lock:
+            self._cache[(kind, model_id)] = fresh
+        return fresh
+
+
+def needing_text_vectors(session: Session, model_id: str, limit: int) -> list[tuple[int, str]]:
+    """(photo id, text to embed) for photos with words but no vector from ``model_id`` (newest first)."""
+    rows = session.execute(
+        select(Photo.id, Photo.caption, Photo.tags_text, Photo.caption_source)
+        .outerjoin(TextVector, (TextVector.photo_id == Photo.id) & (TextVector.model_id == model_id))
+        .where(TextVector.photo_id.is_(None), (Photo.caption.is_not(None)) | (Photo.tags_text != ""))
+        .order_by(Photo.id.desc())
+        .limit(limit)
+    ).all()
+    return [(r.id, embedding_text(r.caption, r.tags_text, r.caption_source)) for r in rows]
+
+
+def count_needing_text_vectors(session: Session, model_id: str) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Photo)
+        .outerjoin(TextVector, (TextVector.photo_id == Photo.id) & (TextVector.model_id == model_id))
+        .where(TextVector.photo_id.is_(None), (Photo.caption.is_not(None)) | (Photo.tags_text != ""))
+    ) or 0
+
+
+def has_text_vectors(session: Session, model_id: str) -> bool:
+    return session.scalar(select(TextVector.photo_id).where(TextVector.model_id == model_id).limit(1)) is not None
+
+
+def store_text_vectors(session: Session, model_id: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
+    """Store (photo id, the text that was embedded, vector) rows; a row whose photo's words have
+    changed since (an edit while the vector was computed) is skipped. Returns how many were stored."""
+    wanted = {pid: (text, vec) for pid, text, vec in items}
+    now = {r.id: embedding_text(r.caption, r.tags_text, r.caption_source) for r in session.execute(
+        select(Photo.id, Photo.caption, Photo.tags_text, Photo.caption_source).where(Photo.id.in_(list(wanted))))}
+    fresh = [(pid, vec) for pid, (text, vec) in wanted.items() if now.get(pid) == text]
+    if fresh:
+        session.execute(delete(TextVector).where(TextVector.photo_id.in_([pid for pid, _ in fresh])))
+        session.add_all(TextVector(photo_id=pid, model_id=model_id, vector=to_blob(vec)) for pid, vec in fresh)
+    return len(fresh)
+
+
+def store_image_feature(session: Session, photo_id: int, encoder_id: str, vector: np.ndarray) -> None:
+    session.execute(delete(ImageFeature).where(ImageFeature.photo_id == photo_id))
+    session.add(ImageFeature(photo_id=photo_id, encoder_id=encoder_id, vector=to_blob(vector)))
+
+
+def image_feature_of(session: Session, photo_id: int) -> tuple[str, np.ndarray] | None:
+    row = session.execute(select(ImageFeature.encoder_id, ImageFeature.vector)
+                          .where(ImageFeature.photo_id == photo_id)).one_or_none()
+    return None if row is None else (row[0], np.frombuffer(row[1], dtype="<f2").astype(np.float32))
+
+
+def embedding_text(caption: str | None, tags_text: str | None, source: str | None = None) -> str:
+    """What a photo's sentence vector is made of: its caption, and its tags unless the caption is them."""
+    caption = (caption or "").strip()
+    tags = (tags_text or "").strip()
+    if not tags or source == SOURCE_TAGS:
+        return caption
+    return f"{caption}. {tags}" if caption else tags
