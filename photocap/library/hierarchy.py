@@ -14,11 +14,13 @@ Only tags the tagger was fairly sure of count (the top one, and others with at l
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 
 from photocap.paths import resource_path
 
+log = logging.getLogger(__name__)
 TABLE = "imagenet_hypernyms.json"
 MIN_SHARE = 0.2
 
@@ -28,7 +30,8 @@ def table() -> dict[str, tuple[str, ...]]:
     """ImageNet label -> broader words, nearest first (read once)."""
     try:
         doc = json.loads(resource_path(TABLE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError) as exc:
+        log.warning("broader tag words unavailable (%s): search uses the tags themselves", exc)
         return {}  # a broken install: search still works on the direct words
     return {label: tuple(words) for label, words in doc.get("labels", {}).items()}
 
