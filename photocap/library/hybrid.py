@@ -11,8 +11,8 @@ Each photo scores reciprocal-rank fusion, ``1/(K + word rank) + 1/(K + meaning r
 (a list it is not in adds nothing). Photos the words match come first, in fused order
 (so among the "cat" photos, those that are about cats come before one whose file name
 says "cat"); then photos found by meaning alone ("kitty" finds the tabby, "a boat on a
-lake" the canoe), also in fused order. Photos without a vector yet are still found by
-their words.
+lake" the canoe), also in fused order; beside word matches only close ones. Photos
+without a vector yet are still found by their words.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from photocap.library.search import PhotoFilter
 from photocap.library.vectors import VectorStore, image_feature_of
 
 RRF_K = 60
-MIN_SIMILARITY = 0.35  # all-MiniLM-L6-v2 cosine; below it neighbours are unrelated (see bench/semantic_search.py)
+# all-MiniLM-L6-v2 cosine below which a photo is not listed for its meaning alone: when the
+# words found nothing, and (stricter) beside word matches, so a word query, or a word still
+# being typed ("bea"), is not padded with loosely related photos (bench/semantic_search.py)
+MIN_SIMILARITY = 0.35
+MIN_SIMILARITY_BESIDE_WORDS = 0.5
 MEANING_CANDIDATES = 200  # nearest captions considered per query
 FILTERED_CANDIDATES = 2000  # more when filters may drop most of them
 
@@ -41,6 +45,7 @@ def fused_search(session: Session, store: VectorStore, query: str, query_vector:
     if query_vector is None or model_id is None or limit <= 0:
         return words[offset : offset + limit]
     k = MEANING_CANDIDATES if filters == PhotoFilter() else FILTERED_CANDIDATES
+    floor = MIN_SIMILARITY_BESIDE_WORDS if words else MIN_SIMILARITY
     near = [(pid, s) for pid, s in store.matrix(session, "text_vectors", model_id).nearest(query_vector, k)
             if s >= MIN_SIMILARITY]
     if not near:
@@ -56,7 +61,7 @@ def fused_search(session: Session, store: VectorStore, query: str, query_vector:
 
     by_words = sorted(words, key=lambda h: (-score(h.photo_id), word_rank[h.photo_id]))
     by_meaning = [SearchHit(pid, found[pid].path, found[pid].caption, found[pid].caption or "", -score(pid))
-                  for pid, _ in near if pid not in word_rank]
+                  for pid, s in near if pid not in word_rank and s >= floor]
     fused = [SearchHit(h.photo_id, h.path, h.caption, h.snippet, -score(h.photo_id)) for h in by_words] + by_meaning
     return fused[offset : offset + limit]
 

@@ -17,10 +17,14 @@ from PySide6.QtCore import QObject, Signal
 from photocap.ui.jobs.lanes import Job, Lane
 
 
-def _load(ctx) -> str:
+def load_sentence_model():
     from photocap.model.sentence import SentenceEmbedder
 
-    ctx.state["embedder"] = SentenceEmbedder.load()
+    return SentenceEmbedder.load()
+
+
+def _load(ctx, loader: Callable[[], Any]) -> str:
+    ctx.state["embedder"] = loader()
     return ctx.state["embedder"].model_id
 
 
@@ -42,9 +46,11 @@ class MeaningService(QObject):
     progress = Signal(object)  # (vectors stored by this pass, photos still waiting)
     pass_done = Signal(int)  # vectors stored by the pass that just ended
 
-    def __init__(self, lane: Lane | None = None, parent: QObject | None = None):
+    def __init__(self, lane: Lane | None = None, parent: QObject | None = None,
+                 loader: Callable[[], Any] = load_sentence_model):
         super().__init__(parent)
         self.lane = lane or Lane("meaning", self, nice=10)
+        self._loader = loader  # made and used on the lane's thread only
         self.library = None
         self.model_id: str | None = None
         self._pass: Job | None = None
@@ -53,7 +59,7 @@ class MeaningService(QObject):
     def load(self) -> Job | None:
         if self.lane.stopped:
             return None
-        job = Job("load sentence model", _load)
+        job = Job("load sentence model", _load, self._loader)
         job.result.connect(self._on_ready)
         job.failed.connect(self.failed)
         return self.lane.submit(job)
