@@ -47,12 +47,20 @@ def _run_gui(args: argparse.Namespace) -> int:
     return gui_main(argv)
 
 
+def _query_words_first(argv: list[str]) -> list[str]:
+    try:
+        from photocap.cli.library_cmds import query_words_first
+    except ModuleNotFoundError:
+        return argv
+    return query_words_first(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if not argv:
         return _run_gui(argparse.Namespace(library=None))
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_query_words_first(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

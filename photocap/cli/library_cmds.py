@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from photocap.library import LibraryError, PhotoFilter, open_library
+from photocap.library import LibraryError, PhotoFilter, SearchError, open_library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("search", parents=[lib_opt], help="find photos by description",
-                       description='Words must all match (stemmed); "quoted phrases", prefix*, -exclusion, a OR b.')
+                       description='Words must all match (stemmed); "quoted phrases", prefix*, -exclusion, a OR b. '
+                       "A word starting with - excludes it (photocap search -boat dog), also as the first word.")
     p.add_argument("query", nargs="+", metavar="QUERY")
+    global _search_parser
+    _search_parser = p
     p.add_argument("--limit", type=int, default=20, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--folder", metavar="FOLDER", help="only photos below this folder")
@@ -70,6 +73,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_show)
+
+
+_search_parser: argparse.ArgumentParser | None = None
+
+
+def query_words_first(argv: list[str]) -> list[str]:
+    """``search`` arguments reordered as options, ``--``, query words, so that an exclusion
+    (``-boat``) is a word of the query wherever it is, never an unknown option. Anything
+    that is not one of search's options (or an option's value) is a query word."""
+    if _search_parser is None or not argv or argv[0] != "search":
+        return argv
+    known = _search_parser._option_string_actions  # option string -> action (argparse has no public map)
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(argv[1:])
+    for arg in rest:
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if arg == "--":
+            words.extend(rest)
+        elif name in known:
+            options.append(arg)
+            value = next(rest, None) if known[name].nargs != 0 and name == arg else None  # "--limit 5"
+            if value is not None:
+                options.append(value)
+        else:
+            words.append(arg)
+    return [argv[0], *options, "--", *words]
 
 
 def _err(msg: str) -> None:
@@ -252,16 +282,24 @@ def _watch(args, lib, roots, captioner, progress) -> None:
 
 # ---- search, edit, show ----------------------------------------------------------------------
 def run_search(args: argparse.Namespace) -> int:
+    from photocap.library.fts import parse_query
+
     lib = _open(args)
     if lib is None:
         return 2
+    query = " ".join(args.query)
     with lib:
         filters = PhotoFilter(folder=args.folder, taken_from=args.taken_from, taken_to=args.taken_to,
                               sources=tuple(args.source) if args.source else None,
                               needs_review=True if args.needs_review else None, include_missing=args.missing)
-        query = " ".join(args.query)
         vector, model_id = (None, None) if args.words_only else _query_vector(lib, query)
-        hits = lib.search(query, filters, limit=args.limit, query_vector=vector, vector_model=model_id)
+        try:
+            hits = lib.search(query, filters, limit=args.limit, query_vector=vector, vector_model=model_id)
+        except SearchError as exc:
+            _err(str(exc))
+            return 2
+    for note in parse_query(query).notes:
+        _err(f"note: {note}")
     if args.json:
         print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1))
         return 0

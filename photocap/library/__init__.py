@@ -26,11 +26,12 @@ from photocap.library.records import (
 )
 from photocap.library.scanner import ScanProgress
 from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
-from photocap.library.search import PhotoFilter
+from photocap.library.search import LibraryBusy, LibraryUnreadable, PhotoFilter, SearchCancelled, SearchError
 from photocap.library.watcher import Change, FolderWatcher, apply_changes
 
 __all__ = [
-    "CaptionRecord", "Change", "FolderInfo", "FolderWatcher", "Library", "LibraryError", "LibraryTooNew",
+    "CaptionRecord", "Change", "FolderInfo", "FolderWatcher", "Library", "LibraryBusy", "LibraryError", "LibraryTooNew",
+    "LibraryUnreadable", "SearchCancelled", "SearchError",
     "MissingFTS5", "ModelVersionInfo", "PhotoDetail", "PhotoFilter", "PhotoRef", "PhotoSummary", "Problem",
     "SOURCES", "SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "ScanProgress", "ScanReport",
     "SearchHit", "TrainingRunInfo", "UserCaption", "apply_changes", "open_library",

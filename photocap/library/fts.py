@@ -19,7 +19,23 @@ Query language (what a person types without thinking)::
 
 Every term is passed to FTS5 as a double-quoted string, so AND/NOT/NEAR, parentheses,
 colons, ``^`` and SQL fragments are just text; characters that cannot be part of a
-token (punctuation, emoji) are dropped. :func:`parse_query` never raises.
+token (punctuation, emoji) are dropped. :func:`parse_query` never raises, on any ``str``:
+bytes that reached us surrogate-escaped (a command-line argument that is not UTF-8) are
+read as UTF-8 or else Latin-1, other lone surrogates and control characters are spaces.
+
+The cost of a search is bounded by the query's shape, not by luck (a query box is open to
+anyone, and search-as-you-type runs every keystroke of a paste):
+
+* repeated terms count once (``dog dog``, ``dog OR dog``, ``Dog dog``);
+* only the first ``MAX_QUERY_CHARS`` characters are read;
+* at most ``MAX_WORDS`` words are searched, counting each word of a phrase and each
+  exclusion (every word is one more list of rows for FTS5 to read);
+* at most ``MAX_PREFIXES`` terms are prefixes; later ones are searched as whole words;
+* short prefixes (1-3 letters, what search-as-you-type sends first) are answered from
+  FTS5's prefix index (migration 0004) instead of merging every word they start.
+
+When any of these shortened the query, :attr:`FtsQuery.notes` says so in words, for the
+CLI and the window to show.
 """
 
 from __future__ import annotations
@@ -45,13 +61,21 @@ def is_fts_table(name: str | None) -> bool:
     return bool(name) and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
 
 
+MAX_QUERY_CHARS = 1000
+MAX_WORDS = 16
+MAX_PREFIXES = 4
+PREFIX_INDEX = "1 2 3"  # FTS5 prefix='...' of the index (migration 0004): these prefix lengths are cheap
+
+
 @dataclass(frozen=True)
 class FtsQuery:
     """``match``: FTS5 expression the rows must match (None: no positive terms).
-    ``exclude``: FTS5 expression the rows must not match (None: nothing excluded)."""
+    ``exclude``: FTS5 expression the rows must not match (None: nothing excluded).
+    ``notes``: how the query was shortened to keep it cheap, in words for people (usually empty)."""
 
     match: str | None
     exclude: str | None
+    notes: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -60,6 +84,23 @@ class FtsQuery:
 
 # a term: optional '-', then a quoted phrase (maybe unterminated) or a bare word; optional '*'
 _TERM = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))(\*?)')
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # control characters, lone surrogates
+_TOKENS = re.compile(r"[^\W_]+")  # what the tokenizer makes words of, roughly
+
+
+def _bytes_as_text(m: re.Match) -> str:
+    raw = bytes(ord(ch) - 0xDC00 for ch in m.group())
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # a Latin-1 terminal or file name: "caf\xe9" is "café"
+
+
+def clean_text(text: str) -> str:
+    """Any ``str`` as text SQLite and FTS5 accept: never raises (see the module doc)."""
+    text = _ESCAPED_BYTES.sub(_bytes_as_text, text)
+    return _UNSAFE.sub(" ", text)
 
 
 def _has_token_char(text: str) -> bool:
@@ -67,15 +108,54 @@ def _has_token_char(text: str) -> bool:
 
 
 def _quote(text: str, prefix: bool) -> str:
-    text = " ".join(text.split())
     return '"' + text.replace('"', '""') + '"' + (" *" if prefix else "")
 
 
-def parse_query(text: str) -> FtsQuery:
-    """Turn whatever the user typed into a safe :class:`FtsQuery` (never raises)."""
-    text = (text or "").replace("\x00", " ")
-    groups: list[list[str]] = []  # AND of OR-groups
-    excluded: list[str] = []
+_Term = tuple[str, bool]  # (text, prefix)
+
+
+def _key(term: _Term) -> _Term:
+    return term[0].lower(), term[1]  # the index folds case
+
+
+class _Budget:
+    """What a query may still cost; remembers what had to go."""
+
+    def __init__(self):
+        self.words, self.prefixes = MAX_WORDS, MAX_PREFIXES
+        self.dropped_words = self.unprefixed = False
+
+    def take(self, term: _Term) -> _Term | None:
+        """The term to search for, maybe shortened; None when no words are left."""
+        text, prefix = term
+        words = _TOKENS.findall(text) or [text]
+        if self.words <= 0:
+            self.dropped_words = True
+            return None
+        if len(words) > self.words:
+            text, prefix, self.dropped_words = " ".join(words[: self.words]), False, True
+            words = words[: self.words]
+        self.words -= len(words)
+        if prefix and self.prefixes <= 0:
+            prefix, self.unprefixed = False, True
+        elif prefix:
+            self.prefixes -= 1
+        return text, prefix
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.dropped_words:
+            out.append(f"Only the first {MAX_WORDS} words of the search were used.")
+        if self.unprefixed:
+            out.append(f"Only the first {MAX_PREFIXES} words ending in * were searched as beginnings of words; "
+                       "the others as whole words.")
+        return out
+
+
+def _terms(text: str) -> tuple[list[list[_Term]], list[_Term]]:
+    """The query's OR-groups (all must match) and excluded terms, each without repeats."""
+    groups: list[list[_Term]] = []
+    excluded: list[_Term] = []
     pending_or = False
     for m in _TERM.finditer(text):
         neg, phrase, word, star = m.groups()
@@ -87,17 +167,38 @@ def parse_query(text: str) -> FtsQuery:
             continue
         if not _has_token_char(raw):
             continue
-        term = _quote(raw, bool(star))
-        if neg:
-            excluded.append(term)
-        elif pending_or and groups:
-            groups[-1].append(term)
-        else:
+        term = (" ".join(raw.split()), bool(star))
+        into = excluded if neg else groups[-1] if pending_or and groups else None
+        if into is None:
             groups.append([term])
+        elif _key(term) not in map(_key, into):
+            into.append(term)
         pending_or = False
-    match = " AND ".join(g[0] if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups) or None
-    exclude = " OR ".join(excluded) or None
-    return FtsQuery(match, exclude)
+    unique: dict[frozenset, list[_Term]] = {}
+    for group in groups:
+        unique.setdefault(frozenset(map(_key, group)), group)
+    return list(unique.values()), excluded
+
+
+def parse_query(text: str) -> FtsQuery:
+    """Turn whatever the user typed into a safe :class:`FtsQuery` (never raises, bounded cost)."""
+    text = clean_text(text or "")
+    notes = []
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notes.append(f"Only the first {MAX_QUERY_CHARS:,} characters of the search were used.")
+    groups, excluded = _terms(text)
+    budget = _Budget()
+    kept_groups = []
+    for group in groups:
+        kept = [t for t in map(budget.take, group) if t is not None]
+        if kept:
+            kept_groups.append(" OR ".join(_quote(*t) for t in kept))
+            kept_groups[-1] = f"({kept_groups[-1]})" if len(kept) > 1 else kept_groups[-1]
+    kept_excluded = [_quote(*t) for t in map(budget.take, excluded) if t is not None]
+    match = " AND ".join(kept_groups) or None
+    exclude = " OR ".join(kept_excluded) or None
+    return FtsQuery(match, exclude, tuple(notes + budget.notes()))
 
 
 # the words schema.FACETS_SQL writes, besides "f12", "y2015" and "m201503"

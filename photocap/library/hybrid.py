@@ -17,6 +17,8 @@ without a vector yet are still found by their words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,9 +41,9 @@ FILTERED_CANDIDATES = 2000  # more when filters may drop most of them
 
 def fused_search(session: Session, store: VectorStore, query: str, query_vector: np.ndarray | None,
                  model_id: str | None, filters: PhotoFilter | None, limit: int, offset: int,
-                 marks: tuple[str, str]) -> list[SearchHit]:
+                 marks: tuple[str, str], should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
     filters = filters or PhotoFilter()
-    words = _search.search(session, query, filters, offset + limit, 0, marks)
+    words = _search.search(session, query, filters, offset + limit, 0, marks, should_stop)
     if query_vector is None or model_id is None or limit <= 0:
         return words[offset : offset + limit]
     k = MEANING_CANDIDATES if filters == PhotoFilter() else FILTERED_CANDIDATES

@@ -11,6 +11,7 @@ API (all paths may be ``str`` or ``PathLike``)::
 
     add_folder(path, polling=False) -> FolderInfo
     remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
+    set_folder_polling(folder, polling)              # watch it by polling (network share, watch limit)
     folders() -> list[FolderInfo]                    # with photo and missing counts
     folder_for(path) -> FolderInfo | None            # the watched folder holding path
     scan(folder, progress=None, should_stop=None) -> ScanReport
@@ -23,7 +24,8 @@ API (all paths may be ``str`` or ``PathLike``)::
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
     count_photos(filter=None) -> int ; photos_by_ids(ids) -> list[PhotoSummary]
-    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), query_vector=None, vector_model=None)
+    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), should_stop=None, query_vector=None,
+           vector_model=None) -> list[SearchHit]
     texts_needing_vectors(model_id, limit) -> [(photo id, text)] ; store_text_vectors(model_id, items) -> int
     count_needing_vectors(model_id) -> int ; store_image_feature(photo_id, encoder_id, vector)
     similar_photos(photo_id, limit=50) -> list[SearchHit] | None ; similar_to_vector(encoder_id, vector, limit)
@@ -43,7 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, exc, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from photocap.library import captions, hybrid, models, photos, scanner, vectors
@@ -118,6 +120,12 @@ class Library:
             else:
                 photos.mark_missing(s, prefix=row.path)
             s.delete(row)
+
+    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool) -> None:
+        """Watch this folder by polling (network shares, or when the system's watch limit is reached)."""
+        folder_id = self._folder_id(folder)
+        with self._write() as s:
+            s.execute(update(Folder).where(Folder.id == folder_id).values(polling=polling))
 
     def folders(self) -> list[FolderInfo]:
         with self._read() as s:
@@ -250,17 +258,22 @@ class Library:
             return _search.count(s, filter)
 
     def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]"), query_vector: Any = None,
-               vector_model: str | None = None) -> list[SearchHit]:
-        """Ranked hits for whatever the user typed; never raises on odd input.
+               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None,
+               query_vector: Any = None, vector_model: str | None = None) -> list[SearchHit]:
+        """Ranked hits for whatever the user typed; never raises on odd input. A library that
+        cannot answer raises a :class:`~photocap.library.search.SearchError` saying why;
+        ``should_stop()`` turning true stops it with ``SearchCancelled``.
 
         With ``query_vector`` (the query's sentence vector from ``vector_model``) photos are
         found by meaning too, fused with the word ranking (see :mod:`.hybrid`)."""
-        with self._read() as s:
-            if query_vector is None:
-                return _search.search(s, query, filters, limit, offset, marks)
-            return hybrid.fused_search(s, self._vectors, query, query_vector, vector_model, filters, limit, offset,
-                                       marks)
+        try:
+            with self._read() as s:
+                if query_vector is None:
+                    return _search.search(s, query, filters, limit, offset, marks, should_stop)
+                return hybrid.fused_search(s, self._vectors, query, query_vector, vector_model, filters, limit,
+                                           offset, marks, should_stop)
+        except exc.DBAPIError as error:  # opening the read transaction, before the search ran
+            raise _search.explain(error) from error
 
     # ---- meaning: sentence vectors and image features ---------------------------------------
     def texts_needing_vectors(self, model_id: str, limit: int = 64) -> list[tuple[int, str]]:

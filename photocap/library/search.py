@@ -14,20 +14,26 @@ date-taken range, caption sources ("edited by me" = ``sources=("user",)``), "nee
 review", and whether missing photos are included (not by default).
 
 A query with no words (only punctuation, only exclusions, or empty) lists photos by the
-filters instead of raising; any FTS5 error that still gets through returns an empty list.
+filters instead of raising. Whatever the text, the parser bounds the work (see
+:mod:`photocap.library.fts`). A library that cannot answer is never passed off as "no
+results": a busy or locked file raises :class:`LibraryBusy`, an unreadable or damaged one
+:class:`LibraryUnreadable`, each with a message saying why. ``should_stop`` (a callable,
+polled by SQLite every few thousand steps) interrupts a running search: the window stops
+the previous search when the next keystroke arrives; it then raises :class:`SearchCancelled`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
-
 import logging
 from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, column, exc, false, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
+from photocap.library.db import LibraryError
 from photocap.library.fts import (
     BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, could_match_facets, parse_query,
     text_only,
@@ -127,17 +133,62 @@ ORDERS = {
 }
 
 
+class SearchError(LibraryError):
+    """The library could not answer a search; the message says why, for people."""
+
+
+class LibraryBusy(SearchError):
+    pass
+
+
+class LibraryUnreadable(SearchError):
+    pass
+
+
+class SearchCancelled(SearchError):
+    pass
+
+
 def search(session: Session, query: str, filters: PhotoFilter | None = None, limit: int = 50,
-           offset: int = 0, marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+           offset: int = 0, marks: tuple[str, str] = ("[", "]"),
+           should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
     filters = filters or PhotoFilter()
     parsed = parse_query(query)
+    raw = None
     try:
+        if should_stop is not None:
+            if should_stop():
+                raise SearchCancelled("the search was cancelled")
+            raw = session.connection().connection.driver_connection
+            raw.set_progress_handler(lambda: 1 if should_stop() else 0, PROGRESS_STEPS)
         if parsed.match is None:
             return _list_only(session, parsed, filters, limit, offset)
         return _ranked(session, parsed, filters, limit, offset, marks)
-    except exc.OperationalError:  # belt and braces: the parser should make this unreachable
-        log.warning("search %r failed", query, exc_info=True)
-        return []
+    except exc.DBAPIError as error:
+        explained = explain(error)
+        if not isinstance(explained, SearchCancelled):
+            log.info("search %s failed: %s", ascii(query[:80]), error.orig)
+        raise explained from error
+    finally:
+        if raw is not None:
+            raw.set_progress_handler(None, 0)
+
+
+PROGRESS_STEPS = 4000  # SQLite virtual-machine steps between two looks at should_stop (some microseconds)
+
+
+def explain(error: exc.DBAPIError) -> SearchError:
+    """The database error as a :class:`SearchError` whose message says why, in plain words."""
+    orig = error.orig
+    name = getattr(orig, "sqlite_errorname", "") or ""
+    why = str(orig) or name or error.__class__.__name__
+    if name.startswith("SQLITE_INTERRUPT"):
+        return SearchCancelled("the search was cancelled")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return LibraryBusy(f"the library is busy: {why} (another program is writing to it; try again in a moment)")
+    if name == "SQLITE_ERROR":  # not the file: the statement (a bug, or a library from another version)
+        return SearchError(f"the search failed: {why}")
+    return LibraryUnreadable(f"the library can't be read: {why}")
 
 
 _fts = table(FTS_TABLE, column("rowid"))

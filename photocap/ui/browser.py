@@ -12,7 +12,7 @@ from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.models.sidebar import ALL, Place, sidebar_counts
-from photocap.ui.text import search_query
+from photocap.ui.text import search_query, shorten
 from photocap.ui.views.browser_view import BrowserView
 
 
@@ -22,6 +22,9 @@ def summary_from_detail(d):
     name = d.path.rsplit("/", 1)[-1]
     return PhotoSummary(d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at,
                         d.width, d.height)
+
+
+QUERY_SHOWN = 60  # characters of the query quoted in the header and the empty grid
 
 
 class Browser(QObject):
@@ -62,6 +65,8 @@ class Browser(QObject):
         library.changed.connect(self._on_library_changed)
         library.scan_progress.connect(self._on_scan_progress)
         model.loaded.connect(self._on_loaded)
+        model.failed.connect(self._on_search_failed)
+        library.caption_save_failed.connect(v.detail.show_save_failed)
 
     # ---- what the grid shows -------------------------------------------------------------------
     def show_place(self, place: Place) -> None:
@@ -122,7 +127,8 @@ class Browser(QObject):
             self._edit_when_shown = photo_id  # once its detail has loaded
 
     def _on_loaded(self, n: int) -> None:
-        words = self.search_text.strip()
+        words = shorten(self.search_text.strip(), QUERY_SHOWN)
+        self.view.header.set_note(" ".join(self.model.notes))
         if self.model.similar_to is not None:
             title = f"Similar to {self._similar_name}" if self._similar_name else "Similar photos"
             sub = f"{n - 1:,} photos that look alike" if n > 1 else "No similar photos yet"
@@ -141,6 +147,12 @@ class Browser(QObject):
                 self.place.kind, "No photos here yet.")
         self.view.header.set_title(self.place.title, sub)
         self.view.grid.set_empty_message(empty)
+
+    def _on_search_failed(self, why: str) -> None:
+        """The library could not answer: say why where the results would be (never "no results")."""
+        self.view.header.set_title(self.place.title, "Search failed")
+        self.view.header.set_note("")
+        self.view.grid.set_empty_message(why[:1].upper() + why[1:])
 
     def _on_problems(self, problems: list) -> None:
         self.view.problems.set_problems(problems)

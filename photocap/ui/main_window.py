@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from photocap.ui.browser import Browser
 from photocap.ui.menus import build_menus
@@ -23,6 +23,7 @@ from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_pr
 from photocap.ui.jobs.watching import FolderWatchBridge
 from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.settings import AppSettings
+from photocap.ui.views.banner import Banner
 from photocap.ui.views.browser_view import BrowserView
 from photocap.ui.views.empty_state import EmptyState
 from photocap.ui.views.status_bar import CaptionStatusBar
@@ -63,7 +64,15 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.page)
         self.pages.addWidget(self.empty)
-        self.setCentralWidget(self.pages)
+        self.banner = Banner()  # e.g. folders that cannot be watched, with "Use polling"
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self._unwatched: tuple[str, ...] = ()
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
@@ -90,6 +99,11 @@ class MainWindow(QMainWindow):
         cap.paused_changed.connect(self.status.set_paused)
         self.status.pause_toggled.connect(cap.set_paused)
         self.watch.changes.connect(lib.apply_changes)
+        self.watch.failed.connect(self._on_watch_failed)
+        self.watch.fell_back.connect(lambda root, why: self.status.show_message(
+            f"Watching {Path(root).name} by polling: {why}"))
+        self.watch.watching.connect(lambda roots: self._unwatched and self._on_watching())
+        self.banner.action_requested.connect(self.use_polling)
         self.empty.add_folder_requested.connect(self.choose_folder)
         page.sidebar.add_folder_requested.connect(self.choose_folder)
         page.sidebar.rescan_requested.connect(lambda place: lib.scan(place.folder_id))
@@ -182,6 +196,26 @@ class MainWindow(QMainWindow):
             found = f"{report.added:,} new photo{'s' if report.added != 1 else ''} found"
             self.status.show_idle(f"{found} · not described: the caption model could not be loaded"
                                   if self._model_problem else found)
+
+    def _on_watch_failed(self, why: str, roots: tuple) -> None:
+        self._unwatched = roots
+        names = ", ".join(Path(r).name for r in roots[:3]) + (" …" if len(roots) > 3 else "")
+        self.banner.show_message(f"New and changed photos in {names} are not noticed: {why}. Polling checks the "
+                                 "folders every few seconds instead.", "Use polling")
+
+    def _on_watching(self) -> None:
+        self._unwatched = ()
+        self.banner.hide()
+
+    def use_polling(self) -> None:
+        """Watch the folders that could not be watched by polling, now and from now on."""
+        roots = self._unwatched
+        folders = self.browser.counts.folders if self.browser.counts else []
+        polling = {f.path for f in folders if f.polling} | set(roots)
+        for root in roots:
+            self.library.call("set_folder_polling", root, True, on_result=lambda _r: self.browser.schedule_counts())
+        self.banner.show_message("Starting to watch by polling…")
+        self.watch.watch([f.path for f in folders] or roots, polling)
 
     # ---- actions ------------------------------------------------------------------------------------
     def choose_folder(self) -> None:

@@ -79,6 +79,11 @@ def marked_runs(snippet: str, marks: tuple[str, str] = ("[", "]")) -> list[tuple
     return out
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (a pasted query can be 20,000)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def human_size(n: int | None) -> str:
     if n is None:
         return "—"

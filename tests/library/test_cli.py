@@ -147,3 +147,40 @@ def test_killed_in_the_middle_of_a_scan_the_library_stays_sound(tmp_path, photo_
         report = lib.scan(lib.folders()[0].id)
         assert report.seen == 3000 and lib.count_photos() == 3000
         assert 0 < report.added < 3000  # the first run's committed chunks were kept
+
+
+def test_search_exclusion_first_non_utf8_words_notes_and_a_damaged_library(capsys, tmp_path, photo_dir):
+    from .test_search import damage_search_index
+
+    for i, name in enumerate(["boat.jpg", "dog.jpg", "café.jpg"]):
+        make_photo(photo_dir / name, seed=i)
+    db = str(tmp_path / "lib.sqlite")
+    assert run(capsys, "index", str(photo_dir), "--no-caption", "--library", db)[0] == 0
+
+    # the documented exclusion syntax as the first word is a word, not an option
+    code, out, err = run(capsys, "search", "-boat", "--json", "--library", db)
+    assert code == 0 and sorted(h["path"] for h in json.loads(out)) == [str(photo_dir / n) for n in ("café.jpg", "dog.jpg")]
+    code, out, _ = run(capsys, "search", "-boat", "jpg", "--limit", "1", "--json", "--library", db)
+    assert code == 0 and len(json.loads(out)) == 1 and "boat" not in out
+    code, out, _ = run(capsys, "search", "--library", db, "-horse", "dog", "--json")  # -h... is no help option
+    assert code == 0 and [h["path"] for h in json.loads(out)] == [str(photo_dir / "dog.jpg")]
+
+    # a query that had to be shortened says so (stderr), and still answers
+    code, out, err = run(capsys, "search", *[f"dog{i}" for i in range(30)], "--library", db)
+    assert code == 1 and "note: Only the first 16 words" in err
+
+    # an argument that is not UTF-8 (Latin-1 "café") arrives surrogate-escaped: found, no traceback
+    proc = subprocess.run([sys.executable, "-m", "photocap", "search", b"caf\xe9", "--library", db],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.decode().split()[0] == str(photo_dir / "café.jpg")
+    proc = subprocess.run([sys.executable, "-m", "photocap", "search", b"\xff\xfe-", b"-\xed\xa0\x80", "--library", db],
+                          capture_output=True, timeout=120)
+    assert proc.returncode in (0, 1) and b"Traceback" not in proc.stderr, proc.stderr
+
+    # a damaged library is said in one line, with a non-zero exit: never "no photos found"
+    damage_search_index(db)
+    code, out, err = run(capsys, "search", "boat", "--library", db)
+    assert code == 2 and out == ""
+    assert err.startswith("photocap: the library can't be read: ") and len(err.splitlines()) == 1
+    os.replace(db, tmp_path / "damaged.db")  # the after-test integrity check would rightly fail on it

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from photocap.library import PhotoFilter, open_library
-from photocap.library.fts import parse_query
+from photocap.library import LibraryBusy, LibraryUnreadable, SearchCancelled
+from photocap.library.fts import _QUOTED, _TOKENS, MAX_PREFIXES, MAX_WORDS, parse_query
 from photocap.library.schema import Photo
 
 from .conftest import integrity_problems, make_photo
@@ -134,8 +136,20 @@ def test_odd_queries_never_raise(library, query):
     assert isinstance(lib.search(query), list)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(max_size=60) | st.lists(st.sampled_from(NASTY + ["dog", "beach", "-cat", "car*"]), max_size=6).map(" ".join))
+# every code point, lone surrogates (what a non-UTF-8 byte in argv becomes), NUL and controls included
+ANY_CHAR = st.characters(codec=None, exclude_categories=())
+ANY_TEXT = (st.text(ANY_CHAR, max_size=80)
+            | st.lists(st.sampled_from(NASTY + ["dog", "beach", "-cat", "car*", "OR", "a*", "\udce9", "\ud800"]),
+                       max_size=8).map(" ".join)
+            | st.tuples(st.text(ANY_CHAR, min_size=1, max_size=8), st.integers(1, 5000)).map(lambda t: t[0] * t[1]))
+
+
+def _terms_in(expr: str | None) -> list[tuple[str, bool]]:
+    return [(body, bool(star)) for body, star in _QUOTED.findall(expr or "")]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ANY_TEXT)
 def test_any_text_returns_a_list(library, text):
     lib, _, _ = library
     q = parse_query(text)
@@ -143,6 +157,58 @@ def test_any_text_returns_a_list(library, text):
     assert isinstance(hits, list)
     if q.match is None and q.exclude is None:
         assert hits == []
+    terms = _terms_in(q.match) + _terms_in(q.exclude)
+    assert sum(len(_TOKENS.findall(body)) or 1 for body, _ in terms) <= MAX_WORDS
+    assert sum(star for _, star in terms) <= MAX_PREFIXES
+    for part in (q.match, q.exclude):
+        (part or "").encode("utf-8")  # SQLite can take it
+
+
+@pytest.mark.parametrize("query", ["dog " * 800, "a* " * 400, "dog OR " * 1000, "beach " + "x" * 20_000,
+                                   "caf\udce9 \ud800 \udfff", " ".join(f"w{i}*" for i in range(400)),
+                                   '"' + " ".join(f"w{i}" for i in range(500)) + '"'])
+def test_pathological_queries_are_bounded_and_never_raise(library, query):
+    lib, _, _ = library
+    q = parse_query(query)
+    terms = _terms_in(q.match) + _terms_in(q.exclude)
+    assert 1 <= len(terms) <= MAX_WORDS and sum(star for _, star in terms) <= MAX_PREFIXES
+    assert isinstance(lib.search(query), list)
+
+
+def test_repeated_terms_count_once_and_keep_their_meaning(library):
+    lib, ids, _ = library
+    assert parse_query("dog " * 800).match == '"dog"'
+    assert parse_query("Dog dog DOG").match == '"Dog"'
+    assert parse_query("dog OR " * 140).match == '"dog"'
+    assert parse_query("a* " * 300).match == '"a" *'
+    assert parse_query("dog OR cat dog OR Cat").match == '("dog" OR "cat")'
+    assert parse_query("-cat -cat dog").exclude == '"cat"'
+    # an OR group and a plain word are different conditions: both stay
+    assert parse_query("dog OR cat dog").match == '("dog" OR "cat") AND "dog"'
+    assert names(lib.search("dog dog dog"), ids) == names(lib.search("dog"), ids)
+    assert set(names(lib.search("sofa OR car sofa OR car"), ids)) == {"home/cat.jpg", "city/car.jpg"}
+    assert parse_query("dog beach").notes == ()  # nothing shortened, nothing said
+
+
+def test_shortened_queries_say_so():
+    many = " ".join(f"word{i}" for i in range(40))
+    q = parse_query(many)
+    assert len(_terms_in(q.match)) == MAX_WORDS and q.match.startswith('"word0" AND "word1"')
+    assert any(f"first {MAX_WORDS} words" in n for n in q.notes)
+    q = parse_query("a* b* c* d* e* f*")
+    assert q.match == '"a" * AND "b" * AND "c" * AND "d" * AND "e" AND "f"'  # later prefixes: whole words
+    assert any("ending in *" in n for n in q.notes)
+    q = parse_query("beach " + "x" * 5000)
+    assert any("1,000 characters" in n for n in q.notes) and q.match.startswith('"beach"')
+    assert len(q.match) < 1100
+
+
+def test_surrogate_escaped_bytes_are_read_as_text(library):
+    lib, ids, _ = library
+    assert parse_query("caf\udce9").match == '"café"'  # Latin-1 bytes, as a non-UTF-8 terminal sends them
+    assert parse_query("caf\udcc3\udca9").match == '"café"'  # UTF-8 bytes that came through escaped
+    assert parse_query("\ud800dog\x00\x07cat").match == '"dog" AND "cat"'
+    assert names(lib.search("caf\udce9"), ids) == ["city/car.jpg"]
 
 
 def test_index_follows_updates_and_deletes(lib, photo_dir):
@@ -257,3 +323,68 @@ def test_filters_in_the_index_follow_every_change(lib, photo_dir, tmp_path):
     lib.remove_folder(folder.id)  # photos kept, missing, no folder
     assert lib.search("kite", PhotoFilter(folder_id=folder.id, include_missing=True)) == []
     assert lib.check_integrity() == []
+
+
+def test_a_running_search_stops_when_asked(library, monkeypatch):
+    from photocap.library import search as search_mod
+
+    lib, ids, _ = library
+    monkeypatch.setattr(search_mod, "PROGRESS_STEPS", 10)  # six photos: SQLite must look often to look at all
+    with pytest.raises(SearchCancelled):
+        lib.search("dog", should_stop=lambda: True)
+    calls = []
+
+    def stop_after_a_while():  # SQLite asks while the statement runs: stop on its second look
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(SearchCancelled):
+        lib.search("a* OR o*", limit=1000, should_stop=stop_after_a_while)
+    assert len(calls) > 2
+    # the connection is clean afterwards: no stale progress handler stops the next search
+    assert set(names(lib.search("dogs", should_stop=lambda: False), ids)) == {"beach/dog.jpg", "home/dogs.jpg"}
+    assert set(names(lib.search("dogs"), ids)) == {"beach/dog.jpg", "home/dogs.jpg"}
+
+
+def test_a_busy_library_is_an_error_not_no_results(lib, photo_dir):
+    make_photo(photo_dir / "boat.jpg")
+    lib.scan(lib.add_folder(photo_dir).id)
+    lib.engine.dispose()
+    event.listen(lib.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout = 50"))
+    assert lib.search("boat")  # a pooled connection, made while nothing is locked (connecting waits 15 s)
+    blocker = sqlite3.connect(lib.path, isolation_level=None)
+    try:
+        blocker.execute("PRAGMA locking_mode = EXCLUSIVE")
+        blocker.execute("BEGIN EXCLUSIVE")
+        blocker.execute("UPDATE photos SET caption = 'x'")
+        with pytest.raises(LibraryBusy, match="^the library is busy: database is locked"):
+            lib.search("boat")
+        blocker.execute("ROLLBACK")
+    finally:
+        blocker.close()
+    assert [h.path for h in lib.search("boat")] == [str(photo_dir / "boat.jpg")]
+
+
+def damage_search_index(db) -> None:
+    """Overwrite the root page of the FTS5 data table with garbage (a damaged disk, say)."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'photo_fts_data'").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xff" * size)
+
+
+def test_a_damaged_library_is_an_error_not_no_results(tmp_path, photo_dir):
+    make_photo(photo_dir / "boat.jpg")
+    db = tmp_path / "damaged.db"  # not *.sqlite: the integrity check after the test would (rightly) fail
+    with open_library(db) as lib:
+        lib.scan(lib.add_folder(photo_dir).id)
+    damage_search_index(db)
+    with open_library(db) as lib:
+        with pytest.raises(LibraryUnreadable, match="^the library can't be read: "):
+            lib.search("boat")
+        with pytest.raises(LibraryUnreadable):
+            lib.search("-boat", PhotoFilter(folder=photo_dir))  # the listing path too

@@ -40,8 +40,43 @@ def _rescan_all(ctx, library):
     return reports
 
 
+def _search(ctx, library, query: str, filters, limit: int, query_vector=None, vector_model: str | None = None):
+    """(hits, notes) for a search, or None when a newer one replaced it (stopped mid-statement)."""
+    from photocap.library import SearchCancelled
+    from photocap.library.fts import parse_query
+
+    try:
+        hits = library.search(query, filters, limit=limit, should_stop=ctx.stop_requested, query_vector=query_vector,
+                              vector_model=vector_model)
+    except SearchCancelled:
+        return None
+    return hits, parse_query(query).notes
+
+
+class EditFailed(Exception):
+    """A user's edit that did not reach the library; ``reason`` says why, for people."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _edit_reason(exc: Exception) -> str:
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return str(exc) or exc.__class__.__name__
+    name = getattr(exc.orig, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"the library is busy ({exc.orig}): another program is writing to it"
+    return f"the library could not be written: {exc.orig}"
+
+
 def _save_caption(ctx, library, photo_id: int, text: str):
-    library.set_user_caption(photo_id, text)
+    try:
+        library.set_user_caption(photo_id, text)
+    except Exception as exc:  # noqa: BLE001 - said next to the editor; the text is kept for a retry
+        raise EditFailed(_edit_reason(exc)) from exc
     return photo_id, library.photo_detail(photo_id)
 
 
@@ -58,6 +93,7 @@ class LibraryService(QObject):
     scan_finished = Signal(object)  # ScanReport (or a list of them)
     folder_added = Signal(object)  # FolderInfo
     caption_saved = Signal(int, object)  # photo id, PhotoDetail after the write
+    caption_save_failed = Signal(int, str, str)  # photo id, the text that was not saved, why
     error = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
@@ -102,9 +138,24 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
+    def search(self, query: str, filters, limit: int, on_result: Callable[[Any], None],
+               on_failed: Callable[[str], None], query_vector=None, vector_model: str | None = None) -> Job | None:
+        """A search on the library lane; ``on_result`` gets (hits, notes), or None when the job
+        was aborted (``job.abort()`` also interrupts the SQLite statement running it). With
+        ``query_vector`` photos are found by meaning too (see photocap.library.hybrid)."""
+        if self.library is None or self.reads.stopped:
+            return None
+        job = Job("search", _search, self.library, query, filters, limit, query_vector, vector_model)
+        job.result.connect(on_result)
+        job.failed.connect(on_failed)
+        return self.reads.submit(job)
+
     # ---- edits ------------------------------------------------------------------------------
     def save_caption(self, photo_id: int, text: str) -> Job | None:
-        return self._edit("save caption", _save_caption, photo_id, text)
+        job = self._edit("save caption", _save_caption, photo_id, text)
+        if job is not None:
+            job.failed.connect(lambda why, p=photo_id, t=text: self.caption_save_failed.emit(p, t, why))
+        return job
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> Job | None:
         return self._edit("mark reviewed", _mark_reviewed, photo_id, reviewed)

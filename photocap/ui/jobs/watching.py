@@ -5,12 +5,19 @@ only re-emits them through a signal (queued into the GUI thread: plain frozen
 dataclasses, no widgets, no database). On the GUI thread batches are gathered for a
 short quiet period and handed over as one batch, which the library service applies on
 its ``files`` lane.
+
+A watch that cannot start is not only logged: ``failed`` says why (the window shows it
+and offers polling: ``watch(roots, polling_roots)`` with those folders). A folder that the
+watcher itself moved to polling (the inotify limit) is reported by ``fell_back``.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -20,12 +27,17 @@ log = logging.getLogger(__name__)
 class FolderWatchBridge(QObject):
     changes = Signal(list)  # [photocap.library.watcher.Change], debounced, on the GUI thread
     watching = Signal(tuple)  # the roots now followed (after a change of the set took effect)
+    failed = Signal(str, tuple)  # why, the roots that are not watched (nothing is, from this set)
+    fell_back = Signal(str, str)  # root, why it is watched by polling instead of natively
     _from_watcher = Signal(list)
-    _applied = Signal(tuple)
+    _applied = Signal(tuple, dict)
+    _failed = Signal(str, tuple)
 
-    def __init__(self, debounce: float = 1.5, gather_ms: int = 250, parent: QObject | None = None):
+    def __init__(self, debounce: float = 1.5, gather_ms: int = 250, parent: QObject | None = None,
+                 factory: Callable[..., Any] | None = None):
         super().__init__(parent)
         self.debounce = debounce
+        self.factory = factory  # FolderWatcher's signature (tests inject failures); None: FolderWatcher
         self._watcher = None  # only touched on the control thread
         self._wanted: tuple | None = None
         self._roots: tuple[str, ...] = ()
@@ -40,6 +52,7 @@ class FolderWatchBridge(QObject):
         self._timer.timeout.connect(self._flush)
         self._from_watcher.connect(self._gather)  # queued: emitted on the watcher's thread
         self._applied.connect(self._on_applied)  # queued: emitted on the control thread
+        self._failed.connect(self._on_failed)
 
     @property
     def roots(self) -> tuple[str, ...]:
@@ -59,19 +72,30 @@ class FolderWatchBridge(QObject):
     def _apply(self, roots: tuple, polling: tuple) -> None:  # control thread
         try:
             if self._watcher is None and roots:
-                from photocap.library.watcher import FolderWatcher
-
-                self._watcher = FolderWatcher(roots, self._from_watcher.emit, debounce=self.debounce,
-                                              polling_roots=polling).start()
+                factory = self.factory
+                if factory is None:
+                    from photocap.library.watcher import FolderWatcher as factory
+                self._watcher = factory(roots, self._from_watcher.emit, debounce=self.debounce,
+                                        polling_roots=polling).start()
             elif self._watcher is not None:
                 self._watcher.set_roots(roots, polling)
-            self._applied.emit(roots)
-        except Exception:  # noqa: BLE001 - live updates are a convenience: the app goes on without
+            self._applied.emit(roots, dict(self._watcher.modes) if self._watcher is not None else {})
+        except Exception as exc:  # noqa: BLE001 - said in the window; the app goes on without live updates
             log.exception("could not watch %s", roots)
+            self._stop_watcher()  # a half-started watcher: the next try starts clean
+            self._failed.emit(_why(exc), roots)
 
-    def _on_applied(self, roots: tuple) -> None:
+    def _on_applied(self, roots: tuple, modes: dict) -> None:
         self._roots = roots
         self.watching.emit(roots)
+        for root, mode in modes.items():
+            if mode.startswith("polling ("):
+                self.fell_back.emit(root, mode[len("polling ("):-1])
+
+    def _on_failed(self, why: str, roots: tuple) -> None:
+        self._wanted = None  # the same set may be asked for again (with polling, say)
+        self._roots = ()
+        self.failed.emit(why, roots)
 
     def _gather(self, changes: list) -> None:
         self._batch.extend(changes)
@@ -85,7 +109,10 @@ class FolderWatchBridge(QObject):
     def _stop_watcher(self) -> None:  # control thread
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
-            watcher.stop()
+            try:
+                watcher.stop()
+            except Exception:  # noqa: BLE001 - a watcher that never started may not stop cleanly
+                log.debug("stopping the watcher failed", exc_info=True)
 
     def stop(self) -> None:
         """Stop watching for good (closing the app): waits for the watcher's threads."""
@@ -95,3 +122,11 @@ class FolderWatchBridge(QObject):
         self._control.submit(self._stop_watcher)
         self._control.shutdown(wait=True)
         self._roots = ()
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE):
+        return f"the system's limit on watched folders was reached ({exc.strerror or exc})"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc) or exc.__class__.__name__

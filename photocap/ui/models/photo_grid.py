@@ -10,7 +10,9 @@ pages of ``PAGE`` ids on the library lane the first time the view asks for any r
 the page, and its thumbnail is requested from the thumbnail lane the first time it is
 painted. Until then ``data()`` answers with placeholders, so the view never waits.
 Queries (a filter or a search) carry a generation number: answers to older ones are
-dropped, so fast typing never shows stale results.
+dropped, so fast typing never shows stale results; a new query also aborts the search
+still running, which interrupts its SQLite statement. A search the library cannot answer
+empties the grid and emits ``failed`` with the reason (never "no results").
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not i
 
 class PhotoGridModel(QStringListModel):
     loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
+    failed = Signal(str)  # the library could not answer the current search: why (the grid is emptied)
     search_limit = 5000
 
     def __init__(self, service: LibraryService, thumbs: ThumbnailLoader, parent: QObject | None = None):
@@ -54,10 +57,12 @@ class PhotoGridModel(QStringListModel):
         self._generation = 0
         self._snippets: dict[int, str] = {}
         self.terms: tuple[str, ...] = ()
+        self.notes: tuple[str, ...] = ()  # how the current search was shortened (see fts.parse_query)
         self.filter = None
         self.query = ""
         self.similar_to: int | None = None  # showing the photos that look like this one
         self.meaning = None  # a MeaningService: queries are searched by meaning too once it is ready
+        self._search_job = None
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
 
@@ -68,6 +73,9 @@ class PhotoGridModel(QStringListModel):
         gen = self._generation
         self.filter, self.query, self.similar_to = filter, query.strip(), None
         self.terms = query_terms(self.query)
+        if self._search_job is not None:
+            self._search_job.abort()  # the user typed on: stop the older search, even mid-statement
+            self._search_job = None
         if self.query:
             on_vector = lambda vec, g=gen: self._search(g, vec)  # noqa: E731
             if self.meaning is None or self.meaning.embed_query(self.query, on_vector) is None:
@@ -81,14 +89,19 @@ class PhotoGridModel(QStringListModel):
         if generation != self._generation:
             return  # typed on: a newer query is on its way
         model = self.meaning.model_id if vector is not None else None
-        self._service.call("search", self.query, self.filter, limit=self.search_limit, query_vector=vector,
-                           vector_model=model, on_result=lambda hits, g=generation: self._on_hits(g, hits))
+        self._search_job = self._service.search(self.query, self.filter, self.search_limit,
+                                                on_result=lambda found, g=generation: self._on_hits(g, found),
+                                                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                                                query_vector=vector, vector_model=model)
 
     def show_similar(self, photo_id: int) -> int:
         """The photos that look like ``photo_id``, most alike first (the photo itself leads)."""
         self._generation += 1
         gen = self._generation
-        self.query, self.terms, self.similar_to = "", (), photo_id
+        self.query, self.terms, self.notes, self.similar_to = "", (), (), photo_id
+        if self._search_job is not None:
+            self._search_job.abort()
+            self._search_job = None
         self._service.call("similar_photos", photo_id, SIMILAR_LIMIT,
                            on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
         return gen
@@ -99,21 +112,30 @@ class PhotoGridModel(QStringListModel):
             return self.show_similar(self.similar_to)
         return self.show(self.filter, self.query)
 
-    def _on_hits(self, generation: int, hits: list) -> None:
-        if generation == self._generation:
+    def _on_hits(self, generation: int, found) -> None:
+        if generation == self._generation and found is not None:
+            hits, self.notes = found
             self._snippets = {h.photo_id: h.snippet for h in hits}
             self._on_ids(generation, [h.photo_id for h in hits])
 
-    def _on_ids(self, generation: int, ids: list[int]) -> None:
+    def _on_failed(self, generation: int, why: str) -> None:
+        if generation != self._generation:
+            return
+        self.notes = ()
+        self._on_ids(generation, [], announce=False)  # no stale results under an error
+        self.failed.emit(why)
+
+    def _on_ids(self, generation: int, ids: list[int], announce: bool = True) -> None:
         if generation != self._generation:
             return  # a newer query is on its way: this answer is stale
         if not self.query:
-            self._snippets = {}
+            self._snippets, self.notes = {}, ()
         self._ids = list(ids)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
         self._pages_asked.clear()
         self.setStringList([""] * len(self._ids))  # resets the model (and the view) in C++
-        self.loaded.emit(len(self._ids))
+        if announce:
+            self.loaded.emit(len(self._ids))
 
     # ---- rows ------------------------------------------------------------------------------
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:

@@ -58,6 +58,7 @@ class AboutDialog(QDialog):
         self.rows = versions(engine_info)
         for k, v in self.rows:
             val = QLabel(v)
+            val.setTextFormat(Qt.TextFormat.PlainText)  # model names come from files
             val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{k}:", val)
         lay.addLayout(form)

@@ -7,7 +7,7 @@ silently dropped. Shift+Enter is ignored (a caption is one line).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QTextOption
+from PySide6.QtGui import QKeyEvent, QTextCursor, QTextOption
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy
 
 
@@ -46,6 +46,14 @@ class CaptionEditor(QPlainTextEdit):
         self._set_editing(True)
         self.setFocus(Qt.FocusReason.OtherFocusReason)
         self.selectAll()
+
+    def retry(self, text: str, saved: str | None) -> None:
+        """A save that failed: the stored caption is ``saved`` again, and ``text`` waits in the
+        field, editing, for another Enter (or Esc to give it up)."""
+        self._original = saved or ""
+        self.setPlainText(text)
+        self._set_editing(True)
+        self.moveCursor(QTextCursor.MoveOperation.End)
 
     def cancel(self) -> None:
         self.setPlainText(self._original)

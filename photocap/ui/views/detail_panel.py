@@ -34,8 +34,11 @@ def badge_for(detail) -> tuple[str, str]:
 
 
 def _label(text: str, name: str = "FieldLabel") -> QLabel:
+    """A label for text that may come from files (names, EXIF, captions): shown as typed,
+    never as rich text, so a file named ``<b>x</b><img src=...>.jpg`` is just that name."""
     lab = QLabel(text)
     lab.setObjectName(name)
+    lab.setTextFormat(Qt.TextFormat.PlainText)
     return lab
 
 
@@ -86,8 +89,7 @@ class DetailPanel(QFrame):
         c.addWidget(self.preview)
 
         row = QHBoxLayout()
-        self.badge = QLabel()
-        self.badge.setObjectName("Badge")
+        self.badge = _label("", "Badge")
         row.addWidget(self.badge)
         row.addStretch(1)
         self.heat_button = QToolButton()
@@ -105,6 +107,11 @@ class DetailPanel(QFrame):
         self.editor.committed.connect(self._on_committed)
         self.edit_button.clicked.connect(self.editor.begin_edit)
         c.addWidget(self.editor)
+        self.save_error = _label("", "SaveError")  # a save that failed: why, next to the kept text
+        self.save_error.setWordWrap(True)
+        self.save_error.hide()
+        self.editor.editing_changed.connect(lambda on: on or self.save_error.hide())
+        c.addWidget(self.save_error)
         self.hint = _label("F2 or double-click to edit · Enter saves · Esc cancels", "CaptionHint")
         c.addWidget(self.hint)
         self.words = WordStrip()
@@ -210,7 +217,7 @@ class DetailPanel(QFrame):
             self.tags_grid.takeAt(0).widget().deleteLater()
         self.tags_title.setVisible(bool(tags))
         for i, (label, prob) in enumerate(tags[:5]):
-            name = QLabel(label)
+            name = _label(label, "FieldValue")
             bar = QProgressBar()
             bar.setObjectName("TagBar")
             bar.setRange(0, 1000)
@@ -260,6 +267,15 @@ class DetailPanel(QFrame):
     def _on_committed(self, text: str) -> None:
         if self.detail is not None:
             self.save_requested.emit(self.detail.id, text)
+
+    def show_save_failed(self, photo_id: int, text: str, why: str) -> None:
+        """The caption ``text`` for ``photo_id`` was not saved: the stored caption is back on
+        screen as the saved one, and ``text`` waits in the editor with the reason beside it."""
+        if self.detail is None or self.detail.id != photo_id:
+            return  # another photo is shown; the status bar says it (see the main window)
+        self.editor.retry(text, self.detail.caption)
+        self.save_error.setText(f"Not saved: {why}. Your text is kept: Enter tries again, Esc gives it up.")
+        self.save_error.show()
 
     def _on_review(self) -> None:
         if self.detail is not None:

@@ -1,12 +1,15 @@
 """Above the grid: the place's title, how many photos, and the search field (Ctrl+F).
 
-Typing is debounced (150 ms) before ``search_changed`` fires; Esc clears the field.
+Typing is debounced (150 ms) before ``search_changed`` fires; Esc clears the field. Under
+the field, a note says when a search was shortened to keep it fast. Nothing here grows
+with its text (a folder name, a pasted 5,000-character query): labels are plain text and
+their width never raises the window's minimum.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from photocap.ui import style
 
@@ -28,10 +31,12 @@ class Header(QWidget):
         super().__init__(parent)
         self.setObjectName("Header")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.title = QLabel("All photos")
-        self.title.setObjectName("HeaderTitle")
-        self.subtitle = QLabel("")
-        self.subtitle.setObjectName("HeaderSubtitle")
+        self.title = _plain_label("All photos", "HeaderTitle")
+        self.subtitle = _plain_label("", "HeaderSubtitle")
+        self.note = _plain_label("", "CaptionHint")  # "Only the first 16 words of the search were used."
+        self.note.setWordWrap(True)
+        self.note.setMaximumWidth(440)
+        self.note.hide()
         self.search = SearchField()
         self.search.setObjectName("SearchField")
         self.search.setPlaceholderText("Search by what is in the photo…   Ctrl+F")
@@ -50,10 +55,14 @@ class Header(QWidget):
         titles.setSpacing(0)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
+        field = QVBoxLayout()
+        field.setSpacing(2)
+        field.addWidget(self.search)
+        field.addWidget(self.note)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(22, 14, 18, 12)
         lay.addLayout(titles, 1)
-        lay.addWidget(self.search, 1)
+        lay.addLayout(field, 1)
 
     def _apply_icons(self) -> None:
         self._search_icon.setIcon(style.icon("search", style.current().muted, 16))
@@ -69,3 +78,16 @@ class Header(QWidget):
     def set_title(self, title: str, subtitle: str = "") -> None:
         self.title.setText(title)
         self.subtitle.setText(subtitle)
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+
+def _plain_label(text: str, name: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setMinimumWidth(1)  # its text's width is no minimum for the window
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from photocap.ui import style
 
@@ -38,6 +38,9 @@ class CaptionStatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self.activity = QLabel("Starting…")
         self.activity.setObjectName("Activity")
+        self.activity.setTextFormat(Qt.TextFormat.PlainText)  # folder names, file names, error messages
+        self.activity.setMinimumWidth(1)  # a long message never widens the window
+        self.activity.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
         self.bar.setObjectName("StatusProgress")
         self.bar.setTextVisible(False)
@@ -50,6 +53,7 @@ class CaptionStatusBar(QStatusBar):
         self.pause_button.hide()
         self.device = QLabel("")
         self.device.setObjectName("DeviceChip")
+        self.device.setTextFormat(Qt.TextFormat.PlainText)
         self.device.hide()
         self.addWidget(self.activity, 1)
         self.addPermanentWidget(self.bar)

@@ -9,16 +9,16 @@
 * ``image_features``: the pooled encoder feature kept when a photo is captioned.
 * ``vector_generations``: a counter per vector table, bumped by triggers (readers' caches).
 
-Frozen SQL, as in 0002/0003.
+The index keeps 0004's prefix='1 2 3'. Frozen SQL, as in 0002-0004.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -31,7 +31,7 @@ def _create_index(cols: str, watched: str) -> None:
     new = ", ".join(f"new.{c.strip()}" for c in cols.split(","))
     old = ", ".join(f"old.{c.strip()}" for c in cols.split(","))
     op.execute(
-        f"CREATE VIRTUAL TABLE photo_fts USING fts5({cols}, content='photos', content_rowid='id', "
+        f"CREATE VIRTUAL TABLE photo_fts USING fts5({cols}, content='photos', content_rowid='id', prefix='1 2 3', "
         "tokenize='porter unicode61 remove_diacritics 2')"
     )
     op.execute(f"CREATE TRIGGER photos_fts_ai AFTER INSERT ON photos BEGIN "
