@@ -48,7 +48,7 @@ def fused_search(session: Session, store: VectorStore, query: str, query_vector:
         return words[offset : offset + limit]
     k = MEANING_CANDIDATES if filters == PhotoFilter() else FILTERED_CANDIDATES
     floor = MIN_SIMILARITY_BESIDE_WORDS if words else MIN_SIMILARITY
-    near = [(pid, s) for pid, s in store.matrix(session, "text_vectors", model_id).nearest(query_vector, k)
+    near = [(pid, s) for pid, s in store.nearest(session, "text_vectors", model_id, query_vector, k)
             if s >= MIN_SIMILARITY]
     if not near:
         return words[offset : offset + limit]
@@ -84,9 +84,9 @@ def similar_photos(session: Session, store: VectorStore, photo_id: int, limit: i
 
 def similar_to_vector(session: Session, store: VectorStore, encoder_id: str, vector: np.ndarray, limit: int,
                       exclude: int | None = None, include_missing: bool = False) -> list[SearchHit]:
-    matrix = store.matrix(session, "image_features", encoder_id)
     want = max(0, limit) + 1 + (64 if not include_missing else 0)  # room for the photo itself, missing ones
-    near = [(pid, s) for pid, s in matrix.nearest(vector, want) if pid != exclude]
+    near = [(pid, s) for pid, s in store.nearest(session, "image_features", encoder_id, vector, want)
+            if pid != exclude]
     stmt = select(Photo.id, Photo.path, Photo.caption).where(Photo.id.in_([pid for pid, _ in near]))
     if not include_missing:
         stmt = stmt.where(Photo.status != STATUS_MISSING)

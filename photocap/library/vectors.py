@@ -40,27 +40,48 @@ def generation(session: Session, kind: str) -> int:
     return session.scalar(select(VectorGeneration.generation).where(VectorGeneration.kind == kind)) or 0
 
 
+# Vectors longer than this are searched in memory through a fixed random projection to
+# PROJECTED_DIM (orthonormal columns, the same in every process), then the best candidates
+# are re-ranked exactly from their stored float16 vectors: image features are 1280-d, and
+# 100,000 of them as float32 would take 512 MB; projected they take 51 MB.
+PROJECT_ABOVE = 512
+PROJECTED_DIM = 128
+RERANK = 8  # candidates re-ranked exactly per neighbour asked for (at least RERANK_MIN)
+RERANK_MIN = 400
+
+
+def projection(dim: int) -> np.ndarray | None:
+    if dim <= PROJECT_ABOVE:
+        return None
+    q, _ = np.linalg.qr(np.random.default_rng(dim).standard_normal((dim, PROJECTED_DIM)))
+    return q.astype(np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1)
+
+
 @dataclass(frozen=True)
 class Matrix:
-    """Every vector of one table and model: ``ids[i]``'s unit vector is ``rows[i]`` (float32)."""
+    """Every vector of one table and model: ``ids[i]``'s unit vector is ``rows[i]`` (float32),
+    projected by ``proj`` when the vectors are long (then ``nearest`` is approximate)."""
 
     ids: np.ndarray  # int64
-    rows: np.ndarray  # (N, D) float32
+    rows: np.ndarray  # (N, D or PROJECTED_DIM) float32
+    dim: int  # the stored vectors' length
+    proj: np.ndarray | None
     generation: int
-
-    def row_of(self, photo_id: int) -> int | None:
-        hit = np.flatnonzero(self.ids == photo_id)
-        return int(hit[0]) if hit.size else None
 
     def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` most similar (photo id, cosine), best first."""
         if not len(self.ids) or k <= 0:
             return []
         q = np.asarray(query, dtype=np.float32).ravel()
-        if q.shape[0] != self.rows.shape[1]:
+        if q.shape[0] != self.dim:
             return []
-        n = float(np.linalg.norm(q))
-        scores = self.rows @ (q / n if n > 0 else q)
+        q = _unit(q if self.proj is None else q @ self.proj)
+        scores = self.rows @ q
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -80,18 +101,46 @@ class VectorStore:
             cached = self._cache.get((kind, model_id))
         if cached is not None and cached.generation == gen:
             return cached
-        table = TABLES[kind]
-        model_col = table.model_id if kind == "text_vectors" else table.encoder_id
-        rows = session.execute(select(table.photo_id, table.vector).where(model_col == model_id)).all()
+        model_col = "model_id" if kind == "text_vectors" else "encoder_id"
+        # the driver directly: 100,000 rows through SQLAlchemy's result objects cost 5x more
+        rows = session.connection().exec_driver_sql(
+            f"SELECT photo_id, vector FROM {kind} WHERE {model_col} = ?", (model_id,)).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        blob = b"".join(r[1] for r in rows)
         dim = len(rows[0][1]) // 2 if rows else 0
-        mat = np.frombuffer(blob, dtype="<f2").reshape(len(rows), dim).astype(np.float32) if rows else \
-            np.zeros((0, 0), np.float32)
-        fresh = Matrix(ids, mat, gen)
+        proj = projection(dim)
+        mat = np.zeros((0, 0), np.float32)
+        if rows:
+            f16 = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), dim)
+            if proj is None:
+                mat = f16.astype(np.float32)
+            else:
+                mat = np.concatenate([_unit(f16[i : i + 8192].astype(np.float32) @ proj)
+                                      for i in range(0, len(rows), 8192)])
+        fresh = Matrix(ids, mat, dim, proj, gen)
         with self._lock:
             self._cache[(kind, model_id)] = fresh
         return fresh
+
+    def nearest(self, session: Session, kind: str, model_id: str, query: np.ndarray,
+                k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest (photo id, cosine), exact: projected candidates are re-ranked."""
+        matrix = self.matrix(session, kind, model_id)
+        if matrix.proj is None:
+            return matrix.nearest(query, k)
+        candidates = [pid for pid, _ in matrix.nearest(query, max(RERANK_MIN, RERANK * k))]
+        if not candidates:
+            return []
+        model_col = "model_id" if kind == "text_vectors" else "encoder_id"
+        rows = session.connection().exec_driver_sql(
+            f"SELECT photo_id, vector FROM {kind} WHERE {model_col} = ? AND photo_id IN "
+            f"({', '.join(map(str, candidates))})", (model_id,)).fetchall()
+        if not rows:
+            return []
+        exact = _unit(np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1)
+                      .astype(np.float32))
+        scores = exact @ _unit(np.asarray(query, dtype=np.float32).ravel())
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(rows[i][0]), float(scores[i])) for i in order]
 
 
 def needing_text_vectors(session: Session, model_id: str, limit: int) -> list[tuple[int, str]]:

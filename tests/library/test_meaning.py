@@ -206,6 +206,30 @@ def test_similar_photos_nearest_first(photos):
     assert lib.similar_to_vector("other-encoder", np.ones(8), 5) == []
 
 
+def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path, monkeypatch):
+    """1280-d features (EfficientNet-Lite0's) go through the in-memory projection; the
+    answer is still the exact cosine order, as brute force over the stored vectors gives it."""
+    from photocap.library import vectors
+
+    monkeypatch.setattr(vectors, "RERANK_MIN", 40)
+    pics = tmp_path / "many"
+    for i in range(60):
+        make_photo(pics / f"m{i}.jpg", seed=i + 1)
+    lib.scan(lib.add_folder(pics).id)
+    rng = np.random.default_rng(0)
+    base = np.maximum(rng.normal(0.3, 0.5, (60, 1280)), 0).astype(np.float32)
+    ids = [lib.photo_by_path(pics / f"m{i}.jpg").id for i in range(60)]
+    for pid, f in zip(ids, base):
+        lib.store_image_feature(pid, "lite0", f)
+    stored = np.stack([base[i] / np.linalg.norm(base[i]) for i in range(60)]).astype(np.float16).astype(np.float32)
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    exact = [ids[j] for j in np.argsort(-(stored @ stored[7]), kind="stable") if j != 7][:5]
+    hits = lib.similar_photos(ids[7], 5)
+    assert [h.photo_id for h in hits] == exact
+    with lib._read() as s:
+        assert lib._vectors.matrix(s, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
+
+
 def test_deleting_photos_drops_their_vectors(photos):
     lib, ids = photos
     store(lib, {ids["kitten"]: CAT})
