@@ -40,6 +40,8 @@ def embed_pending(library, embedder: SentenceEmbedder, should_stop: Callable[[],
     caption edited while its old words were being embedded is skipped by the library
     (its vector is made from the new words in a later chunk).
     """
+    library.warm_vectors(embedder.model_id)  # here, not in the user's first search
+    yield 0, library.count_needing_vectors(embedder.model_id)
     done = 0
     tried: set[tuple[int, str]] = set()
     while should_stop is None or not should_stop():

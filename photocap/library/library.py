@@ -289,6 +289,12 @@ class Library:
         with self._read() as s:
             return vectors.has_text_vectors(s, model_id)
 
+    def warm_vectors(self, model_id: str) -> None:
+        """Read the sentence vectors into memory now (seconds at 100,000 photos), so the first
+        search by meaning does not pay for it; call from a background thread."""
+        with self._read() as s:
+            self._vectors.matrix(s, "text_vectors", model_id)
+
     def store_text_vectors(self, model_id: str, items: Sequence[tuple[int, str, Any]]) -> int:
         """Store (photo id, embedded text, vector); skips photos whose words changed meanwhile."""
         with self._write() as s:

@@ -164,6 +164,7 @@ class TextVector(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
     model_id: Mapped[str] = mapped_column(String)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)  # set by a trigger
 
 
 class ImageFeature(Base):
@@ -174,15 +175,17 @@ class ImageFeature(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
     encoder_id: Mapped[str] = mapped_column(String, index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)  # set by a trigger
 
 
 class VectorGeneration(Base):
-    """Bumped by triggers on every change of a vector table: in-memory copies know when to reload."""
+    """Bumped by triggers on every change of a vector table: in-memory copies know what to reload."""
 
     __tablename__ = "vector_generations"
 
     kind: Mapped[str] = mapped_column(String, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deletions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Problem(Base):

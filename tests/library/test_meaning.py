@@ -230,6 +230,28 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
         assert lib._vectors.matrix(s, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
 
 
+def test_the_in_memory_copy_catches_up_with_inserts_edits_and_deletes(photos):
+    """After any mix of changes the incrementally kept matrix equals a fresh load."""
+    from photocap.library.vectors import VectorStore
+
+    lib, ids = photos
+    store(lib, {ids["cat"]: CAT, ids["truck"]: TRUCK})
+    with lib._read() as s:
+        first = lib._vectors.matrix(s, "text_vectors", MODEL)
+    assert sorted(first.ids) == sorted([ids["cat"], ids["truck"]])
+    store(lib, {ids["lake"]: WATER})  # inserted: appended
+    lib.set_user_caption(ids["truck"], "a tractor")  # its vector deleted by the trigger
+    store(lib, {ids["truck"]: WATER})  # and made again from the new words
+    with lib._read() as s:
+        kept = lib._vectors.matrix(s, "text_vectors", MODEL)
+        fresh = VectorStore().matrix(s, "text_vectors", MODEL)
+    order_k, order_f = np.argsort(kept.ids), np.argsort(fresh.ids)
+    assert list(kept.ids[order_k]) == list(fresh.ids[order_f]) == sorted([ids["cat"], ids["truck"], ids["lake"]])
+    np.testing.assert_allclose(kept.rows[order_k], fresh.rows[order_f])
+    found = ids_of(lib.search("zzz", query_vector=WATER, vector_model=MODEL))  # both exactly WATER: a tie
+    assert len(found) == 2 and set(found) == {ids["lake"], ids["truck"]}
+
+
 def test_deleting_photos_drops_their_vectors(photos):
     lib, ids = photos
     store(lib, {ids["kitten"]: CAT})

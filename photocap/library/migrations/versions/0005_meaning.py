@@ -7,7 +7,8 @@
 * ``text_vectors``: one sentence vector per photo (caption and tags); a trigger deletes it
   when the caption or tags change, so the embedding pass makes a fresh one.
 * ``image_features``: the pooled encoder feature kept when a photo is captioned.
-* ``vector_generations``: a counter per vector table, bumped by triggers (readers' caches).
+* ``vector_generations``: counters per vector table, bumped by triggers, and a ``seq`` on
+  each vector row: readers' in-memory copies catch up with only what changed.
 
 The index keeps 0004's prefix='1 2 3'. Frozen SQL, as in 0002-0004.
 
@@ -69,29 +70,40 @@ def upgrade() -> None:
         sa.Column("photo_id", sa.Integer(), sa.ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("model_id", sa.String(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_index("ix_text_vectors_seq", "text_vectors", ["seq"])
     op.create_table(
         "image_features",
         sa.Column("photo_id", sa.Integer(), sa.ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("encoder_id", sa.String(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_index("ix_image_features_seq", "image_features", ["seq"])
     op.create_index("ix_image_features_encoder_id", "image_features", ["encoder_id"])
     op.execute("CREATE TRIGGER photos_text_vector_stale AFTER UPDATE OF caption, tags_text ON photos "
                "WHEN old.caption IS NOT new.caption OR old.tags_text IS NOT new.tags_text BEGIN "
                "DELETE FROM text_vectors WHERE photo_id = new.id; END")
-    # a generation per vector table, bumped on every insert and delete: readers keep the
-    # vectors in memory and reload them only when it moved (one primary-key lookup per search)
+    # a generation per vector table, bumped on every insert and delete (deletions counted
+    # apart), and each row stamped with the generation that inserted it: readers keep the
+    # vectors in memory and, when the generation moved, read only the rows inserted since
+    # (and the ids still there, when something was deleted). Rows are never updated in place.
     op.create_table(
         "vector_generations",
         sa.Column("kind", sa.String(), primary_key=True),
         sa.Column("generation", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("deletions", sa.Integer(), nullable=False, server_default="0"),
     )
-    op.execute("INSERT INTO vector_generations(kind, generation) VALUES ('text_vectors', 0), ('image_features', 0)")
+    op.execute("INSERT INTO vector_generations(kind) VALUES ('text_vectors'), ('image_features')")
     for t in ("text_vectors", "image_features"):
-        for event in ("INSERT", "DELETE", "UPDATE"):
-            op.execute(f"CREATE TRIGGER {t}_{event.lower()}_gen AFTER {event} ON {t} BEGIN "
-                       f"UPDATE vector_generations SET generation = generation + 1 WHERE kind = '{t}'; END")
+        op.execute(f"CREATE TRIGGER {t}_insert_gen AFTER INSERT ON {t} BEGIN "
+                   f"UPDATE vector_generations SET generation = generation + 1 WHERE kind = '{t}'; "
+                   f"UPDATE {t} SET seq = (SELECT generation FROM vector_generations WHERE kind = '{t}') "
+                   f"WHERE photo_id = new.photo_id; END")
+        op.execute(f"CREATE TRIGGER {t}_delete_gen AFTER DELETE ON {t} BEGIN "
+                   f"UPDATE vector_generations SET generation = generation + 1, deletions = deletions + 1 "
+                   f"WHERE kind = '{t}'; END")
     _backfill_broader()
     _create_index(f"{_NEW_TEXT}, facets", f"{_NEW_TEXT}, {_FACET_SOURCES}")
 
@@ -100,9 +112,11 @@ def downgrade() -> None:
     _drop_index()
     op.execute("DROP TRIGGER IF EXISTS photos_text_vector_stale")
     for t in ("text_vectors", "image_features"):
-        for event in ("insert", "delete", "update"):
+        for event in ("insert", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {t}_{event}_gen")
     op.drop_table("vector_generations")
+    op.drop_index("ix_image_features_seq", "image_features")
+    op.drop_index("ix_text_vectors_seq", "text_vectors")
     op.drop_index("ix_image_features_encoder_id", "image_features")
     op.drop_table("image_features")
     op.drop_table("text_vectors")
