@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QTimer
 
 from photocap.library import open_library
@@ -44,7 +45,8 @@ def test_embedding_runs_on_the_lane_while_the_gui_keeps_going(qtbot, app, tmp_pa
         with qtbot.waitSignal(service.ready, timeout=10_000):
             service.load()
         gui_ticked = []
-        with qtbot.waitSignal(service.pass_done, timeout=20_000) as done:
+        service.failed.connect(lambda why: pytest.fail(f"the pass failed: {why}"))
+        with qtbot.waitSignal(service.pass_done, timeout=60_000) as done:
             service.set_library(lib)  # the pass starts and blocks inside embed() on the lane
             # the GUI thread still runs its event loop: a timer fires, and it releases the lane
             QTimer.singleShot(50, lambda: (gui_ticked.append(threading.get_ident()), embedder.go.set()))
@@ -53,7 +55,7 @@ def test_embedding_runs_on_the_lane_while_the_gui_keeps_going(qtbot, app, tmp_pa
         assert lib.count_needing_vectors("fake-minilm") == 0
         lib.set_user_caption(1, "an edited caption")  # the edit drops the vector; a kick makes a new one
         assert lib.count_needing_vectors("fake-minilm") == 1
-        with qtbot.waitSignal(service.pass_done, timeout=20_000) as done:
+        with qtbot.waitSignal(service.pass_done, timeout=60_000) as done:
             service.kick()
         assert done.args == [1] and lib.count_needing_vectors("fake-minilm") == 0
         with qtbot.waitCallback(timeout=10_000) as cb:

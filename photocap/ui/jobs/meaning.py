@@ -84,6 +84,7 @@ class MeaningService(QObject):
         job = Job("embed captions", _embed_pass, self.library)
         job.progress.connect(self.progress)
         job.result.connect(lambda n: self.pass_done.emit(int(n or 0)))
+        job.failed.connect(self.failed)
         job.finished.connect(self._on_pass_finished)
         self._pass = job
         self.lane.submit(job)
