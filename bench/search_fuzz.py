@@ -178,6 +178,16 @@ def drop_prefix_index(path: Path) -> None:
         conn.close()
 
 
+def used_mb(path: Path) -> float:
+    conn = sqlite3.connect(path)
+    try:
+        pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count",
+                                                                                 "page_size"))
+        return (pages - free) * size / 1e6
+    finally:
+        conn.close()
+
+
 def time_before(lib, queries: list[str], cap_ms: float) -> tuple[list[float], list[float], int, int]:
     """(wall ms, CPU ms per query, how many raised, how many hit the cap) with the old parser."""
     times, cpu, raised, capped = [], [], 0, 0
@@ -238,8 +248,7 @@ def main() -> int:
         old_path = tmp / "before.sqlite"
         shutil.copyfile(lib_path, old_path)
         drop_prefix_index(old_path)
-        print(f"index {lib_path.stat().st_size / 1e6:.0f} MB with the prefix index, "
-              f"{old_path.stat().st_size / 1e6:.0f} MB without")
+        print(f"library file {used_mb(lib_path):.0f} MB in use with the prefix index, {used_mb(old_path):.0f} MB without")
         with open_library(old_path) as lib:  # the schema is at head, only the index differs
             before, before_cpu, raised_before, capped = time_before(lib, queries, args.before_cap_ms)
         with open_library(lib_path) as lib:

@@ -64,7 +64,6 @@ def is_fts_table(name: str | None) -> bool:
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 16
 MAX_PREFIXES = 4
-PREFIX_INDEX = "1 2 3"  # FTS5 prefix='...' of the index (migration 0004): these prefix lengths are cheap
 
 
 @dataclass(frozen=True)

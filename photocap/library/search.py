@@ -177,14 +177,23 @@ def search(session: Session, query: str, filters: PhotoFilter | None = None, lim
 PROGRESS_STEPS = 4000  # SQLite virtual-machine steps between two looks at should_stop (some microseconds)
 
 
+def error_name(error: exc.DBAPIError) -> str:
+    """SQLite's name for the error ("SQLITE_BUSY", "SQLITE_CORRUPT_VTAB", ...; "" if unknown)."""
+    return getattr(error.orig, "sqlite_errorname", "") or ""
+
+
+def is_busy(error: exc.DBAPIError) -> bool:
+    """Another connection holds the lock (SQLITE_BUSY/LOCKED): trying again later may work."""
+    return error_name(error).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
 def explain(error: exc.DBAPIError) -> SearchError:
     """The database error as a :class:`SearchError` whose message says why, in plain words."""
-    orig = error.orig
-    name = getattr(orig, "sqlite_errorname", "") or ""
-    why = str(orig) or name or error.__class__.__name__
+    name = error_name(error)
+    why = str(error.orig) or name or error.__class__.__name__
     if name.startswith("SQLITE_INTERRUPT"):
         return SearchCancelled("the search was cancelled")
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    if is_busy(error):
         return LibraryBusy(f"the library is busy: {why} (another program is writing to it; try again in a moment)")
     if name == "SQLITE_ERROR":  # not the file: the statement (a bug, or a library from another version)
         return SearchError(f"the search failed: {why}")

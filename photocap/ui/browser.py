@@ -65,6 +65,7 @@ class Browser(QObject):
         library.changed.connect(self._on_library_changed)
         library.scan_progress.connect(self._on_scan_progress)
         model.loaded.connect(self._on_loaded)
+        model.grew.connect(self._on_loaded)
         model.failed.connect(self._on_search_failed)
         library.caption_save_failed.connect(v.detail.show_save_failed)
 

@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 PREVIEW_SIZE = 1400
 
 
+def _message_box(parent, icon, text: str, title: str = "photocap") -> QMessageBox:
+    """A message that may hold a folder name: plain text (QMessageBox's static helpers guess
+    rich text from the content, so a folder named "<b>x" would render bold)."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box
+
+
 class MainWindow(QMainWindow):
     first_shown = Signal()  # after the first frame was painted
     ready = Signal()  # the library is open and the first counts are in
@@ -153,7 +161,7 @@ class MainWindow(QMainWindow):
 
     def _on_open_failed(self, message: str) -> None:
         self.page.grid.set_empty_message("The library could not be opened.")
-        QMessageBox.critical(self, "photocap", f"The library could not be opened:\n\n{message}")
+        _message_box(self, QMessageBox.Icon.Critical, f"The library could not be opened:\n\n{message}").exec()
 
     def _on_counts(self, counts) -> None:
         has_folders = bool(counts.folders)
@@ -228,10 +236,10 @@ class MainWindow(QMainWindow):
         self.library.add_folder(path)
 
     def _confirm_remove(self, place) -> None:
-        answer = QMessageBox.question(
-            self, "Remove folder", f"Stop following “{place.path}”?\n\nThe photos stay on disk; "
-            "photocap keeps their captions in case you add the folder again.")
-        if answer == QMessageBox.StandardButton.Yes:
+        box = _message_box(self, QMessageBox.Icon.Question, f"Stop following “{place.path}”?\n\nThe photos stay on "
+                           "disk; photocap keeps their captions in case you add the folder again.", "Remove folder")
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if box.exec() == QMessageBox.StandardButton.Yes:
             self.library.remove_folder(place.folder_id)
 
     def reveal(self, path: str) -> None:

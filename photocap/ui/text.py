@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import re
 
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
@@ -77,6 +78,12 @@ def marked_runs(snippet: str, marks: tuple[str, str] = ("[", "]")) -> list[tuple
         out.append((rest[a + 1 : b], True))
         rest = rest[b + 1 :]
     return out
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` for a tooltip, shown as typed: Qt guesses rich text in tooltips, so a caption
+    or file name like ``<b>x`` would render bold (and ``<img src=...>`` would load)."""
+    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>" if text else ""
 
 
 def shorten(text: str, limit: int) -> str:

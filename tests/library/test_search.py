@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from photocap.library import PhotoFilter, open_library
 from photocap.library import LibraryBusy, LibraryUnreadable, SearchCancelled
@@ -346,15 +346,16 @@ def test_a_running_search_stops_when_asked(library, monkeypatch):
     assert set(names(lib.search("dogs"), ids)) == {"beach/dog.jpg", "home/dogs.jpg"}
 
 
-def test_a_busy_library_is_an_error_not_no_results(lib, photo_dir):
+def test_a_busy_library_is_an_error_not_no_results(lib, photo_dir, monkeypatch):
+    from photocap.library import db
+
     make_photo(photo_dir / "boat.jpg")
     lib.scan(lib.add_folder(photo_dir).id)
-    lib.engine.dispose()
-    event.listen(lib.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout = 50"))
-    assert lib.search("boat")  # a pooled connection, made while nothing is locked (connecting waits 15 s)
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 50)  # new connections give up on a lock after 50 ms, not 15 s
+    lib.engine.dispose()  # no open connection: the blocker below can lock the file for itself
     blocker = sqlite3.connect(lib.path, isolation_level=None)
     try:
-        blocker.execute("PRAGMA locking_mode = EXCLUSIVE")
+        blocker.execute("PRAGMA locking_mode = EXCLUSIVE")  # in WAL mode, the one way to keep readers out
         blocker.execute("BEGIN EXCLUSIVE")
         blocker.execute("UPDATE photos SET caption = 'x'")
         with pytest.raises(LibraryBusy, match="^the library is busy: database is locked"):

@@ -65,6 +65,20 @@ def test_a_new_search_stops_the_older_one_and_its_answer_is_dropped(qtbot, make_
     assert model.summary(model.ids()[0]).name == "photo_002.jpg"
 
 
+def test_a_search_shows_a_screenful_first_and_the_rest_follows(qtbot, make_window, photos, monkeypatch):
+    from photocap.ui.models import photo_grid
+
+    monkeypatch.setattr(photo_grid, "FIRST_HITS", 2)  # six photos: two first, four after
+    window = make_window(auto_caption=False)
+    add_folder_and_wait(qtbot, window, photos, 6)
+    model, header = window.grid_model, window.page.header
+    with qtbot.waitSignal(model.loaded, timeout=10_000) as first, qtbot.waitSignal(model.grew, timeout=10_000) as grew:
+        header.search.setText("photo")
+    assert first.args == [2] and grew.args == [6]
+    assert sorted(model.ids()) == sorted(window.library.library.list_photo_ids())
+    assert "6 matches" in header.subtitle.text()
+
+
 def test_a_long_query_never_widens_the_window_and_a_shortened_one_says_so(qtbot, make_window, photos):
     window = make_window(auto_caption=False)
     add_folder_and_wait(qtbot, window, photos, 6)
@@ -159,3 +173,27 @@ def test_file_names_that_look_like_markup_are_shown_as_typed(qtbot, make_window,
             assert lab.textFormat() == Qt.TextFormat.PlainText, lab.objectName()
     assert window.page.header.title.textFormat() == Qt.TextFormat.PlainText
     assert window.status.activity.textFormat() == Qt.TextFormat.PlainText
+    # tooltips guess rich text from the content: the grid's says the name as typed
+    tip = window.grid_model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;bold &lt;i&gt;x&lt;img src=y&gt;.jpg" in tip and "<b>" not in tip
+
+
+def test_a_folder_the_system_cannot_watch_natively_is_polled_and_that_is_said(qtbot, app, tmp_path):
+    from watchdog.observers import Observer
+
+    from photocap.library import FolderWatcher
+    from photocap.ui.jobs.watching import FolderWatchBridge
+
+    class AtTheLimit(Observer):  # inotify's watch limit reached when scheduling
+        def schedule(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    bridge = FolderWatchBridge(0.2, factory=lambda roots, on_change, **kw: FolderWatcher(
+        roots, on_change, observer_factory=AtTheLimit, **kw))
+    try:
+        with qtbot.waitSignal(bridge.fell_back, timeout=10_000) as fell_back:
+            bridge.watch([tmp_path])
+        assert fell_back.args == [str(tmp_path), "inotify watch limit reached"]
+        assert bridge.roots == (str(tmp_path),)
+    finally:
+        bridge.stop()

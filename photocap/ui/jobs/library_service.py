@@ -40,14 +40,15 @@ def _rescan_all(ctx, library):
     return reports
 
 
-def _search(ctx, library, query: str, filters, limit: int, query_vector=None, vector_model: str | None = None):
+def _search(ctx, library, query: str, filters, limit: int, offset: int, query_vector=None,
+            vector_model: str | None = None):
     """(hits, notes) for a search, or None when a newer one replaced it (stopped mid-statement)."""
     from photocap.library import SearchCancelled
     from photocap.library.fts import parse_query
 
     try:
-        hits = library.search(query, filters, limit=limit, should_stop=ctx.stop_requested, query_vector=query_vector,
-                              vector_model=vector_model)
+        hits = library.search(query, filters, limit=limit, offset=offset, should_stop=ctx.stop_requested,
+                              query_vector=query_vector, vector_model=vector_model)
     except SearchCancelled:
         return None
     return hits, parse_query(query).notes
@@ -64,10 +65,11 @@ class EditFailed(Exception):
 def _edit_reason(exc: Exception) -> str:
     from sqlalchemy import exc as sa_exc
 
+    from photocap.library.search import is_busy
+
     if not isinstance(exc, sa_exc.DBAPIError):
         return str(exc) or exc.__class__.__name__
-    name = getattr(exc.orig, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    if is_busy(exc):
         return f"the library is busy ({exc.orig}): another program is writing to it"
     return f"the library could not be written: {exc.orig}"
 
@@ -138,14 +140,14 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def search(self, query: str, filters, limit: int, on_result: Callable[[Any], None],
+    def search(self, query: str, filters, limit: int, offset: int, on_result: Callable[[Any], None],
                on_failed: Callable[[str], None], query_vector=None, vector_model: str | None = None) -> Job | None:
         """A search on the library lane; ``on_result`` gets (hits, notes), or None when the job
         was aborted (``job.abort()`` also interrupts the SQLite statement running it). With
         ``query_vector`` photos are found by meaning too (see photocap.library.hybrid)."""
         if self.library is None or self.reads.stopped:
             return None
-        job = Job("search", _search, self.library, query, filters, limit, query_vector, vector_model)
+        job = Job("search", _search, self.library, query, filters, limit, offset, query_vector, vector_model)
         job.result.connect(on_result)
         job.failed.connect(on_failed)
         return self.reads.submit(job)

@@ -12,7 +12,9 @@ painted. Until then ``data()`` answers with placeholders, so the view never wait
 Queries (a filter or a search) carry a generation number: answers to older ones are
 dropped, so fast typing never shows stale results; a new query also aborts the search
 still running, which interrupts its SQLite statement. A search the library cannot answer
-empties the grid and emits ``failed`` with the reason (never "no results").
+empties the grid and emits ``failed`` with the reason (never "no results"). A search
+asks first for ``FIRST_HITS`` matches (a screenful, the cheap part of ranking), shows
+them, then asks for the rest up to ``search_limit`` and appends them (``grew``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.text import query_terms, word_matches
+from photocap.ui.text import plain_tooltip, query_terms, word_matches
 
 PAGE = 120
 SIMILAR_LIMIT = 200  # "similar photos" shows this many after the photo itself
@@ -39,8 +41,12 @@ ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "failed"
 SnippetRole = Qt.ItemDataRole.UserRole + 6  # where a search matched, when not in the caption
 
 
+FIRST_HITS = PAGE  # a search answers with a screenful first (fast), the rest follows
+
+
 class PhotoGridModel(QStringListModel):
     loaded = Signal(int)  # a query's answer arrived: number of photos now in the grid
+    grew = Signal(int)  # the rest of a search's matches were appended: number of photos now
     failed = Signal(str)  # the library could not answer the current search: why (the grid is emptied)
     search_limit = 5000
 
@@ -62,6 +68,8 @@ class PhotoGridModel(QStringListModel):
         self.query = ""
         self.similar_to: int | None = None  # showing the photos that look like this one
         self.meaning = None  # a MeaningService: queries are searched by meaning too once it is ready
+        self._vector = None  # the current query's sentence vector (None: words only)
+        self._vector_model: str | None = None
         self._search_job = None
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
@@ -88,11 +96,12 @@ class PhotoGridModel(QStringListModel):
     def _search(self, generation: int, vector) -> None:
         if generation != self._generation:
             return  # typed on: a newer query is on its way
-        model = self.meaning.model_id if vector is not None else None
-        self._search_job = self._service.search(self.query, self.filter, self.search_limit,
+        self._vector = vector
+        self._vector_model = self.meaning.model_id if vector is not None else None
+        self._search_job = self._service.search(self.query, self.filter, FIRST_HITS, 0,
                                                 on_result=lambda found, g=generation: self._on_hits(g, found),
                                                 on_failed=lambda why, g=generation: self._on_failed(g, why),
-                                                query_vector=vector, vector_model=model)
+                                                query_vector=vector, vector_model=self._vector_model)
 
     def show_similar(self, photo_id: int) -> int:
         """The photos that look like ``photo_id``, most alike first (the photo itself leads)."""
@@ -113,10 +122,34 @@ class PhotoGridModel(QStringListModel):
         return self.show(self.filter, self.query)
 
     def _on_hits(self, generation: int, found) -> None:
-        if generation == self._generation and found is not None:
-            hits, self.notes = found
-            self._snippets = {h.photo_id: h.snippet for h in hits}
-            self._on_ids(generation, [h.photo_id for h in hits])
+        if generation != self._generation or found is None:
+            return
+        hits, self.notes = found
+        self._snippets = {h.photo_id: h.snippet for h in hits}
+        self._on_ids(generation, [h.photo_id for h in hits])
+        if len(hits) == FIRST_HITS:  # more to come: the rest in the background, stopped by the next query
+            # fused ranking over more words may reorder the first screenful: ask from the top
+            # then, and keep what is not shown yet (_on_more_hits skips shown photos)
+            fused = self._vector is not None
+            self._search_job = self._service.search(
+                self.query, self.filter, self.search_limit if fused else self.search_limit - FIRST_HITS,
+                0 if fused else FIRST_HITS,
+                on_result=lambda more, g=generation: self._on_more_hits(g, more),
+                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                query_vector=self._vector, vector_model=self._vector_model)
+
+    def _on_more_hits(self, generation: int, found) -> None:
+        if generation != self._generation or found is None:
+            return
+        hits = [h for h in found[0] if h.photo_id not in self._row_of]
+        if not hits:
+            return
+        start = len(self._ids)
+        self._snippets.update((h.photo_id, h.snippet) for h in hits)
+        self._ids.extend(h.photo_id for h in hits)
+        self._row_of.update((h.photo_id, start + i) for i, h in enumerate(hits))
+        self.insertRows(start, len(hits))  # rows appended in C++; the view keeps its place
+        self.grew.emit(len(self._ids))
 
     def _on_failed(self, generation: int, why: str) -> None:
         if generation != self._generation:
@@ -166,8 +199,10 @@ class PhotoGridModel(QStringListModel):
         self._want_page(row)
         if role == SummaryRole:
             return summary
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return (summary.caption or summary.name) if summary is not None else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(summary.caption or summary.name) if summary is not None else ""
         if role == PathRole:
             return summary.path if summary is not None else None
         if role == SnippetRole:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from photocap.ui import style
+from photocap.ui.text import plain_tooltip
 
 PlaceRole = Qt.ItemDataRole.UserRole + 20
 CountRole = Qt.ItemDataRole.UserRole + 21
@@ -88,7 +89,7 @@ class SidebarModel(QStandardItemModel):
         item.setData(count, CountRole)
         item.setEditable(False)
         if tooltip:
-            item.setToolTip(tooltip)
+            item.setToolTip(plain_tooltip(tooltip))
         return item
 
     def _rebuild(self, folders: list) -> None:

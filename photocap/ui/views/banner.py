@@ -14,6 +14,7 @@ class Banner(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("Banner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.message = QLabel("")
         self.message.setTextFormat(Qt.TextFormat.PlainText)  # folder names
         self.message.setWordWrap(True)

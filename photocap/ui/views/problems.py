@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from photocap.ui import style
+from photocap.ui.text import plain_tooltip
 
 
 class ProblemsView(QTreeWidget):
@@ -33,8 +34,8 @@ class ProblemsView(QTreeWidget):
         for p in problems:
             item = QTreeWidgetItem([os.path.basename(p.path), p.reason, os.path.dirname(p.path)])
             item.setIcon(0, icon)
-            item.setToolTip(0, p.path)
-            item.setToolTip(1, p.reason)
+            item.setToolTip(0, plain_tooltip(p.path))
+            item.setToolTip(1, plain_tooltip(p.reason))
             item.setData(0, Qt.ItemDataRole.UserRole, p.path)
             self.addTopLevelItem(item)
 

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from photocap.ui import style
+from photocap.ui.text import plain_tooltip
 
 
 def format_eta(seconds: float | None) -> str:
@@ -84,15 +85,15 @@ class CaptionStatusBar(QStatusBar):
 
     def show_device(self, label: str, kind: str) -> None:
         self.device.setText(label)
-        self.device.setToolTip(f"Captions are computed on: {label}")
+        self.device.setToolTip(plain_tooltip(f"Captions are computed on: {label}"))
         self.device.show()
 
     def show_model_problem(self, message: str) -> None:
         """The chip says there is no caption model (until :meth:`show_device`); why, on hover."""
         self.device.setText("No caption model")
-        self.device.setToolTip(f"The caption model could not be loaded: {message}\n"
-                               "Photos are not described until it can be (restore the file, or "
-                               "activate another model).")
+        self.device.setToolTip(plain_tooltip(f"The caption model could not be loaded: {message}\n"
+                                             "Photos are not described until it can be (restore the file, "
+                                             "or activate another model)."))
         self.device.show()
 
     def show_progress(self, done: int, total: int, rate: float, eta_s: float | None) -> None:
