@@ -13,7 +13,7 @@ setup(
     packages=[*find_packages(include=["photocap", "photocap.*", "trainer", "trainer.*"]), "photocap.resources"],
     package_dir={"photocap.resources": "resources"},
     package_data={
-        "photocap.resources": ["*.qss", "icons/*.svg", "icons/*.png", "icons/*.ico", "icons/*.icns"],
+        "photocap.resources": ["*.qss", "*.json", "WORDNET-LICENSE", "icons/*.svg", "icons/*.png", "icons/*.ico", "icons/*.icns"],
         "photocap.library": ["migrations/*.ini", "migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
     },
 )

@@ -47,4 +47,9 @@ def resource_path(*parts: str) -> Path:
         candidate = Path(bundle, "photocap", "resources", *parts)
         if candidate.exists():
             return candidate
+    # a checkout next to this package first: an editable install of another checkout (or
+    # worktree) maps ``photocap.resources`` to *its* resources/, which may lack a new file
+    checkout = Path(__file__).resolve().parents[1] / "resources"
+    if (checkout / "__init__.py").is_file() and checkout.joinpath(*parts).exists():
+        return checkout.joinpath(*parts)
     return Path(str(_resources.files("photocap.resources").joinpath(*parts)))

@@ -14,7 +14,7 @@ from photocap import __version__
 
 # module name -> registers one or more subcommands
 _COMMAND_MODULES = ("photocap.cli.caption", "photocap.cli.library_cmds", "photocap.cli.exchange_cmds",
-                    "photocap.cli.teach_cmds")
+                    "photocap.cli.teach_cmds", "photocap.cli.meaning_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:

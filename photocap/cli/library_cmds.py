@@ -76,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="caption source (repeatable); 'user' = edited by me")
     p.add_argument("--needs-review", action="store_true", help="only automatic captions nobody has checked")
     p.add_argument("--missing", action="store_true", help="include photos whose file is missing")
+    p.add_argument("--words-only", action="store_true",
+                   help="match the words only (by default photos are found by meaning too, once described)")
     p.set_defaults(func=run_search)
 
     p = sub.add_parser("edit", parents=[lib_opt], help="write your own caption for a photo",
@@ -228,12 +230,31 @@ class _Captioner:
                     if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags,
                                                file_version=item.version, confidence=d.confidence):
                         self.captioned += 1
+                    if d.feature is not None:
+                        self.lib.store_image_feature(ids[item.path], self.engine.captioner.feature_id, d.feature)
             except KeyError:  # removed from the library meanwhile (by the app, say): nothing to write
                 continue
             eta = speed.eta(len(todo) - speed.count)
             progress.show(f"captioning {speed.count}/{len(todo)}  {speed.rate:.1f} photos/s"
                           + (f"  ETA {_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
         progress.done()
+
+
+def _embed_words(lib, progress: _Progress) -> None:
+    """Sentence vectors for photos whose words are new or changed (search by meaning)."""
+    from photocap.meaning import embed_pending
+    from photocap.model.sentence import MODEL_ID, SentenceEmbedder, SentenceModelError
+
+    if not lib.count_needing_vectors(MODEL_ID):
+        return
+    try:
+        embedder = SentenceEmbedder.load()
+    except SentenceModelError as exc:
+        _err(f"photos will be found by their words only: {exc}")
+        return
+    for done, waiting in embed_pending(lib, embedder, chunk=64):
+        progress.show(f"indexing meaning {done}/{done + waiting}", force=not waiting)
+    progress.done()
 
 
 def _duration(seconds: float) -> str:
@@ -267,6 +288,7 @@ def run_index(args: argparse.Namespace) -> int:
                   f"{report.unreadable} unreadable) in {report.seconds:.1f} s")
         if captioner is not None:
             captioner.run(progress)
+            _embed_words(lib, progress)
         if args.watch and roots:
             _watch(args, lib, roots, captioner, progress)
     except _NoModel as exc:
@@ -318,6 +340,7 @@ def _watch(args, lib, roots, captioner, progress) -> None:
                   f"{report.restored} back, {report.missing} missing", flush=True)
             if captioner is not None:
                 captioner.run(progress)
+                _embed_words(lib, progress)
 
 
 # ---- search, edit, show ----------------------------------------------------------------------
@@ -333,8 +356,9 @@ def run_search(args: argparse.Namespace) -> int:
         filters = PhotoFilter(folder=args.folder, taken_from=args.taken_from, taken_to=args.taken_to,
                               sources=tuple(args.source) if args.source else None,
                               needs_review=True if args.needs_review else None, include_missing=args.missing)
+        vector, model_id = (None, None) if args.words_only else _query_vector(lib, query)
         try:
-            hits = lib.search(query, filters, limit=args.limit)
+            hits = lib.search(query, filters, limit=args.limit, query_vector=vector, vector_model=model_id)
         except SearchError as exc:
             _err(str(exc))
             return 2
@@ -353,6 +377,22 @@ def run_search(args: argparse.Namespace) -> int:
         if h.snippet and h.snippet != h.caption:
             print(f"    … {h.snippet}")
     return 0
+
+
+def _query_vector(lib, query: str):
+    """The query's sentence vector when the library has vectors to compare it with (torch loads only then)."""
+    from photocap.model.sentence import MODEL_ID
+
+    if not lib.has_text_vectors(MODEL_ID):
+        return None, None
+    from photocap.meaning import embed_query
+    from photocap.model.sentence import SentenceEmbedder, SentenceModelError
+
+    try:
+        return embed_query(SentenceEmbedder.load(), query), MODEL_ID
+    except SentenceModelError as exc:
+        _err(f"searching by words only: {exc}")
+        return None, None
 
 
 def _on_photo(args: argparse.Namespace, action, check: bool = True) -> int:

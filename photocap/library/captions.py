@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from photocap.library.hierarchy import broader_text
 from photocap.library.identity import holdout_bucket
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
 from photocap.library.schema import (
@@ -94,6 +95,7 @@ def _set_tags(session: Session, photo: Photo, tags: Sequence[tuple[str, float]])
     session.add_all(Tag(photo_id=photo.id, label=label, prob=prob) for label, prob in best.items())
     session.flush()
     _refresh_tags_text(session, photo)
+    photo.tags_broader = broader_text(list(best.items()))
 
 
 def set_imported_keywords(session: Session, photo: Photo, keywords: Sequence[str]) -> None:

@@ -44,10 +44,12 @@ import re
 from dataclasses import dataclass
 
 FTS_TABLE = "photo_fts"
-FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name")  # the text people search
+# the text people search; tags_broader: the tags' WordNet hypernyms (migration 0004)
+FTS_COLUMNS = ("caption", "tags_text", "name", "folder_name", "tags_broader")
 FACETS_COLUMN = "facets"  # filters as words (migration 0003); never matched by what people type
-# bm25 weights, in index column order: the caption counts most, then tags, then names; facets 0
-BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5, 0.0)
+# bm25 weights, in index column order: the caption counts most, then tags, then names, then
+# the tags' broader words (a photo that says "animal" before one tagged "Egyptian cat"); facets 0
+BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.5, 1.0, 0.0)
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # as in migration 0002: snippets must tokenise alike
 
 # integrity-check with rank=1 compares the index against the content table

@@ -25,7 +25,11 @@ API (all paths may be ``str`` or ``PathLike``)::
     photo_by_path(path) -> PhotoSummary | None ; photo_detail(photo_id) -> PhotoDetail | None
     list_photo_ids(filter=None, order="taken", offset=0, limit=None) -> list[int]
     count_photos(filter=None) -> int ; photos_by_ids(ids) -> list[PhotoSummary]
-    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), should_stop=None) -> list[SearchHit]
+    search(query, filters=None, limit=50, offset=0, marks=("[", "]"), should_stop=None, query_vector=None,
+           vector_model=None) -> list[SearchHit]
+    texts_needing_vectors(model_id, limit) -> [(photo id, text)] ; store_text_vectors(model_id, items) -> int
+    count_needing_vectors(model_id) -> int ; store_image_feature(photo_id, encoder_id, vector)
+    similar_photos(photo_id, limit=50) -> list[SearchHit] | None ; similar_to_vector(encoder_id, vector, limit)
     user_captions(split=None) -> list[UserCaption]
     register_model_version(model_id, path, name=None, parent_model_id=None, metrics=None)
     model_versions() ; active_model() ; activate_model(model_id)   # rollback = activate older
@@ -56,7 +60,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, exchange, models, photos, scanner
+from photocap.library import captions, exchange, hybrid, models, photos, scanner, vectors
 from photocap.library import search as _search
 from photocap.library.db import (
     CHECK_EVERY, DURABLE_OPTION, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate,
@@ -87,6 +91,7 @@ class Library:
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         self._durable_writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}),
                                             expire_on_commit=False)
+        self._vectors = vectors.VectorStore()
 
     # ---- sessions ----------------------------------------------------------------------
     @contextmanager
@@ -351,15 +356,62 @@ class Library:
             return _search.count(s, filter)
 
     def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None,
+               query_vector: Any = None, vector_model: str | None = None) -> list[SearchHit]:
         """Ranked hits for whatever the user typed; never raises on odd input. A library that
         cannot answer raises a :class:`~photocap.library.search.SearchError` saying why;
-        ``should_stop()`` turning true stops it with ``SearchCancelled``."""
+        ``should_stop()`` turning true stops it with ``SearchCancelled``.
+
+        With ``query_vector`` (the query's sentence vector from ``vector_model``) photos are
+        found by meaning too, fused with the word ranking (see :mod:`.hybrid`)."""
         try:
             with self._read() as s:
-                return _search.search(s, query, filters, limit, offset, marks, should_stop)
+                if query_vector is None:
+                    return _search.search(s, query, filters, limit, offset, marks, should_stop)
+                return hybrid.fused_search(s, self._vectors, query, query_vector, vector_model, filters, limit,
+                                           offset, marks, should_stop)
         except sa_exc.DBAPIError as error:  # opening the read transaction, before the search ran
             raise _search.explain(error) from error
+
+    # ---- meaning: sentence vectors and image features ---------------------------------------
+    def texts_needing_vectors(self, model_id: str, limit: int = 64) -> list[tuple[int, str]]:
+        """(photo id, text to embed) for photos with words and no sentence vector from ``model_id``."""
+        with self._read() as s:
+            return vectors.needing_text_vectors(s, model_id, limit)
+
+    def count_needing_vectors(self, model_id: str) -> int:
+        with self._read() as s:
+            return vectors.count_needing_text_vectors(s, model_id)
+
+    def has_text_vectors(self, model_id: str) -> bool:
+        with self._read() as s:
+            return vectors.has_text_vectors(s, model_id)
+
+    def warm_vectors(self, model_id: str) -> None:
+        """Read the sentence vectors into memory now (seconds at 100,000 photos), so the first
+        search by meaning does not pay for it; call from a background thread."""
+        with self._read() as s:
+            self._vectors.matrix(s, "text_vectors", model_id)
+
+    def store_text_vectors(self, model_id: str, items: Sequence[tuple[int, str, Any]]) -> int:
+        """Store (photo id, embedded text, vector); skips photos whose words changed meanwhile."""
+        with self._write() as s:
+            return vectors.store_text_vectors(s, model_id, items)
+
+    def store_image_feature(self, photo_id: int, encoder_id: str, vector: Any) -> None:
+        """Keep a photo's pooled encoder feature (float16) for "similar photos"."""
+        with self._write() as s:
+            vectors.store_image_feature(s, photo_id, encoder_id, vector)
+
+    def similar_photos(self, photo_id: int, limit: int = 50) -> list[SearchHit] | None:
+        """Photos that look like ``photo_id``, most alike first; None if it has no feature yet."""
+        with self._read() as s:
+            return hybrid.similar_photos(s, self._vectors, photo_id, limit)
+
+    def similar_to_vector(self, encoder_id: str, vector: Any, limit: int = 50) -> list[SearchHit]:
+        """Photos that look like a feature computed elsewhere (a photo outside the library)."""
+        with self._read() as s:
+            return hybrid.similar_to_vector(s, self._vectors, encoder_id, vector, limit)
 
     def user_captions(self, split: str | None = None, include_imported: bool = False) -> list[UserCaption]:
         with self._read() as s:

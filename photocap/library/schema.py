@@ -25,7 +25,9 @@ import datetime as _dt
 import os
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -162,6 +164,9 @@ class Photo(Base):
     # an automatic caption "needs review" until the user has looked at it or edited it
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     tags_text: Mapped[str] = mapped_column(Text, default="")
+    # the tags' broader WordNet words (cat, feline, animal for "Egyptian cat"; see hierarchy.py),
+    # indexed in their own FTS column, weighted below the tags themselves (migration 0004)
+    tags_broader: Mapped[str] = mapped_column(Text, default="", server_default="")
     facets: Mapped[str] = mapped_column(Text, Computed(FACETS_SQL, persisted=False))
 
     folder: Mapped[Folder | None] = relationship(back_populates="photos")
@@ -208,6 +213,42 @@ class LibrarySetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class TextVector(Base):
+    """A photo's caption and tags as a unit sentence vector (float16 bytes), for search by meaning.
+
+    A trigger (migration 0004) deletes the row when the photo's caption or tags change, so
+    a vector never describes old words; the embedding pass then makes a new one.
+    """
+
+    __tablename__ = "text_vectors"
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)  # set by a trigger
+
+
+class ImageFeature(Base):
+    """A photo's pooled encoder feature (float16 bytes), kept when it is captioned: "similar photos"."""
+
+    __tablename__ = "image_features"
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    encoder_id: Mapped[str] = mapped_column(String, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)  # set by a trigger
+
+
+class VectorGeneration(Base):
+    """Bumped by triggers on every change of a vector table: in-memory copies know what to reload."""
+
+    __tablename__ = "vector_generations"
+
+    kind: Mapped[str] = mapped_column(String, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deletions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Problem(Base):

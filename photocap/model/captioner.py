@@ -45,6 +45,7 @@ class Description:
     # (source "tags") and ``confidence`` says how sure the model was of the caption it held back.
     confidence: float | None = None
     held_back: str | None = None  # the model's caption that was not used (fall-back to tags)
+    feature: np.ndarray | None = None  # the pooled encoder feature, float16: "similar photos"
 
 
 class Captioner:
@@ -155,8 +156,10 @@ class Captioner:
         enc = self.encode(images)
         n = enc.pooled.shape[0]
         tags = top_tags(self.encoder.classify(enc.pooled), num_tags) if self.encoder.has_classifier else [[]] * n
+        features = list(enc.pooled.float().cpu().numpy().astype(np.float16))
         if self.decoder is None:
-            return [Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t) for t in tags]
+            return [Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t, feature=f)
+                    for t, f in zip(tags, features)]
         feats = enc.spatial if self.decoder.has_attention else enc.pooled
         out = decode(self.decoder, feats, beam=beam, max_len=max_len)
         gh, gw = enc.grid
@@ -169,6 +172,7 @@ class Captioner:
                 text=" ".join(words), source=SOURCE_MODEL, model_id=self.model_id, tags=tags[i],
                 logprob=out.logprob[i], score=out.score[i], words=words,
                 attention=None if att is None else att.reshape(len(words), gh, gw).numpy(),
+                feature=features[i],
             )
             if self.calibration is not None:
                 mean_lp = out.logprob[i] / max(out.lengths[i], 1)
@@ -176,7 +180,8 @@ class Captioner:
                     None if distances is None else float(distances[i]), mean_lp), 4)
                 if (d.confidence < conf.FALL_BACK_BELOW or not words) and tags[i]:
                     d = Description(describe_from_tags(tags[i]), SOURCE_TAGS, self.model_id, tags[i],
-                                    logprob=d.logprob, score=d.score, confidence=d.confidence, held_back=d.text)
+                                    logprob=d.logprob, score=d.score, confidence=d.confidence, held_back=d.text,
+                                    feature=features[i])
             results.append(d)
         return results
 
@@ -185,6 +190,11 @@ class Captioner:
         if self.taught is None:
             return None
         return conf.nearest_distance(pooled, self.taught).cpu().tolist()
+
+    @property
+    def feature_id(self) -> str:
+        """Which features :attr:`Description.feature` holds: comparable only within one id."""
+        return f"{self.encoder.name}:{self.encoder.weights_id}"
 
     @torch.inference_mode()
     def attend(self, image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:

@@ -32,6 +32,7 @@ QUERY_SHOWN = 60  # characters of the query quoted in the header and the empty g
 class Browser(QObject):
     counts_changed = Signal(object)  # SidebarCounts
     detail_shown = Signal(object)  # PhotoDetail or None
+    reveal_requested = Signal(str)  # a path to show in the file manager
 
     def __init__(self, view: BrowserView, model: PhotoGridModel, library: LibraryService, captions: CaptionService,
                  parent: QObject | None = None):
@@ -40,6 +41,9 @@ class Browser(QObject):
         self.place: Place = ALL
         self.search_text = ""
         self.counts = None
+        self.meaning = None  # MeaningService, set by attach_meaning
+        self._edit_when_shown: int | None = None
+        self._similar_name = ""
         self._counts_dirty = False
         self._counts_loading = False
         self._last_refresh = 0.0
@@ -51,6 +55,7 @@ class Browser(QObject):
         v.grid.photo_selected.connect(self._on_selected)
         v.grid.photo_activated.connect(self._on_activated)
         v.grid.visible_changed.connect(captions.set_visible)
+        v.grid.menu_requested.connect(self._photo_menu)
         v.detail.save_requested.connect(library.save_caption)
         v.detail.reviewed_requested.connect(library.mark_reviewed)
         v.detail.attention_wanted.connect(captions.request_attention)
@@ -89,9 +94,50 @@ class Browser(QObject):
         self.view.header.set_title(self.place.title, "Loading…")
         self.model.show(self.place.photo_filter(), search_query(self.search_text))
 
+    def attach_meaning(self, meaning) -> None:
+        """Search by meaning too (the grid embeds queries on the meaning lane); vectors follow words."""
+        self.meaning = meaning
+        self.model.meaning = meaning
+        meaning.ready.connect(lambda _m: self._query() if self.search_text.strip() else None)
+        self.library.caption_saved.connect(lambda *_: meaning.kick())
+        self.captions.idle.connect(lambda _s: meaning.kick())
+
+    def show_similar(self, photo_id: int, name: str = "") -> None:
+        self._similar_name = name
+        self.view.header.set_title(f"Similar to {name}" if name else "Similar photos", "Loading…")
+        self.model.show_similar(photo_id)
+
+    def _photo_menu(self, summary, pos) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+        from photocap.ui.views.photo_menu import PhotoMenu
+
+        menu = PhotoMenu(summary, self.view)
+        menu.open_requested.connect(lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
+        menu.reveal_requested.connect(self.reveal_requested)
+        menu.copy_requested.connect(lambda text: QGuiApplication.clipboard().setText(text))
+        menu.edit_requested.connect(self._edit_photo)
+        menu.reviewed_requested.connect(self.library.mark_reviewed)
+        menu.similar_requested.connect(lambda pid, name=summary.name: self.show_similar(pid, name))
+        self.menu = menu  # kept for tests and until it closes
+        menu.popup(pos)
+
+    def _edit_photo(self, photo_id: int) -> None:
+        if self.view.detail.photo_id == photo_id:
+            self.view.detail.begin_edit()
+        else:
+            self._edit_when_shown = photo_id  # once its detail has loaded
+
     def _on_loaded(self, n: int) -> None:
         words = shorten(self.search_text.strip(), QUERY_SHOWN)
         self.view.header.set_note(" ".join(self.model.notes))
+        if self.model.similar_to is not None:
+            title = f"Similar to {self._similar_name}" if self._similar_name else "Similar photos"
+            sub = f"{n - 1:,} photos that look alike" if n > 1 else "No similar photos yet"
+            empty_hint = "Photos are compared once they have been described."
+            self.view.header.set_title(title, sub if n > 1 else f"{sub}: {empty_hint.lower()}")
+            return
         if words:
             sub = f"{n:,} {'match' if n == 1 else 'matches'} for “{words}”"
             if n >= self.model.search_limit:
@@ -129,6 +175,9 @@ class Browser(QObject):
             return  # the user moved on
         self.view.detail.show_detail(detail)
         self.detail_shown.emit(detail)
+        if self._edit_when_shown == photo_id:
+            self._edit_when_shown = None
+            self.view.detail.begin_edit()
 
     def _on_activated(self, photo_id: int) -> None:
         if self.view.detail.photo_id == photo_id:

@@ -19,6 +19,7 @@ from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.meaning import MeaningService
 from photocap.ui.jobs.teaching import TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
 from photocap.ui.jobs.watching import FolderWatchBridge
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryService(self)
         self.captions = CaptionService(parent=self)
         self.captions.auto = auto_caption
+        self.meaning = MeaningService(parent=self)
         self.thumb_lane = Lane("thumbnails", self, nice=5)
         self.thumbs = ThumbnailLoader(self.thumb_lane, cache_size_for(settings.thumb_size), parent=self)
         self.watch = FolderWatchBridge(watch_debounce, parent=self)
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
         self.teacher = Teacher(self.teach_view, self.library, self.captions, self.teach_service, self.compare_thumbs,
                                self)
+        self.browser.attach_meaning(self.meaning)
         self.page.grid.set_empty_message("Opening your library…")
         self._wire()
         build_menus(self)
@@ -130,6 +133,7 @@ class MainWindow(QMainWindow):
         page.sidebar.remove_requested.connect(self._confirm_remove)
         page.sidebar.reveal_requested.connect(self.reveal)
         page.detail.reveal_requested.connect(self.reveal)
+        self.browser.reveal_requested.connect(self.reveal)
         page.problems.reveal_requested.connect(self.reveal)
         page.detail.preview_wanted.connect(self._load_preview)
         self.teacher.active_changed.connect(lambda: self.library.call("active_model", on_result=self._load_engine))
@@ -209,6 +213,8 @@ class MainWindow(QMainWindow):
         path = active.path if active is not None and active.path else None
         self.captions.set_library(self.library.library)
         self.captions.load_engine(path, *self.settings.model_settings())
+        self.meaning.set_library(self.library.library)
+        self.meaning.load()
 
     def _on_open_failed(self, message: str) -> None:
         self.page.grid.set_empty_message("The library could not be opened.")
@@ -443,6 +449,7 @@ class MainWindow(QMainWindow):
         self.watch.stop()
         self.teacher.shutdown()  # a run stops at its next step and keeps its state for resuming
         self.captions.shutdown()
+        self.meaning.shutdown()
         self.thumb_lane.shutdown()
         self.library.shutdown()
         log.info("stopped in %.2f s", time.perf_counter() - t0)

@@ -105,8 +105,8 @@ def make_window(app, qtbot, library_file):
 
 
 def assert_stopped(window) -> None:
-    for lane in (window.captions.lane, window.thumb_lane, window.library.reads, window.library.files,
-                 window.teach_service.lane, window.teach_service.side):
+    for lane in (window.captions.lane, window.meaning.lane, window.thumb_lane, window.library.reads,
+                 window.library.files, window.teach_service.lane, window.teach_service.side):
         assert lane.stopped and lane._thread.isFinished(), f"lane {lane.name} still running"
 
 

@@ -58,13 +58,15 @@ def _rescan_all(ctx, library):
     return reports
 
 
-def _search(ctx, library, query: str, filters, limit: int, offset: int):
+def _search(ctx, library, query: str, filters, limit: int, offset: int, query_vector=None,
+            vector_model: str | None = None):
     """(hits, notes) for a search, or None when a newer one replaced it (stopped mid-statement)."""
     from photocap.library import SearchCancelled
     from photocap.library.fts import parse_query
 
     try:
-        hits = library.search(query, filters, limit=limit, offset=offset, should_stop=ctx.stop_requested)
+        hits = library.search(query, filters, limit=limit, offset=offset, should_stop=ctx.stop_requested,
+                              query_vector=query_vector, vector_model=vector_model)
     except SearchCancelled:
         return None
     return hits, parse_query(query).notes
@@ -180,12 +182,13 @@ class LibraryService(QObject):
         return self.reads.submit(job)
 
     def search(self, query: str, filters, limit: int, offset: int, on_result: Callable[[Any], None],
-               on_failed: Callable[[str], None]) -> Job | None:
+               on_failed: Callable[[str], None], query_vector=None, vector_model: str | None = None) -> Job | None:
         """A search on the library lane; ``on_result`` gets (hits, notes), or None when the job
-        was aborted (``job.abort()`` also interrupts the SQLite statement running it)."""
+        was aborted (``job.abort()`` also interrupts the SQLite statement running it). With
+        ``query_vector`` photos are found by meaning too (see photocap.library.hybrid)."""
         if self.library is None or self.reads.stopped:
             return None
-        job = Job("search", _search, self.library, query, filters, limit, offset)
+        job = Job("search", _search, self.library, query, filters, limit, offset, query_vector, vector_model)
         job.result.connect(on_result)
         job.failed.connect(on_failed)
         return self.reads.submit(job)

@@ -162,6 +162,8 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
                 tags = tuple((str(t), float(p)) for t, p in d.tags)
                 stored = library.record_caption(photo_id, d.text, d.source, model_id, list(tags),
                                                 file_version=item.version, confidence=d.confidence)
+                if d.feature is not None:
+                    library.store_image_feature(photo_id, engine.captioner.feature_id, d.feature)
                 landed = Landed(photo_id, d.text, d.source, tags, kept_user_caption=not stored)
                 done += 1
             else:

@@ -30,6 +30,7 @@ from photocap.ui.jobs.thumbnails import ThumbnailLoader
 from photocap.ui.text import plain_tooltip, query_terms, word_matches
 
 PAGE = 120
+SIMILAR_LIMIT = 200  # "similar photos" shows this many after the photo itself
 PIXMAP_CACHE = 1500  # decoded thumbnails kept in memory (~1500 x 200 KB at 256 px)
 
 SummaryRole = Qt.ItemDataRole.UserRole + 1
@@ -65,6 +66,10 @@ class PhotoGridModel(QStringListModel):
         self.notes: tuple[str, ...] = ()  # how the current search was shortened (see fts.parse_query)
         self.filter = None
         self.query = ""
+        self.similar_to: int | None = None  # showing the photos that look like this one
+        self.meaning = None  # a MeaningService: queries are searched by meaning too once it is ready
+        self._vector = None  # the current query's sentence vector (None: words only)
+        self._vector_model: str | None = None
         self._search_job = None
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
@@ -74,22 +79,46 @@ class PhotoGridModel(QStringListModel):
         """List ``filter`` (a PhotoFilter), or search ``query`` within it. Returns the generation."""
         self._generation += 1
         gen = self._generation
-        self.filter, self.query = filter, query.strip()
+        self.filter, self.query, self.similar_to = filter, query.strip(), None
         self.terms = query_terms(self.query)
         if self._search_job is not None:
             self._search_job.abort()  # the user typed on: stop the older search, even mid-statement
             self._search_job = None
         if self.query:
-            self._search_job = self._service.search(self.query, filter, FIRST_HITS, 0,
-                                                    on_result=lambda found, g=gen: self._on_hits(g, found),
-                                                    on_failed=lambda why, g=gen: self._on_failed(g, why))
+            on_vector = lambda vec, g=gen: self._search(g, vec)  # noqa: E731
+            if self.meaning is None or self.meaning.embed_query(self.query, on_vector) is None:
+                self._search(gen, None)
         else:
             self._service.call("list_photo_ids", filter, order,
                                on_result=lambda ids, g=gen: self._on_ids(g, ids))
         return gen
 
+    def _search(self, generation: int, vector) -> None:
+        if generation != self._generation:
+            return  # typed on: a newer query is on its way
+        self._vector = vector
+        self._vector_model = self.meaning.model_id if vector is not None else None
+        self._search_job = self._service.search(self.query, self.filter, FIRST_HITS, 0,
+                                                on_result=lambda found, g=generation: self._on_hits(g, found),
+                                                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                                                query_vector=vector, vector_model=self._vector_model)
+
+    def show_similar(self, photo_id: int) -> int:
+        """The photos that look like ``photo_id``, most alike first (the photo itself leads)."""
+        self._generation += 1
+        gen = self._generation
+        self.query, self.terms, self.notes, self.similar_to = "", (), (), photo_id
+        if self._search_job is not None:
+            self._search_job.abort()
+            self._search_job = None
+        self._service.call("similar_photos", photo_id, SIMILAR_LIMIT,
+                           on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
+        return gen
+
     def refresh(self) -> int:
         """The same query again (new photos, changed captions), keeping what is loaded."""
+        if self.similar_to is not None:
+            return self.show_similar(self.similar_to)
         return self.show(self.filter, self.query)
 
     def _on_hits(self, generation: int, found) -> None:
@@ -99,10 +128,15 @@ class PhotoGridModel(QStringListModel):
         self._snippets = {h.photo_id: h.snippet for h in hits}
         self._on_ids(generation, [h.photo_id for h in hits])
         if len(hits) == FIRST_HITS:  # more to come: the rest in the background, stopped by the next query
+            # fused ranking over more words may reorder the first screenful: ask from the top
+            # then, and keep what is not shown yet (_on_more_hits skips shown photos)
+            fused = self._vector is not None
             self._search_job = self._service.search(
-                self.query, self.filter, self.search_limit - FIRST_HITS, FIRST_HITS,
+                self.query, self.filter, self.search_limit if fused else self.search_limit - FIRST_HITS,
+                0 if fused else FIRST_HITS,
                 on_result=lambda more, g=generation: self._on_more_hits(g, more),
-                on_failed=lambda why, g=generation: self._on_failed(g, why))
+                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                query_vector=self._vector, vector_model=self._vector_model)
 
     def _on_more_hits(self, generation: int, found) -> None:
         if generation != self._generation or found is None:

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from photocap.ui import style
-from photocap.ui.models.photo_grid import IdRole, PhotoGridModel
+from photocap.ui.models.photo_grid import IdRole, PhotoGridModel, SummaryRole
 from photocap.ui.views.grid_delegate import PAD, PhotoDelegate
 
 CAPTION_HEIGHT = 44
@@ -22,6 +22,7 @@ class PhotoGrid(QListView):
     photo_selected = Signal(object)  # photo id or None
     photo_activated = Signal(int)  # double-click / Enter: edit its caption
     visible_changed = Signal(list)  # ids on screen now
+    menu_requested = Signal(object, object)  # PhotoSummary of the photo right-clicked, global QPoint
 
     def __init__(self, model: PhotoGridModel, thumb_size: int = 192, parent=None):
         super().__init__(parent)
@@ -150,6 +151,14 @@ class PhotoGrid(QListView):
             self.photo_activated.emit(self.current_id())
             return
         super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        index = self.indexAt(event.pos())
+        summary = index.data(SummaryRole) if index.isValid() else None
+        if summary is None:
+            return
+        self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.menu_requested.emit(summary, event.globalPos())
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)

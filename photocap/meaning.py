@@ -1,0 +1,56 @@
+"""Search by meaning, the engine side: sentence vectors for photos' words and for queries.
+
+Like :mod:`photocap.engine`, a layer between the app/CLI and the model: the library
+stores and compares vectors (numpy) but never imports torch, and the model knows no
+database, so the loop that reads photos' words from the library, embeds them and writes
+the vectors back lives here. The app runs it on its ``meaning`` lane; ``photocap index``
+runs it after captioning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from photocap.model.sentence import SentenceEmbedder
+
+_OPERATORS = re.compile(r'(?:^|\s)-(?:"[^"]*"?|\S+)|\bOR\b|["*]')
+
+
+def query_text(typed: str) -> str:
+    """The words of a search to embed: without exclusions (``-truck``), ``OR``, quotes or ``*``."""
+    return " ".join(_OPERATORS.sub(" ", (typed or "").replace("\x00", " ")).split())
+
+
+def embed_query(embedder: SentenceEmbedder, typed: str) -> np.ndarray | None:
+    """The query's unit vector, or None when it has no words worth embedding."""
+    text = query_text(typed)
+    if not any(ch.isalnum() for ch in text):
+        return None
+    return embedder.embed([text])[0]
+
+
+def embed_pending(library, embedder: SentenceEmbedder, should_stop: Callable[[], bool] | None = None,
+                  chunk: int = 32) -> Iterator[tuple[int, int]]:
+    """Give every photo with words a sentence vector; yields (vectors stored, photos still waiting).
+
+    One chunk per step, written before the yield: stopping at any yield loses nothing. A
+    caption edited while its old words were being embedded is skipped by the library
+    (its vector is made from the new words in a later chunk).
+    """
+    library.warm_vectors(embedder.model_id)  # here, not in the user's first search
+    yield 0, library.count_needing_vectors(embedder.model_id)
+    done = 0
+    tried: set[tuple[int, str]] = set()
+    while should_stop is None or not should_stop():
+        todo = [(pid, text) for pid, text in library.texts_needing_vectors(embedder.model_id, chunk)
+                if (pid, text) not in tried]
+        if not todo:
+            return done
+        tried.update(todo)
+        vectors = embedder.embed([text for _, text in todo])
+        done += library.store_text_vectors(embedder.model_id, [(pid, text, v) for (pid, text), v in zip(todo, vectors)])
+        yield done, library.count_needing_vectors(embedder.model_id)
+    return done

@@ -1,0 +1,75 @@
+"""`photocap similar` and search by meaning from the command line, end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from photocap.cli import main
+from photocap.library import open_library
+
+from .conftest import make_photo
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _library_with_features(tmp_path, photo_dir):
+    db = tmp_path / "lib.sqlite"
+    feats = {"a": [1, 0, 0], "b": [0.9, 0.2, 0], "c": [0, 1, 0], "d": [0.5, 0.5, 0]}
+    with open_library(db) as lib:
+        for i, name in enumerate(feats):
+            make_photo(photo_dir / f"{name}.jpg", seed=i + 1)
+        lib.scan(lib.add_folder(photo_dir).id)
+        for name, f in feats.items():
+            photo = lib.photo_by_path(photo_dir / f"{name}.jpg")
+            lib.record_caption(photo.id, f"photo {name}", "model", "m1")
+            lib.store_image_feature(photo.id, "enc", np.array(f, np.float32))
+    return str(db)
+
+
+def test_similar_lists_photos_most_alike_first(capsys, tmp_path, photo_dir):
+    db = _library_with_features(tmp_path, photo_dir)
+    code, out, err = run(capsys, "similar", str(photo_dir / "a.jpg"), "--limit", "2", "--json", "--library", db)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == ["b.jpg", "d.jpg"]
+    assert rows[0]["similarity"] > rows[1]["similarity"] and rows[0]["caption"] == "photo b"
+    code, out, _ = run(capsys, "similar", str(photo_dir / "c.jpg"), "--library", db)
+    assert code == 0 and out.splitlines()[0].endswith("d.jpg") and "photo d" in out
+
+
+def test_similar_says_what_is_wrong_in_one_line(capsys, tmp_path, photo_dir):
+    db = _library_with_features(tmp_path, photo_dir)
+    code, out, err = run(capsys, "similar", str(tmp_path / "nope.jpg"), "--library", db)
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "no such photo" in err
+    code, _, err = run(capsys, "similar", str(photo_dir / "a.jpg"), "--limit", "0", "--library", db)
+    assert code == 2 and "--limit" in err
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    code, _, err = run(capsys, "similar", str(broken), "--library", db)
+    assert code == 1 and "cannot read this photo" in err and "Traceback" not in err
+
+
+def test_index_makes_vectors_and_search_finds_by_meaning(capsys, tmp_path, photo_dir):
+    db = str(tmp_path / "lib.sqlite")
+    for i in range(3):
+        make_photo(photo_dir / f"p{i}.jpg", ["red", "green", "blue"][i], size=(96, 96), seed=i)
+    assert run(capsys, "index", str(photo_dir), "--library", db)[0] == 0
+    assert run(capsys, "edit", str(photo_dir / "p1.jpg"), "a kitten asleep on the sofa", "--library", db)[0] == 0
+    assert run(capsys, "index", str(photo_dir), "--library", db)[0] == 0  # the edited words get a vector
+    with open_library(db) as lib:
+        assert lib.count_needing_vectors("all-MiniLM-L6-v2") == 0
+    code, out, _ = run(capsys, "search", "cat", "--json", "--library", db)
+    assert code == 0 and json.loads(out)[0]["path"].endswith("p1.jpg")
+    code, out, _ = run(capsys, "search", "cat", "--json", "--words-only", "--library", db)
+    assert json.loads(out) == []
+    # a photo outside the library: run through the encoder, compared with the kept features
+    outside = make_photo(tmp_path / "elsewhere" / "x.jpg", "blue", size=(96, 96), seed=2)
+    code, out, err = run(capsys, "similar", str(outside), "--json", "--library", db)
+    assert code == 0, err
+    assert json.loads(out)[0]["path"].endswith("p2.jpg")  # the same picture
