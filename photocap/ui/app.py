@@ -58,6 +58,27 @@ def _report_launch(window, app) -> None:
         app.quit()
 
 
+def close_on_terminate(window) -> None:
+    """SIGTERM (logging out, ``kill``, an uninstaller) closes the window as Quit does: captions
+    in flight are saved and the threads stop. Qt's loop runs no Python while idle, so the
+    signal wakes it through a socket (``signal.set_wakeup_fd``)."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    if not hasattr(signal, "SIGTERM") or sys.platform == "win32":
+        return
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    signal.set_wakeup_fd(send.fileno())
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda *_: receive.recv(64))  # Python runs: the handler below is called
+    signal.signal(signal.SIGTERM, lambda *_: window.close())
+    window._terminate_wakeup = (receive, send, notifier)  # kept alive with the window
+
+
 def add_folders_once_open(window, folders: list[str]) -> None:
     """``photocap FOLDER``, a file manager's "Open with photocap": add once the library is open
     (a folder already in the library is only rescanned)."""
@@ -80,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("PHOTOCAP_REPORT_LAUNCH"):  # bench/gui_responsiveness.py
         window.first_shown.connect(lambda: _report_launch(window, app))
     add_folders_once_open(window, args.folders)
+    close_on_terminate(window)
     window.start_after_first_frame()  # library, watcher, model: in the background, once painted
     window.show()
     return int(app.exec())
