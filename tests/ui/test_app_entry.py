@@ -9,28 +9,31 @@ import subprocess
 import sys
 
 from photocap.ui.app import add_folders_once_open, parse_args
-from tests.ui.conftest import assert_stopped
 
 
 def test_folders_on_the_command_line_are_added_and_scanned(app, qtbot, library_file, photos):
-    from photocap.ui.main_window import MainWindow
-    from photocap.ui.settings import AppSettings
+    """The window's own library service and add_folder (the model, which this does not need,
+    is left out: loading it takes minutes on a busy 2-core machine)."""
+    from PySide6.QtCore import QObject
+
+    from photocap.ui.jobs.library_service import LibraryService
+
+    class Window(QObject):  # what add_folders_once_open uses of MainWindow
+        def __init__(self):
+            super().__init__()
+            self.library = LibraryService(self)
+            self.add_folder = self.library.add_folder
 
     args = parse_args(["photocap", "--library", str(library_file), "--no-captioning", str(photos)])
-    window = MainWindow(AppSettings(), library_path=args.library, auto_caption=not args.no_captioning)
-    qtbot.addWidget(window)
+    window = Window()
     add_folders_once_open(window, args.folders)
     try:
-        # the catch-up rescan of the (empty) library finishes first; then the added folder's scan.
-        # The model loads meanwhile: wait for it too, so that closing stops every thread.
-        with qtbot.waitSignals([window.library.scan_finished, window.captions.engine_ready], timeout=120_000,
-                               check_params_cbs=[lambda report: getattr(report, "added", 0) == 6, None]):
-            window.show()
-            window.start()
+        with qtbot.waitSignal(window.library.scan_finished, timeout=120_000,
+                              check_params_cb=lambda report: getattr(report, "added", 0) == 6):
+            window.library.open(args.library)
         assert [(f.path, f.photo_count) for f in window.library.library.folders()] == [(str(photos), 6)]
     finally:
-        window.close()
-        assert_stopped(window)
+        assert window.library.shutdown()
 
 
 def test_sigterm_closes_the_app_cleanly(tmp_path, photos):
