@@ -58,3 +58,12 @@ def test_this_machine_passes_when_libxcb_cursor_is_there():
         assert "libxcb-cursor0" in check(env=X11)
     else:
         assert check(env=X11) is None
+
+
+def test_the_readme_lists_every_package_the_check_can_ask_for():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("sudo apt-get install python3-venv"):]
+    command = section[:section.index("```")].replace("\\\n", " ").split()
+    assert [pkg for _, pkg in XCB_LIBRARIES if pkg not in command] == []
