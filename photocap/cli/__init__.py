@@ -107,6 +107,9 @@ def _run_gui(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     argv = [a for a in argv if not a.startswith("-psn_")]  # macOS Finder's process serial number
+    if argv == ["--version"]:  # without importing the commands (the library, SQLAlchemy)
+        print(f"photocap {__version__}")
+        return 0
     parser = build_parser()
     commands = _commands(parser)
     if not argv or argv[0] == "gui" or (argv[0] not in commands and argv[0] not in _TOP_LEVEL_OPTIONS):

@@ -82,8 +82,7 @@ def test_help_lists_the_app_usage_and_the_commands(flag, capsys, app_calls):
 
 
 def test_version(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["--version"])
+    assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"photocap {__version__}"
 
 
