@@ -224,7 +224,12 @@ _RESNET_WEIGHTS = {"resnet50": "ResNet50_Weights", "resnet101": "ResNet101_Weigh
 
 
 def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
-    import torchvision
+    try:
+        import torchvision
+    except Exception as exc:  # noqa: BLE001 - not installed, or built for another torch
+        raise RuntimeError(f"the {name} encoder needs torchvision, which this installation of photocap "
+                           f"does not include ({exc}); models on the default encoder, {DEFAULT_ENCODER}, "
+                           "work without it") from exc
 
     ctor = getattr(torchvision.models, name)
     net = ctor(weights=None)

@@ -20,14 +20,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--library", metavar="FILE", help="library file to open")
     parser.add_argument("--no-captioning", action="store_true", help="do not start captioning automatically")
     parser.add_argument("--theme", choices=("auto", "light", "dark"), help="override the theme setting")
+    parser.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to add once the library is open")
     args, _qt_args = parser.parse_known_args(argv[1:])
     return args
 
 
 def create_app(argv: list[str] | None = None):
     """The QApplication with names, settings and style set (tests use their own QApplication)."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from photocap.paths import resource_path
     from photocap.ui import style
 
     # Python hands the GIL between threads every 5 ms by default: each time the GUI thread
@@ -40,6 +43,8 @@ def create_app(argv: list[str] | None = None):
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("photocap")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_NAME)  # matches photocap.desktop: the menu entry's icon and name on Wayland
+    app.setWindowIcon(QIcon(str(resource_path("icons", "photocap.svg"))))
     return app, style
 
 
@@ -51,6 +56,34 @@ def _report_launch(window, app) -> None:
     if os.environ.get("PHOTOCAP_REPORT_LAUNCH") == "quit":
         window.close()
         app.quit()
+
+
+def close_on_terminate(window) -> None:
+    """SIGTERM (logging out, ``kill``, an uninstaller) closes the window as Quit does: captions
+    in flight are saved and the threads stop. Qt's loop runs no Python while idle, so the
+    signal wakes it through a socket (``signal.set_wakeup_fd``)."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    if not hasattr(signal, "SIGTERM") or sys.platform == "win32":
+        return
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    signal.set_wakeup_fd(send.fileno())
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda *_: receive.recv(64))  # Python runs: the handler below is called
+    signal.signal(signal.SIGTERM, lambda *_: window.close())
+    window._terminate_wakeup = (receive, send, notifier)  # kept alive with the window
+
+
+def add_folders_once_open(window, folders: list[str]) -> None:
+    """``photocap FOLDER``, a file manager's "Open with photocap": add once the library is open
+    (a folder already in the library is only rescanned)."""
+    if folders:
+        window.library.opened.connect(lambda _library: [window.add_folder(f) for f in folders])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings, library_path=args.library, auto_caption=not args.no_captioning)
     if os.environ.get("PHOTOCAP_REPORT_LAUNCH"):  # bench/gui_responsiveness.py
         window.first_shown.connect(lambda: _report_launch(window, app))
+    add_folders_once_open(window, args.folders)
+    close_on_terminate(window)
     window.start_after_first_frame()  # library, watcher, model: in the background, once painted
     window.show()
     return int(app.exec())
