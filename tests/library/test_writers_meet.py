@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from photocap.library import open_library
 from photocap.library.db import current_revision, find_backups, head_revision, make_engine, upgrade
 
@@ -110,7 +112,7 @@ def test_a_folder_merged_away_mid_scan_does_not_break_the_scan(lib, tmp_path):
     _assert_equal_to_disk(lib.path, root, on_disk)
     with lib._read() as s:
         names = {r.folder_name for r in s.execute(
-            __import__("sqlalchemy").text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))}
+            text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))}
     assert names == {"Pictures / sub / deeper"}
 
 
