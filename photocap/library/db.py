@@ -161,7 +161,8 @@ def _connect_ro(path: Path) -> tuple[sqlite3.Connection, bool]:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn, False
     except sqlite3.OperationalError as error:
-        if "unable to open" not in str(error):
+        # a read-only folder, or a WAL index (-shm) this user may not write: read it as immutable
+        if "unable to open" not in str(error) and "readonly" not in str(error):
             raise
     conn = sqlite3.connect(_uri(path, mode="ro", immutable="1"), uri=True)
     return conn, True

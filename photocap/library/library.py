@@ -212,12 +212,19 @@ class Library:
         if isinstance(folder, int):
             return scanner.scan_folder(self, folder, progress, should_stop)
         path = photos.norm(folder)
-        with self._read() as s:
-            holder = photos.root_of(s, path)
-            if holder is None:
-                raise KeyError(f"{folder} is not a library folder")
-            folder_id, root = holder.id, holder.path
-        return scanner.scan_folder(self, folder_id, progress, should_stop, subtree=None if path == root else path)
+        for attempt in range(3):  # the folder may be merged into one added around it meanwhile: look again
+            with self._read() as s:
+                holder = photos.root_of(s, path)
+                if holder is None:
+                    raise KeyError(f"{folder} is not a library folder")
+                folder_id, root = holder.id, holder.path
+            try:
+                return scanner.scan_folder(self, folder_id, progress, should_stop,
+                                           subtree=None if path == root else path)
+            except KeyError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def apply_changes(self, changes: Iterable[Any]) -> ScanReport:
         from photocap.library.watcher import apply_changes

@@ -29,6 +29,7 @@ def small_library(tmp_path, data_dir):
     for i in range(6):
         (folder / f"boat_{i}.jpg").write_bytes(encoded(photo(i), "JPEG"))
     db = tmp_path / "lib" / "library.sqlite"
+    db.parent.mkdir()  # photocap never creates a missing library folder (an unplugged disk's mount point)
     run = photocap("index", folder, "--no-caption", "--library", db, data_dir=data_dir)
     assert run.rc == 0, run.stderr
     return db, folder

@@ -40,6 +40,7 @@ def synth(tmp_path_factory):
 
 def make_library(root: Path, synth, n_user: int = 12) -> Path:
     db = root / "library.sqlite"
+    root.mkdir(parents=True, exist_ok=True)  # photocap never creates a missing library folder
     with open_library(db) as lib:
         folder = lib.add_folder(Path(synth.images[0].path).parent)
         lib.scan(folder.id)
