@@ -185,10 +185,11 @@ def _dataset(plan: TeachPlan) -> CaptionDataset:
 # ---- teaching ---------------------------------------------------------------------------------
 def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
     from photocap.library.db import open_library
+    from photocap.library.library import SETTING_TEACH_IMPORTED
 
     lib = open_library(library_path)
-    try:
-        rows = lib.user_captions(include_imported=opts.include_imported)
+    try:  # imported descriptions teach unless this run or the library's setting leaves them out
+        rows = lib.user_captions(include_imported=opts.include_imported and lib.get_setting(SETTING_TEACH_IMPORTED))
         active = lib.active_model()
     finally:
         lib.close()

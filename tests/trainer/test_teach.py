@@ -351,3 +351,19 @@ def test_photocap_train_finetune_without_a_model_teaches_the_library(tmp_path, s
     assert runs[-1].params["epochs"] == 2 and runs[-1].status == "done"
     assert train_main(["finetune", "--library", str(db), "--no-register"]) == 2
     assert "need --model" in capsys.readouterr().err
+
+
+def test_imported_captions_teach_unless_the_library_setting_leaves_them_out(tmp_path, synth):
+    from photocap.library.library import SETTING_TEACH_IMPORTED
+    from trainer.teach import TeachOptions, _new_plan
+
+    db = make_library(tmp_path / "lib", synth, n_user=12)
+    with open_library(db) as lib:
+        extra = lib.photo_by_path(synth.images[13].path)
+        assert lib.record_caption(extra.id, "a caption written in digiKam", "imported", "XMP sidecar")
+    texts = {c[2] for c in _new_plan(db, TeachOptions()).captions}
+    assert "a caption written in digiKam" in texts
+    with open_library(db) as lib:
+        lib.set_setting(SETTING_TEACH_IMPORTED, False)
+    texts = {c[2] for c in _new_plan(db, TeachOptions()).captions}
+    assert "a caption written in digiKam" not in texts
