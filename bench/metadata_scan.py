@@ -32,7 +32,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photocap import metadata  # noqa: E402
-from photocap.library import open_library, photos  # noqa: E402
+from photocap.library import open_library  # noqa: E402
 
 SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
 <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">
@@ -64,7 +64,7 @@ def make_tree(root: Path, n: int) -> None:
 def scan_once(root: Path, db: Path, with_metadata: bool) -> tuple[float, int]:
     real = metadata.read_descriptions
     if not with_metadata:
-        photos.metadata.read_descriptions = lambda path: None  # type: ignore[assignment]
+        metadata.read_descriptions = lambda path: None  # type: ignore[assignment]
     try:
         with open_library(db) as lib:
             lib.add_folder(root)
@@ -74,7 +74,7 @@ def scan_once(root: Path, db: Path, with_metadata: bool) -> tuple[float, int]:
             imported = lib.count_photos() and len(lib.export_captions(("imported",)))
         return dt, imported if with_metadata else report.added
     finally:
-        photos.metadata.read_descriptions = real  # type: ignore[assignment]
+        metadata.read_descriptions = real  # type: ignore[assignment]
 
 
 def main() -> None:
