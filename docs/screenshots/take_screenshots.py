@@ -24,6 +24,21 @@ WALLPAPERS = "/usr/share/wallpapers/*/contents/images/*"
 SIZE = (1440, 900)
 
 
+
+def make_pump(app, status, default_timeout: float = 300.0):
+    """``pump(seconds)`` runs the event loop for a while; ``pump(until=f)`` until ``f()`` is true
+    (``status()`` says what the window was doing when a step times out)."""
+    def pump(seconds: float = 0.0, until=None, timeout: float = default_timeout) -> None:
+        end = time.monotonic() + (timeout if until else seconds)
+        while time.monotonic() < end:
+            app.processEvents()
+            if until is not None and until():
+                return
+            time.sleep(0.02)
+        if until is not None:
+            raise TimeoutError(f"screenshot step timed out; status: {status()!r}")
+    return pump
+
 def pick_wallpapers(pattern: str, n: int) -> list[Path]:
     """One landscape image per wallpaper, preferring JPEG and about 2560 px wide."""
     by_name: dict[str, list[Path]] = collections.defaultdict(list)
@@ -92,15 +107,7 @@ def main() -> int:
 
     window = None
 
-    def pump(seconds: float = 0.0, until=None, timeout: float = 300.0) -> None:
-        end = time.monotonic() + (timeout if until else seconds)
-        while time.monotonic() < end:
-            app.processEvents()
-            if until is not None and until():
-                return
-            time.sleep(0.02)
-        if until is not None:
-            raise TimeoutError(f"screenshot step timed out; status: {window.status.activity.text()!r}")
+    pump = make_pump(app, lambda: window.status.activity.text())
 
     def shot(widget, name: str, settle: float = 0.4) -> None:
         pump(settle)

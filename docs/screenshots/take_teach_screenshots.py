@@ -17,11 +17,10 @@ import random
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import SIZE, save_small  # noqa: E402
+from take_screenshots import SIZE, make_pump, save_small  # noqa: E402
 
 WALLPAPERS = Path("/usr/share/wallpapers")
 SCENES = {  # wallpaper: the caption its owner wrote
@@ -115,15 +114,7 @@ def main() -> int:
     window.show()
     window.start()
 
-    def pump(seconds: float = 0.0, until=None, timeout: float = 600.0) -> None:
-        end = time.monotonic() + (timeout if until else seconds)
-        while time.monotonic() < end:
-            app.processEvents()
-            if until is not None and until():
-                return
-            time.sleep(0.02)
-        if until is not None:
-            raise TimeoutError(f"screenshot step timed out; status: {window.status.activity.text()!r}")
+    pump = make_pump(app, lambda: window.status.activity.text(), default_timeout=600.0)
 
     def shot(name: str, image=None) -> None:
         size = save_small(image if image is not None else window.grab().toImage(), out / name)
