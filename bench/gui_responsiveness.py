@@ -86,11 +86,19 @@ def make_photos(folder: Path, n: int, pattern: str) -> list[Path]:
 
 # ---- stall meter (runs inside the measured process) ----------------------------------------
 class StallMeter:
+    """Lateness of a 5 ms timer on the GUI thread. With ``PHOTOCAP_BENCH_WHY=1`` a watcher thread
+    also notes, for each tick later than WHY_MS, what every thread was running at that moment
+    (the GUI thread's innermost photocap/Qt frames, and which other thread was busy in Python)."""
+
+    WHY_MS = 40
+
     def __init__(self):
         from PySide6.QtCore import Qt, QTimer
 
         self.gaps: list[float] = []
+        self.why: list[str] = []
         self._last = None
+        self._watching = False
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
@@ -102,15 +110,44 @@ class StallMeter:
             self.gaps.append(now - self._last)
         self._last = now
 
+    def _watch(self) -> None:
+        import threading
+        import traceback
+
+        main = threading.main_thread().ident
+        noted_for = None
+        while self._watching:
+            time.sleep(0.01)
+            last = self._last
+            if last is None or time.perf_counter() - last < self.WHY_MS / 1000 or noted_for == last:
+                continue
+            noted_for = last
+            names = {t.ident: t.name for t in threading.enumerate()}
+            lines = [f"stall at +{time.perf_counter() - self._t0:.1f} s, {1000 * (time.perf_counter() - last):.0f} ms late:"]
+            for ident, frame in sys._current_frames().items():
+                if ident == threading.get_ident():
+                    continue
+                stack = [f for f in traceback.extract_stack(frame)][-4:]
+                where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+                lines.append(f"  {'GUI' if ident == main else names.get(ident, ident)}: {where}")
+            self.why.append("\n".join(lines))
+
     def start(self) -> None:
         self._last = None
+        self._t0 = time.perf_counter()
         self.timer.start()
+        if os.environ.get("PHOTOCAP_BENCH_WHY"):
+            import threading
+
+            self._watching = True
+            threading.Thread(target=self._watch, name="stall-watcher", daemon=True).start()
 
     def stop(self) -> dict:
         self.timer.stop()
+        self._watching = False
         lateness = sorted(max(0.0, g - TICK_MS / 1000) * 1000 for g in self.gaps) or [0.0]
         return {"max_ms": round(lateness[-1], 1), "p99_ms": round(lateness[int(0.99 * (len(lateness) - 1))], 1),
-                "over_50ms": sum(1 for x in lateness if x > 50), "ticks": len(lateness)}
+                "over_50ms": sum(1 for x in lateness if x > 50), "ticks": len(lateness), "why": self.why}
 
 
 def _pump(app, until, timeout: float) -> None:
@@ -446,6 +483,8 @@ def main() -> int:
                         ("baseline (same generator on the GUI thread)", results["teach-gui-thread"])):
             print(f"  {name:44s} longest {r['max_ms']:7.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over "
                   f"50 ms, {r['seconds']:.1f} s, ended {r['outcome']}")
+        for stall in results["teach"].get("why", []):
+            print(stall)
     if grid_results:
         g, h, k = grid_results["app"], grid_results["baseline"], grid_results["py-model"]
         print(f"\nGUI event-loop stall scrolling a grid of {g['rows']:,} photos (half a page per 16 ms, end, top, search typed and cleared):")

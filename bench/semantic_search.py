@@ -98,7 +98,7 @@ def bench_latency(args, embedder) -> None:
     pool = embedder.embed(pool_texts)
     rate = len(pool_texts) / (time.perf_counter() - t0)
     print(f"embedding throughput: {rate:.0f} captions/s ({len(pool_texts)} captions, batch 32, "
-          f"{os.cpu_count()} CPUs, torch threads {__import__('torch').get_num_threads()})")
+          f"{os.cpu_count()} CPUs, numpy)")
     with tempfile.TemporaryDirectory() as tmp:
         lib, build_s = build_library(Path(tmp, "bench.sqlite"), args.photos)
         vec_s = add_vectors(lib, args.photos, pool)

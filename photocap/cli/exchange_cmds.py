@@ -13,7 +13,7 @@ import sys
 
 from photocap.cli.library_cmds import library_option
 from photocap.library import LibraryError, open_library
-from photocap.library.exchange import FORMATS, read_rows, write_csv, write_file, write_json, write_sidecars
+from photocap.library.values import EXPORT_FORMATS as FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from photocap.library.exchange import write_csv, write_file, write_json, write_sidecars
+
     sources = tuple(args.source or ("user", "imported"))
     try:
         with open_library(args.library) as lib:
@@ -62,6 +64,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from photocap.library.exchange import read_rows
+
     try:
         rows = read_rows(args.file)
     except (OSError, ValueError) as exc:

@@ -4,7 +4,8 @@ They run headless on the same :class:`photocap.library.Library` the app uses. Ev
 command takes ``--library FILE`` (default: the library in the user's data folder); only
 ``index`` creates a library that is not there yet. The caption engine (and so torch) is
 imported only when captioning is needed: ``photocap index --no-caption`` and the other
-commands never load it; ``search`` imports neither Pillow nor Alembic.
+commands never load it; ``search`` imports neither Pillow, Alembic nor SQLAlchemy (a library at the newest schema
+revision is read with plain sqlite3: :mod:`photocap.library.reader`).
 
 Progress goes to stderr (a live line on a terminal, a line every few seconds
 otherwise), and so does each file that could not be read, one line with the reason
@@ -346,9 +347,14 @@ def _watch(args, lib, roots, captioner, progress) -> None:
 # ---- search, edit, show ----------------------------------------------------------------------
 def run_search(args: argparse.Namespace) -> int:
     from photocap.library.fts import parse_query
+    from photocap.library.reader import open_reader
     from photocap.library.search import PhotoFilter, SearchError
 
-    lib = _open(args, check=False)
+    try:  # plain sqlite3, no SQLAlchemy to import (see photocap.library.reader); else the usual way
+        lib = open_reader(args.library) or _open(args, check=False)
+    except LibraryError as exc:
+        _err(describe_error(exc))
+        return 2
     if lib is None:
         return 2
     query = " ".join(args.query)

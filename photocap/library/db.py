@@ -52,13 +52,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.pool import QueuePool
-
 from photocap import paths
 
+# SQLAlchemy is imported where an engine is made, not here: reading the file with plain
+# sqlite3 (inspect_file, quick_check, photocap.library.reader) must not pay for its import.
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
     from photocap.library.library import Library
 
@@ -241,6 +241,9 @@ def head_revision() -> str:
 
 # ---- the engine ---------------------------------------------------------------------------
 def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: bool = False) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
+
     path = Path(path)
     if read_only:
         uri = _uri(path, mode="ro", **({"immutable": "1"} if immutable else {}))
@@ -452,7 +455,7 @@ def _from_sqlite(error: BaseException, path: Path) -> LibraryError:
 
 def translate(error: BaseException, path: Path) -> BaseException:
     """A driver error as the library error people read; other errors unchanged."""
-    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    orig = getattr(error, "orig", error)  # a SQLAlchemy DBAPIError wraps the driver's
     if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
         return LibraryFull(f"The disk holding {path} is full: the change was not saved. Free some space and try again.")
     if isinstance(orig, OSError) and orig.errno == errno.EROFS:
@@ -503,6 +506,8 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
             raise LibraryCorrupt(path, problems)
         if ro and state.revision != head:
             raise LibraryReadOnly(f"{path} was made by an older photocap and needs an upgrade, but {why}.")
+    from sqlalchemy import exc
+
     engine = make_engine(path, read_only=ro, immutable=state.immutable)
     try:
         if not ro and state.revision != head:

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from photocap.filenames import json_path, readable
 from photocap.library import captions
 from photocap.library.schema import SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_MISSING, Photo
+from photocap.library.values import EXPORT_FORMATS as FORMATS  # noqa: F401 (re-exported)
 
 FIELDS = ("path", "path_base64", "identity", "caption", "source", "origin", "captioned_at")
-FORMATS = ("csv", "json", "xmp")
 
 
 @dataclass

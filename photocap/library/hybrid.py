@@ -17,16 +17,17 @@ without a vector yet are still found by their words.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from photocap.library import search as _search
 from photocap.library.records import SearchHit
-from photocap.library.schema import STATUS_MISSING, Photo
-from photocap.library.search import PhotoFilter
+from photocap.library.search import PhotoFilter, id_list, path_of
+from photocap.library.values import STATUS_MISSING
 from photocap.library.vectors import VectorStore, image_feature_of
 
 RRF_K = 60
@@ -39,21 +40,39 @@ MEANING_CANDIDATES = 200  # nearest captions considered per query
 FILTERED_CANDIDATES = 2000  # more when filters may drop most of them
 
 
-def fused_search(session: Session, store: VectorStore, query: str, query_vector: np.ndarray | None,
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _beside() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="photocap-meaning")
+        return _pool
+
+
+def fused_search(conn: sqlite3.Connection, store: VectorStore, query: str, query_vector: np.ndarray | None,
                  model_id: str | None, filters: PhotoFilter | None, limit: int, offset: int,
                  marks: tuple[str, str], should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
     filters = filters or PhotoFilter()
-    words = _search.search(session, query, filters, offset + limit, 0, marks, should_stop)
     if query_vector is None or model_id is None or limit <= 0:
-        return words[offset : offset + limit]
+        return _search.search(conn, query, filters, offset + limit, 0, marks, should_stop)[offset : offset + limit]
     k = MEANING_CANDIDATES if filters == PhotoFilter() else FILTERED_CANDIDATES
+    matrix = store.matrix(conn, "text_vectors", model_id)  # brought up to date first (cheap when it is)
+    # The nearest captions are computed on another thread while this one runs the word search:
+    # the matrix product (numpy) and the FTS5 query (SQLite) both let go of the GIL, so on two
+    # cores a search by meaning costs about the longer of the two, not their sum.
+    meaning = _beside().submit(matrix.nearest, query_vector, k)
+    words = _search.search(conn, query, filters, offset + limit, 0, marks, should_stop)
     floor = MIN_SIMILARITY_BESIDE_WORDS if words else MIN_SIMILARITY
-    near = [(pid, s) for pid, s in store.nearest(session, "text_vectors", model_id, query_vector, k)
-            if s >= MIN_SIMILARITY]
+    near = [(pid, s) for pid, s in meaning.result() if s >= MIN_SIMILARITY]
     if not near:
         return words[offset : offset + limit]
-    found = {r.id: r for r in session.execute(
-        select(Photo.id, Photo.path, Photo.caption).where(Photo.id.in_([pid for pid, _ in near]), *filters.clauses()))}
+    where, params = filters.where()
+    found = {r[0]: (path_of(r[1]), r[2]) for r in conn.execute(
+        f"SELECT photos.id, photos.path, photos.caption FROM photos WHERE photos.id IN ({id_list(p for p, _ in near)}) "
+        f"AND {where}", params)}
     near = [(pid, s) for pid, s in near if pid in found]
     meaning_rank = {pid: i for i, (pid, _) in enumerate(near)}
     word_rank = {h.photo_id: i for i, h in enumerate(words)}
@@ -62,35 +81,34 @@ def fused_search(session: Session, store: VectorStore, query: str, query_vector:
         return sum(1.0 / (RRF_K + 1 + r[pid]) for r in (word_rank, meaning_rank) if pid in r)
 
     by_words = sorted(words, key=lambda h: (-score(h.photo_id), word_rank[h.photo_id]))
-    by_meaning = [SearchHit(pid, found[pid].path, found[pid].caption, found[pid].caption or "", -score(pid))
+    by_meaning = [SearchHit(pid, found[pid][0], found[pid][1], found[pid][1] or "", -score(pid))
                   for pid, s in near if pid not in word_rank and s >= floor]
     fused = [SearchHit(h.photo_id, h.path, h.caption, h.snippet, -score(h.photo_id)) for h in by_words] + by_meaning
     return fused[offset : offset + limit]
 
 
-def similar_photos(session: Session, store: VectorStore, photo_id: int, limit: int,
+def similar_photos(conn: sqlite3.Connection, store: VectorStore, photo_id: int, limit: int,
                    include_missing: bool = False) -> list[SearchHit] | None:
     """Photos whose image features are nearest ``photo_id``'s, best first (``rank`` = 1 - cosine).
 
     None when the photo has no feature yet (it has not been captioned since features were kept).
     """
-    own = image_feature_of(session, photo_id)
+    own = image_feature_of(conn, photo_id)
     if own is None:
         return None
     encoder_id, vector = own
-    return similar_to_vector(session, store, encoder_id, vector, limit, exclude=photo_id,
+    return similar_to_vector(conn, store, encoder_id, vector, limit, exclude=photo_id,
                              include_missing=include_missing)
 
 
-def similar_to_vector(session: Session, store: VectorStore, encoder_id: str, vector: np.ndarray, limit: int,
+def similar_to_vector(conn: sqlite3.Connection, store: VectorStore, encoder_id: str, vector: np.ndarray, limit: int,
                       exclude: int | None = None, include_missing: bool = False) -> list[SearchHit]:
     want = max(0, limit) + 1 + (64 if not include_missing else 0)  # room for the photo itself, missing ones
-    near = [(pid, s) for pid, s in store.nearest(session, "image_features", encoder_id, vector, want)
+    near = [(pid, s) for pid, s in store.nearest(conn, "image_features", encoder_id, vector, want)
             if pid != exclude]
-    stmt = select(Photo.id, Photo.path, Photo.caption).where(Photo.id.in_([pid for pid, _ in near]))
-    if not include_missing:
-        stmt = stmt.where(Photo.status != STATUS_MISSING)
-    rows = {r.id: r for r in session.execute(stmt)}
-    hits = [SearchHit(pid, rows[pid].path, rows[pid].caption, rows[pid].caption or "", 1.0 - s)
+    sql = f"SELECT id, path, caption FROM photos WHERE id IN ({id_list(pid for pid, _ in near)})"
+    rows = {r[0]: (path_of(r[1]), r[2]) for r in conn.execute(
+        sql if include_missing else sql + " AND status != ?", () if include_missing else (STATUS_MISSING,))}
+    hits = [SearchHit(pid, rows[pid][0], rows[pid][1], rows[pid][1] or "", 1.0 - s)
             for pid, s in near if pid in rows]
     return hits[:limit]

@@ -51,6 +51,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +80,12 @@ SETTING_WRITE_SIDECARS = "metadata.write_sidecars"  # the user's captions go to 
 SETTING_EMBED = "metadata.embed"  # ... into the photo itself (JPEG/TIFF/PNG/WebP), sidecar otherwise
 SETTING_TEACH_IMPORTED = "teach.include_imported"  # imported captions teach too
 SETTING_DEFAULTS = {SETTING_WRITE_SIDECARS: False, SETTING_EMBED: False, SETTING_TEACH_IMPORTED: True}
+
+
+def _driver(session: Session) -> sqlite3.Connection:
+    """The plain sqlite3 connection under ``session``'s transaction (begun by SQLAlchemy)."""
+    return session.connection().connection.driver_connection
+
 
 
 class Library:
@@ -118,6 +125,17 @@ class Library:
             if translated is error:
                 raise
             raise translated from error
+
+    @contextmanager
+    def _read_sql(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction's plain sqlite3 connection (search, vectors: SQL written out)."""
+        with self._read() as s:
+            yield _driver(s)
+
+    @contextmanager
+    def _write_sql(self) -> Iterator[sqlite3.Connection]:
+        with self._write() as s:
+            yield _driver(s)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -355,12 +373,12 @@ class Library:
     def list_photo_ids(self, filter: PhotoFilter | None = None, order: str = "taken", offset: int = 0,
                        limit: int | None = None) -> list[int]:
         """Ids for a grid (orders: taken, -taken, path, added, -added); fetch rows with photos_by_ids."""
-        with self._read() as s:
-            return _search.list_ids(s, filter, order, offset, limit)
+        with self._read_sql() as conn:
+            return _search.list_ids(conn, filter, order, offset, limit)
 
     def count_photos(self, filter: PhotoFilter | None = None) -> int:
-        with self._read() as s:
-            return _search.count(s, filter)
+        with self._read_sql() as conn:
+            return _search.count(conn, filter)
 
     def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
                marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None,
@@ -372,10 +390,10 @@ class Library:
         With ``query_vector`` (the query's sentence vector from ``vector_model``) photos are
         found by meaning too, fused with the word ranking (see :mod:`.hybrid`)."""
         try:
-            with self._read() as s:
+            with self._read_sql() as conn:
                 if query_vector is None:
-                    return _search.search(s, query, filters, limit, offset, marks, should_stop)
-                return hybrid.fused_search(s, self._vectors, query, query_vector, vector_model, filters, limit,
+                    return _search.search(conn, query, filters, limit, offset, marks, should_stop)
+                return hybrid.fused_search(conn, self._vectors, query, query_vector, vector_model, filters, limit,
                                            offset, marks, should_stop)
         except sa_exc.DBAPIError as error:  # opening the read transaction, before the search ran
             raise _search.explain(error) from error
@@ -383,42 +401,42 @@ class Library:
     # ---- meaning: sentence vectors and image features ---------------------------------------
     def texts_needing_vectors(self, model_id: str, limit: int = 64) -> list[tuple[int, str]]:
         """(photo id, text to embed) for photos with words and no sentence vector from ``model_id``."""
-        with self._read() as s:
-            return vectors.needing_text_vectors(s, model_id, limit)
+        with self._read_sql() as conn:
+            return vectors.needing_text_vectors(conn, model_id, limit)
 
     def count_needing_vectors(self, model_id: str) -> int:
-        with self._read() as s:
-            return vectors.count_needing_text_vectors(s, model_id)
+        with self._read_sql() as conn:
+            return vectors.count_needing_text_vectors(conn, model_id)
 
     def has_text_vectors(self, model_id: str) -> bool:
-        with self._read() as s:
-            return vectors.has_text_vectors(s, model_id)
+        with self._read_sql() as conn:
+            return vectors.has_text_vectors(conn, model_id)
 
     def warm_vectors(self, model_id: str) -> None:
         """Read the sentence vectors into memory now (seconds at 100,000 photos), so the first
         search by meaning does not pay for it; call from a background thread."""
-        with self._read() as s:
-            self._vectors.matrix(s, "text_vectors", model_id)
+        with self._read_sql() as conn:
+            self._vectors.matrix(conn, "text_vectors", model_id)
 
     def store_text_vectors(self, model_id: str, items: Sequence[tuple[int, str, Any]]) -> int:
         """Store (photo id, embedded text, vector); skips photos whose words changed meanwhile."""
-        with self._write() as s:
-            return vectors.store_text_vectors(s, model_id, items)
+        with self._write_sql() as conn:
+            return vectors.store_text_vectors(conn, model_id, items)
 
     def store_image_feature(self, photo_id: int, encoder_id: str, vector: Any) -> None:
         """Keep a photo's pooled encoder feature (float16) for "similar photos"."""
-        with self._write() as s:
-            vectors.store_image_feature(s, photo_id, encoder_id, vector)
+        with self._write_sql() as conn:
+            vectors.store_image_feature(conn, photo_id, encoder_id, vector)
 
     def similar_photos(self, photo_id: int, limit: int = 50) -> list[SearchHit] | None:
         """Photos that look like ``photo_id``, most alike first; None if it has no feature yet."""
-        with self._read() as s:
-            return hybrid.similar_photos(s, self._vectors, photo_id, limit)
+        with self._read_sql() as conn:
+            return hybrid.similar_photos(conn, self._vectors, photo_id, limit)
 
     def similar_to_vector(self, encoder_id: str, vector: Any, limit: int = 50) -> list[SearchHit]:
         """Photos that look like a feature computed elsewhere (a photo outside the library)."""
-        with self._read() as s:
-            return hybrid.similar_to_vector(s, self._vectors, encoder_id, vector, limit)
+        with self._read_sql() as conn:
+            return hybrid.similar_to_vector(conn, self._vectors, encoder_id, vector, limit)
 
     def user_captions(self, split: str | None = None, include_imported: bool = False) -> list[UserCaption]:
         with self._read() as s:

