@@ -85,6 +85,7 @@ def main() -> int:
     folder = work / "Pictures" / "Trips"
     captions = make_library(folder)
     library_file = work / "data" / "library.sqlite"
+    library_file.parent.mkdir(parents=True, exist_ok=True)
 
     from photocap.library import open_library
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 PACKAGE = "all_minilm_l6_v2"
 MODEL_ID = "all-MiniLM-L6-v2"
@@ -209,7 +209,7 @@ class SentenceEmbedder:
         encodings = self.tokenizer.encode_batch([t or "" for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         small = sum(len(e.ids) for e in encodings) <= ONE_THREAD_TOKENS
-        with threadpool_limits(1 if small else None, user_api="blas"):
+        with _blas().limit(limits=1 if small else None, user_api="blas"):
             self._embed(encodings, order, batch_size, out)
         return out
 
@@ -224,6 +224,17 @@ class SentenceEmbedder:
                 ids[j, :n] = encodings[i].ids
                 mask[j, :n] = 1
             out[rows] = self.model(ids, mask)
+
+
+_controller: ThreadpoolController | None = None
+
+
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, looked up once (each lookup walks every loaded library: ms)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
 
 
 def _weights(z: zipfile.ZipFile) -> dict[str, np.ndarray]:

@@ -230,6 +230,43 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
         assert lib._vectors.matrix(conn, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
 
 
+def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranked_exactly(lib, tmp_path,
+                                                                                          monkeypatch):
+    """Past PCA_ROWS vectors the scan reads their principal directions only; the answer is still
+    the exact cosine order over the stored vectors, also after more are added."""
+    from photocap.library import vectors
+
+    monkeypatch.setattr(vectors, "PCA_ROWS", 40)
+    monkeypatch.setattr(vectors, "PCA_DIM", 6)
+    monkeypatch.setattr(vectors, "RERANK_MIN", 12)
+    pics = tmp_path / "many"
+    for i in range(70):
+        make_photo(pics / f"s{i}.jpg", seed=i + 1)
+    lib.scan(lib.add_folder(pics).id)
+    ids = [lib.photo_by_path(pics / f"s{i}.jpg").id for i in range(70)]
+    for i, pid in enumerate(ids):
+        lib.record_caption(pid, f"shot number {i}", "model", "m")
+    rng = np.random.default_rng(3)
+    topics = rng.normal(size=(5, 24))  # sentence vectors cluster around a few meanings
+    base = topics[rng.integers(0, 5, 70)] + rng.normal(0, 0.3, (70, 24))
+    store(lib, dict(zip(ids[:50], base[:50])))
+
+    def exact_order(upto: int, q: np.ndarray) -> list[int]:
+        stored = np.stack([v / np.linalg.norm(v) for v in base[:upto]]).astype(np.float16).astype(np.float32)
+        return [ids[j] for j in np.argsort(-(stored @ (q / np.linalg.norm(q))), kind="stable")[:5]]
+
+    queries = [topics[t] + rng.normal(0, 0.3, 24) for t in range(5)]
+    with lib._read_sql() as conn:
+        first = lib._vectors.matrix(conn, "text_vectors", MODEL)
+        assert first.proj is not None and first.proj.shape == (24, 6) and first.rows.shape == (50, 6)
+        assert [[pid for pid, _ in first.nearest(q, 5)] for q in queries] == [exact_order(50, q) for q in queries]
+    store(lib, dict(zip(ids[50:], base[50:])))  # twenty more: projected with the same directions
+    with lib._read_sql() as conn:
+        grown = lib._vectors.matrix(conn, "text_vectors", MODEL)
+        assert grown.proj is first.proj and grown.rows.shape == (70, 6)
+        assert [[pid for pid, _ in grown.nearest(q, 5)] for q in queries] == [exact_order(70, q) for q in queries]
+
+
 def test_the_in_memory_copy_catches_up_with_inserts_edits_and_deletes(photos):
     """After any mix of changes the incrementally kept matrix equals a fresh load."""
     from photocap.library.vectors import VectorStore

@@ -360,7 +360,7 @@ class TeachView(QStackedWidget):
             self.progress.setRange(0, p.total_steps)
             self.progress.setValue(min(p.step, p.total_steps))
         if self.plot is not None or p.losses or p.scores:
-            self.ensure_plot().add(p.losses, p.scores)
+            self.ensure_plot().add(p.losses, p.scores, p.total_steps)
         if p.messages:
             self.log.setText(p.messages[-1])
 
