@@ -386,7 +386,10 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def _query_vector(lib, query: str):
-    """The query's sentence vector when the library has vectors to compare it with (torch loads only then)."""
+    """The query's sentence vector when the library has vectors to compare it with (the sentence
+    model, and numpy, load only then)."""
+    if not lib.has_text_vectors():
+        return None, None
     from photocap.model.sentence import MODEL_ID
 
     if not lib.has_text_vectors(MODEL_ID):

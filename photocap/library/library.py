@@ -408,7 +408,8 @@ class Library:
         with self._read_sql() as conn:
             return vectors.count_needing_text_vectors(conn, model_id)
 
-    def has_text_vectors(self, model_id: str) -> bool:
+    def has_text_vectors(self, model_id: str | None = None) -> bool:
+        """Whether any photo has a sentence vector (from ``model_id``, or from any model)."""
         with self._read_sql() as conn:
             return vectors.has_text_vectors(conn, model_id)
 

@@ -61,11 +61,11 @@ class Reader:
         except sqlite3.Error as error:  # beginning or ending the read, outside the search itself
             raise _search.explain(error) from error
 
-    def has_text_vectors(self, model_id: str) -> bool:
-        from photocap.library import vectors
+    def has_text_vectors(self, model_id: str | None = None) -> bool:
+        from photocap.library import vector_rows
 
         try:
-            return vectors.has_text_vectors(self.conn, model_id)
+            return vector_rows.has_text_vectors(self.conn, model_id)
         except sqlite3.Error as error:
             raise _search.explain(error) from error
 

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from photocap.library.search import id_list
-from photocap.library.values import SOURCE_TAGS
+from photocap.library.vector_rows import (  # noqa: F401 (re-exported: the rows' side of the vectors)
+    count_needing_text_vectors, embedding_text, has_text_vectors, needing_text_vectors,
+)
 
 # table -> the column naming what made its vectors
 MODEL_COLUMN = {"text_vectors": "model_id", "image_features": "encoder_id"}
@@ -213,25 +215,6 @@ class VectorStore:
         return [(int(rows[i][0]), float(scores[i])) for i in order]
 
 
-_NEEDING = ("FROM photos LEFT JOIN text_vectors ON text_vectors.photo_id = photos.id AND text_vectors.model_id = ? "
-            "WHERE text_vectors.photo_id IS NULL AND (photos.caption IS NOT NULL OR photos.tags_text != '')")
-
-
-def needing_text_vectors(conn: sqlite3.Connection, model_id: str, limit: int) -> list[tuple[int, str]]:
-    """(photo id, text to embed) for photos with words but no vector from ``model_id`` (newest first)."""
-    rows = conn.execute(f"SELECT photos.id, photos.caption, photos.tags_text, photos.caption_source {_NEEDING} "
-                        "ORDER BY photos.id DESC LIMIT ?", (model_id, limit)).fetchall()
-    return [(r[0], embedding_text(r[1], r[2], r[3])) for r in rows]
-
-
-def count_needing_text_vectors(conn: sqlite3.Connection, model_id: str) -> int:
-    return conn.execute(f"SELECT count(*) {_NEEDING}", (model_id,)).fetchone()[0] or 0
-
-
-def has_text_vectors(conn: sqlite3.Connection, model_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM text_vectors WHERE model_id = ? LIMIT 1", (model_id,)).fetchone() is not None
-
-
 def store_text_vectors(conn: sqlite3.Connection, model_id: str, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
     """Store (photo id, the text that was embedded, vector) rows; a row whose photo's words have
     changed since (an edit while the vector was computed) is skipped. Returns how many were stored."""
@@ -257,12 +240,3 @@ def store_image_feature(conn: sqlite3.Connection, photo_id: int, encoder_id: str
 def image_feature_of(conn: sqlite3.Connection, photo_id: int) -> tuple[str, np.ndarray] | None:
     row = conn.execute("SELECT encoder_id, vector FROM image_features WHERE photo_id = ?", (photo_id,)).fetchone()
     return None if row is None else (row[0], np.frombuffer(row[1], dtype="<f2").astype(np.float32))
-
-
-def embedding_text(caption: str | None, tags_text: str | None, source: str | None = None) -> str:
-    """What a photo's sentence vector is made of: its caption, and its tags unless the caption is them."""
-    caption = (caption or "").strip()
-    tags = (tags_text or "").strip()
-    if not tags or source == SOURCE_TAGS:
-        return caption
-    return f"{caption}. {tags}" if caption else tags

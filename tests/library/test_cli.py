@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
+
 from photocap.cli import main
 from photocap.imaging import NOT_AN_IMAGE
 from photocap.library import open_library
@@ -33,6 +35,32 @@ def test_index_no_caption_does_not_import_torch(tmp_path, photo_dir):
     assert "no torch" in proc.stdout and "1 photos (1 new" in proc.stdout
     with open_library(db) as lib:
         assert lib.count_photos() == 1
+
+
+def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_path, photo_dir):
+    """``photocap search`` reads a current library with plain sqlite3 (photocap.library.reader):
+    a word search loads no SQLAlchemy, numpy or torch; one by meaning adds numpy, not torch."""
+    make_photo(photo_dir / "dog.jpg")
+    db = tmp_path / "lib.sqlite"
+    with open_library(db) as lib:
+        lib.scan(lib.add_folder(photo_dir).id)
+    code = ("import sys; from photocap.cli import main; rc = main(['search', 'dog', '--library', sys.argv[1]]); "
+            "print(sorted(m for m in ('sqlalchemy', 'numpy', 'torch') if m in sys.modules)); sys.exit(rc)")
+
+    def search() -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "dog.jpg" in proc.stdout
+        return eval(proc.stdout.strip().splitlines()[-1])  # the list printed last
+
+    assert search() == []  # no sentence vectors yet: words only
+    with open_library(db) as lib, lib._write_sql() as conn:
+        from photocap.library.vectors import to_blob
+        from photocap.model.sentence import DIM, MODEL_ID
+
+        conn.execute("INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (1, ?, ?)",
+                     (MODEL_ID, to_blob(np.ones(DIM))))
+    assert search() == ["numpy"]  # by meaning: the numpy sentence model, still no SQLAlchemy or torch
 
 
 def test_index_captions_search_edit_show(capsys, tmp_path, photo_dir):
