@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         page.detail.preview_wanted.connect(self._load_preview)
         self.teacher.active_changed.connect(lambda: self.library.call("active_model", on_result=self._load_engine))
         self.teacher.status.connect(self.status.show_message)
+        self.meaning.failed.connect(lambda why: self.status.show_message(f"{why[:1].upper()}{why[1:]}; "
+                                                                          "photos are found by their words"))
 
     # ---- start-up ----------------------------------------------------------------------------------
     def event(self, event) -> bool:

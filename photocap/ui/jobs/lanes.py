@@ -34,6 +34,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signa
 log = logging.getLogger(__name__)
 
 
+class Refused(Exception):
+    """A job that could not do its work for a reason the user reads (a missing model file, say):
+    logged as that one line, not as a traceback, which is kept for bugs."""
+
+
 class JobContext:
     """What a running job sees: its stop/pause flags and the lane's private state."""
 
@@ -113,7 +118,10 @@ class Job(QObject):
             self._finish(stop.value)
             return False
         except Exception as exc:  # noqa: BLE001 - a failing job must not take the lane down
-            log.error("job %s failed:\n%s", self.name, traceback.format_exc())
+            if isinstance(exc, Refused):
+                log.warning("job %s: %s", self.name, exc)
+            else:
+                log.error("job %s failed:\n%s", self.name, traceback.format_exc())
             self._flush()
             self.done = True
             self.failed.emit(_describe(exc))

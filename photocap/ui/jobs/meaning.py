@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from photocap.ui.jobs.lanes import Job, Lane
+from photocap.ui.jobs.lanes import Job, Lane, Refused
 
 
 def load_sentence_model():
@@ -24,7 +24,12 @@ def load_sentence_model():
 
 
 def _load(ctx, loader: Callable[[], Any]) -> str:
-    ctx.state["embedder"] = loader()
+    from photocap.model.sentence import SentenceModelError
+
+    try:
+        ctx.state["embedder"] = loader()
+    except SentenceModelError as exc:  # not installed, or its files damaged: words only, said in one line
+        raise Refused(f"search by meaning is off: {exc}") from None
     return ctx.state["embedder"].model_id
 
 
