@@ -426,6 +426,8 @@ def run_edit(args: argparse.Namespace) -> int:
         print(f"{readable(photo.path)}: {' '.join(unicode_safe(args.caption).split())}")
         if problem:
             _err(one_line(problem))
+        if lib.has_text_vectors():  # a library searched by meaning: the new words get their vector now
+            _embed_words(lib, _Progress())
         return 0
 
     return _on_photo(args, edit)
