@@ -89,8 +89,8 @@ class PhotoGridModel(QStringListModel):
             if self.meaning is None or self.meaning.embed_query(self.query, on_vector) is None:
                 self._search(gen, None)
         else:
-            self._service.call("list_photo_ids", filter, order,
-                               on_result=lambda ids, g=gen: self._on_ids(g, ids))
+            self._service.list_photo_ids(filter, order,
+                                         on_result=lambda ids, g=gen: self._on_ids(g, ids))
         return gen
 
     def _search(self, generation: int, vector) -> None:
@@ -111,8 +111,9 @@ class PhotoGridModel(QStringListModel):
         if self._search_job is not None:
             self._search_job.abort()
             self._search_job = None
-        self._service.call("similar_photos", photo_id, SIMILAR_LIMIT,
-                           on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
+        self._service.similar_photos(
+            photo_id, SIMILAR_LIMIT,
+            on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
         return gen
 
     def refresh(self) -> int:
@@ -232,7 +233,7 @@ class PhotoGridModel(QStringListModel):
         self._pages_asked.add(page)
         ids = self._ids[page * PAGE : (page + 1) * PAGE]
         gen = self._generation
-        self._service.call("photos_by_ids", ids, on_result=lambda rows, g=gen: self._on_rows(g, rows))
+        self._service.photos_by_ids(ids, on_result=lambda rows, g=gen: self._on_rows(g, rows))
 
     def _on_rows(self, generation: int, rows: list) -> None:
         for s in rows:
