@@ -168,7 +168,7 @@ class Browser(QObject):
             self.view.detail.show_detail(None)
             self.detail_shown.emit(None)
             return
-        self.library.photo_detail(photo_id, on_result=lambda d, pid=photo_id: self._on_detail(pid, d))
+        self.library.photo_detail(photo_id, on_result=lambda d: self._on_detail(photo_id, d))
 
     def _on_detail(self, photo_id: int, detail) -> None:
         if self.view.grid.current_id() != photo_id:
@@ -186,7 +186,7 @@ class Browser(QObject):
     def reload_detail(self) -> None:
         pid = self.view.detail.photo_id
         if pid is not None:
-            self.library.photo_detail(pid, on_result=lambda d, p=pid: self._on_detail(p, d))
+            self.library.photo_detail(pid, on_result=lambda d: self._on_detail(pid, d))
 
     # ---- updates ---------------------------------------------------------------------------------
     def _on_landed(self, landed: list) -> None:

@@ -189,9 +189,13 @@ class LibraryService(QObject):
         if self.library is None or self.files.stopped:
             return None
         job = Job("integrity check", _check_if_due, self.library)
-        job.result.connect(lambda damage: damage is not None and self.damaged.emit(damage))
+        job.result.connect(self._on_checked)
         job.failed.connect(self.error)
         return self.files.submit(job)
+
+    def _on_checked(self, damage) -> None:
+        if damage is not None:
+            self.damaged.emit(damage)
 
     # ---- reads (quick) -------------------------------------------------------------------
     def _read(self, name: str, query: Callable[[Library], R], on_result: Callable[[R], None] | None = None,
