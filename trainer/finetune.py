@@ -16,9 +16,10 @@ and registers the best model with the library as a new (inactive) model version.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 
@@ -26,6 +27,11 @@ from photocap.model import Captioner
 from trainer.datasets.base import CaptionDataset
 from trainer.datasets.library import load_library
 from trainer.train import BEST_FILE, BaseModel, TrainConfig, TrainControl, TrainEvent, train
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -116,9 +122,11 @@ def finetune_library(library_path: str | os.PathLike, model: str | os.PathLike, 
     if lib is not None:
         from photocap.model.captioner import model_file_id
 
-        run_id = lib.call("start_training_run", base_model_id=model_file_id(model),
-                          params={k: v for k, v in asdict(opts).items() if k != "feature_cache"},
-                          n_examples=dataset.num_pairs("train"))
+        base_id = model_file_id(model)
+        params = {k: v for k, v in asdict(opts).items() if k != "feature_cache"}
+        n_examples = dataset.num_pairs("train")
+        run_id = lib.with_library("start_training_run", lambda library: library.start_training_run(
+            base_model_id=base_id, params=params, n_examples=n_examples))
     status, result_id, metrics, error = "failed", None, {}, None
     try:
         last = None
@@ -140,8 +148,7 @@ def finetune_library(library_path: str | os.PathLike, model: str | os.PathLike, 
         raise
     finally:
         if lib is not None and run_id is not None:
-            lib.call("finish_training_run", run_id=run_id, status=status, result_model_id=result_id,
-                     metrics=metrics, error=error)
+            lib.finish_run(run_id, status, result_id, metrics, error)
 
 
 def _numbers(metrics: dict) -> dict:
@@ -152,24 +159,28 @@ class _LibraryLink:
     """Thin and defensive: the library is opened for each call and closed again, and a failure
     there never loses the trained model (it is reported, the file stays on disk)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = path
         self.errors: list[str] = []
 
-    def call(self, method: str, **kwargs):
+    def with_library(self, what: str, fn: Callable[[Library], R]) -> R | None:
+        """``fn(library)`` on the library opened for it; ``what`` names it in :attr:`errors`."""
         try:
             from photocap.library.db import open_library
 
             lib = open_library(self.path)
             try:
-                return getattr(lib, method)(**kwargs)
+                return fn(lib)
             finally:
-                close = getattr(lib, "close", None)
-                if callable(close):
-                    close()
+                lib.close()
         except Exception as exc:  # noqa: BLE001
-            self.errors.append(f"{method}: {exc}")
+            self.errors.append(f"{what}: {exc}")
             return None
+
+    def finish_run(self, run_id: int, status: str, model_id: str | None, metrics: dict,
+                   error: str | None = None) -> None:
+        self.with_library("finish_training_run", lambda library: library.finish_training_run(
+            run_id=run_id, status=status, result_model_id=model_id, metrics=metrics, error=error))
 
     def register(self, model_path: str, metrics: dict, opts: FinetuneOptions) -> tuple[TrainEvent, str | None]:
         from photocap.model.captioner import model_file_id
@@ -178,9 +189,10 @@ class _LibraryLink:
         meta = read_meta(model_path)
         model_id = model_file_id(model_path)
         n_errors = len(self.errors)
-        self.call("register_model_version", model_id=model_id, path=str(model_path),
-                  name=meta.get("name") or opts.name, parent_model_id=meta.get("provenance", {}).get("parent_model_id"),
-                  metrics=metrics)
+        name = meta.get("name") or opts.name
+        parent = meta.get("provenance", {}).get("parent_model_id")
+        self.with_library("register_model_version", lambda library: library.register_model_version(
+            model_id=model_id, path=str(model_path), name=name, parent_model_id=parent, metrics=metrics))
         if len(self.errors) > n_errors:
             return TrainEvent("info", path=model_path, message="the model was saved but could not be registered with "
                                                                f"the library: {self.errors[-1]}"), None

@@ -348,16 +348,14 @@ class _LibraryRecorder(_LibraryLink):
     """Training runs in the library; a failure to record one never loses the teaching."""
 
     def start(self, plan: TeachPlan) -> int | None:
-        return self.call("start_training_run", base_model_id=plan.base_model_id,
-                         params={"teach": True, **{k: plan.config.get(k) for k in ("batch_size", "epochs", "lr",
-                                                                                 "max_minutes")}},
-                         n_examples=plan.n_captions)
+        params = {"teach": True, **{k: plan.config.get(k) for k in ("batch_size", "epochs", "lr", "max_minutes")}}
+        return self.with_library("start_training_run", lambda library: library.start_training_run(
+            base_model_id=plan.base_model_id, params=params, n_examples=plan.n_captions))
 
     def finish(self, run_id: int | None, status: str, model_id: str | None, metrics: dict,
                error: str | None = None) -> None:
         if run_id is not None:
-            self.call("finish_training_run", run_id=run_id, status=status, result_model_id=model_id,
-                      metrics=_numbers(metrics), error=error)
+            self.finish_run(run_id, status, model_id, _numbers(metrics), error)
 
 
 # ---- compare, import ------------------------------------------------------------------------------

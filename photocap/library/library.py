@@ -74,12 +74,9 @@ from photocap.library.records import (
 from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
-
-# Library settings (stored in the file, so the app and the command line follow the same ones)
-SETTING_WRITE_SIDECARS = "metadata.write_sidecars"  # the user's captions go to XMP sidecars too
-SETTING_EMBED = "metadata.embed"  # ... into the photo itself (JPEG/TIFF/PNG/WebP), sidecar otherwise
-SETTING_TEACH_IMPORTED = "teach.include_imported"  # imported captions teach too
-SETTING_DEFAULTS = {SETTING_WRITE_SIDECARS: False, SETTING_EMBED: False, SETTING_TEACH_IMPORTED: True}
+from photocap.library.values import (  # re-exported: the library's settings live in values
+    SETTING_DEFAULTS, SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS,
+)
 
 
 def _driver(session: Session) -> sqlite3.Connection:

@@ -1,4 +1,5 @@
-"""The library's plain constants: caption sources, photo and folder statuses, export formats.
+"""The library's plain constants: caption sources, photo and folder statuses, export formats,
+the names of the library's settings.
 
 Plain constants, importable without SQLAlchemy (the command line's search reads the file
 with plain sqlite3: :mod:`photocap.library.reader`); :mod:`.schema` re-exports them.
@@ -24,3 +25,9 @@ FOLDER_MISSING = "missing"
 
 # what ``photocap export`` writes and the exchange module reads (photocap.library.exchange)
 EXPORT_FORMATS = ("csv", "json", "xmp")
+
+# Library settings (stored in the file, so the app and the command line follow the same ones)
+SETTING_WRITE_SIDECARS = "metadata.write_sidecars"  # the user's captions go to XMP sidecars too
+SETTING_EMBED = "metadata.embed"  # ... into the photo itself (JPEG/TIFF/PNG/WebP), sidecar otherwise
+SETTING_TEACH_IMPORTED = "teach.include_imported"  # imported captions teach too
+SETTING_DEFAULTS = {SETTING_WRITE_SIDECARS: False, SETTING_EMBED: False, SETTING_TEACH_IMPORTED: True}

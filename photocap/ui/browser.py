@@ -13,7 +13,7 @@ from photocap.filenames import readable
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.models.photo_grid import PhotoGridModel
-from photocap.ui.models.sidebar import ALL, Place, sidebar_counts
+from photocap.ui.models.sidebar import ALL, Place
 from photocap.ui.text import search_query, shorten
 from photocap.ui.views.browser_view import BrowserView
 
@@ -77,7 +77,7 @@ class Browser(QObject):
         problems = place.kind == "problems"
         self.view.show_problems(problems)
         if problems:
-            self.library.call("problems", on_result=self._on_problems)
+            self.library.problems(on_result=self._on_problems)
             self.view.header.set_title(place.title, "")
             return
         self._query()
@@ -168,7 +168,7 @@ class Browser(QObject):
             self.view.detail.show_detail(None)
             self.detail_shown.emit(None)
             return
-        self.library.call("photo_detail", photo_id, on_result=lambda d, pid=photo_id: self._on_detail(pid, d))
+        self.library.photo_detail(photo_id, on_result=lambda d: self._on_detail(photo_id, d))
 
     def _on_detail(self, photo_id: int, detail) -> None:
         if self.view.grid.current_id() != photo_id:
@@ -186,7 +186,7 @@ class Browser(QObject):
     def reload_detail(self) -> None:
         pid = self.view.detail.photo_id
         if pid is not None:
-            self.library.call("photo_detail", pid, on_result=lambda d, p=pid: self._on_detail(p, d))
+            self.library.photo_detail(pid, on_result=lambda d: self._on_detail(pid, d))
 
     # ---- updates ---------------------------------------------------------------------------------
     def _on_landed(self, landed: list) -> None:
@@ -227,7 +227,7 @@ class Browser(QObject):
 
     def _load_counts(self) -> None:
         self._counts_dirty = False
-        job = self.library.run(sidebar_counts, on_result=self._on_counts, on_finished=self._counts_done)
+        job = self.library.sidebar_counts(on_result=self._on_counts, on_finished=self._counts_done)
         self._counts_loading = job is not None
 
     def _counts_done(self) -> None:

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         self.browser.reveal_requested.connect(self.reveal)
         page.problems.reveal_requested.connect(self.reveal)
         page.detail.preview_wanted.connect(self._load_preview)
-        self.teacher.active_changed.connect(lambda: self.library.call("active_model", on_result=self._load_engine))
+        self.teacher.active_changed.connect(lambda: self.library.active_model(on_result=self._load_engine))
         self.teacher.status.connect(self.status.show_message)
         self.meaning.failed.connect(lambda why: self.status.show_message(f"{why[:1].upper()}{why[1:]}; "
                                                                           "photos are found by their words"))
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
             self.status.show_idle(f"Read-only library ({library.why_read_only}): you can look and search; "
                                   "nothing is changed or added")
             return
-        self.library.call("active_model", on_result=self._load_engine)
+        self.library.active_model(on_result=self._load_engine)
         self.library.rescan_all()  # catch up with what changed while photocap was closed
         self.library.check_if_due()  # the weekly full integrity check, in the background
         self.teacher.library_opened()
@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         folders = self.browser.counts.folders if self.browser.counts else []
         polling = {f.path for f in folders if f.polling} | set(roots)
         for root in roots:
-            self.library.call("set_folder_polling", root, True, on_result=lambda _r: self.browser.schedule_counts())
+            self.library.set_folder_polling(root, True, on_result=lambda _r: self.browser.schedule_counts())
         self.banner.show_message("Starting to watch by polling…")
         self.watch.watch([f.path for f in folders] or roots, polling)
 
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
 
             style.apply(QApplication.instance(), new.theme)
         if model_changed and self.library.library is not None:
-            self.library.call("active_model", on_result=self._load_engine)
+            self.library.active_model(on_result=self._load_engine)
         if library_changed:
             QMessageBox.information(self, "photocap", "The new library location takes effect the next time "
                                     "photocap starts.")

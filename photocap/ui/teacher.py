@@ -72,10 +72,10 @@ class Teacher(QObject):
     # ---- reading the library ---------------------------------------------------------------------
     def refresh(self) -> None:
         self.refresh_stats()
-        self.library.call("model_versions", on_result=self.view.set_versions)
+        self.library.model_versions(on_result=self.view.set_versions)
 
     def refresh_stats(self) -> None:
-        self.library.call("teaching_stats", on_result=self.view.set_stats)
+        self.library.teaching_stats(on_result=self.view.set_stats)
 
     def library_opened(self) -> None:
         self.refresh()
@@ -163,7 +163,7 @@ class Teacher(QObject):
         self.view.compare.show_comparison(comparison, bool(info and info.active))
 
     def activate(self, model_id: str | None) -> None:
-        self.library.call("activate_model", model_id, on_result=lambda _r: self._on_activated(model_id))
+        self.library.activate_model(model_id, on_result=lambda _r: self._on_activated(model_id))
 
     def _on_activated(self, model_id: str | None) -> None:
         self.view.setCurrentWidget(self.view.overview)
@@ -184,10 +184,10 @@ class Teacher(QObject):
             self.remove_now(model_id)
 
     def remove_now(self, model_id: str) -> None:
-        self.library.call("remove_model_version", model_id, on_result=lambda _r: self.refresh())
+        self.library.remove_model_version(model_id, on_result=lambda _r: self.refresh())
 
     def rename(self, model_id: str, name: str) -> None:
-        self.library.call("rename_model_version", model_id, name, on_result=lambda _r: self.refresh())
+        self.library.rename_model_version(model_id, name, on_result=lambda _r: self.refresh())
 
     # ---- bringing a model -------------------------------------------------------------------------------
     def import_model(self, path: str = "") -> None:

@@ -24,15 +24,16 @@ class StubService(QObject):
         self.n = n
         self.calls: list[tuple[str, tuple]] = []
 
-    def call(self, method, *args, on_result=None, **kwargs):
+    def list_photo_ids(self, filter=None, order="taken", *, on_result):
+        self.calls.append(("list_photo_ids", (filter, order)))
+        on_result(list(range(1, self.n + 1)))
+
+    def photos_by_ids(self, ids, *, on_result):
         from photocap.library.records import PhotoSummary
 
-        self.calls.append((method, args))
-        if method == "list_photo_ids":
-            on_result(list(range(1, self.n + 1)))
-        elif method == "photos_by_ids":
-            on_result([PhotoSummary(i, f"/x/{i}.jpg", f"{i}.jpg", "ok", f"photo number {i}", "tags", False,
-                                    None, 4, 3) for i in args[0]])
+        self.calls.append(("photos_by_ids", (ids,)))
+        on_result([PhotoSummary(i, f"/x/{i}.jpg", f"{i}.jpg", "ok", f"photo number {i}", "tags", False,
+                                None, 4, 3) for i in ids])
 
 
 class NoThumbs(QObject):

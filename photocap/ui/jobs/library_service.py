@@ -1,5 +1,11 @@
 """The GUI-side front of the library: every call runs on a lane, never on the GUI thread.
 
+Each library read or edit the UI needs is a typed method here whose arguments mirror the
+:class:`~photocap.library.library.Library` method it runs, plus ``on_result`` (called on the
+GUI thread with that method's answer): ``service.photos_by_ids(ids, on_result=...)``. So a
+type checker follows every call from a widget to SQL; nothing is dispatched by name. The
+views and item models import no library module but its plain values (``lint-imports``).
+
 Two lanes: ``library`` for quick reads and edits (grid rows, search, detail, counts,
 caption edits) and ``files`` for the long file-system work (scans, watcher batches), so
 a scan of 50,000 files never holds up a search. The ``Library`` facade is thread-safe
@@ -8,12 +14,21 @@ a scan of 50,000 files never holds up a search. The ``Library`` facade is thread
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from photocap.ui.jobs.lanes import Job, Lane
+from photocap.ui.jobs.lanes import Job, JobContext, Lane
+
+if TYPE_CHECKING:  # the package pulls in SQLAlchemy: imported by the lane's jobs when first used
+    from photocap.library.library import Library
+    from photocap.library.records import FolderInfo, ModelVersionInfo, PhotoDetail, PhotoSummary, Problem, SearchHit
+    from photocap.library.search import PhotoFilter
+
+R = TypeVar("R")
 
 
 def _open(ctx, path: str | None, old=None, backup=None):
@@ -40,8 +55,29 @@ def _check_if_due(ctx, library):
     return LibraryCorrupt(library.path, problems) if problems else None
 
 
-def _call(ctx, library, method: str, *args, **kwargs):
-    return getattr(library, method)(*args, **kwargs)
+def _query(ctx: JobContext, library: Library, query: Callable[[Library], R]) -> R:
+    return query(library)
+
+
+@dataclass(frozen=True)
+class SidebarCounts:
+    all: int
+    user: int
+    review: int
+    problems: int
+    folders: list[FolderInfo]
+
+
+def _sidebar_counts(library: Library) -> SidebarCounts:
+    from photocap.library.search import PhotoFilter
+
+    return SidebarCounts(
+        library.count_photos(PhotoFilter()),
+        library.count_photos(PhotoFilter(sources=("user",))),
+        library.count_photos(PhotoFilter(needs_review=True)),
+        len(library.problems()),
+        library.folders(),
+    )
 
 
 def _scan(ctx, library, folder) -> Any:
@@ -119,7 +155,7 @@ class LibraryService(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.library = None
+        self.library: Library | None = None
         self.reads = Lane("library", self)
         self.files = Lane("files", self, nice=10)
         self._scans: set[Job] = set()
@@ -153,22 +189,61 @@ class LibraryService(QObject):
         if self.library is None or self.files.stopped:
             return None
         job = Job("integrity check", _check_if_due, self.library)
-        job.result.connect(lambda damage: damage is not None and self.damaged.emit(damage))
+        job.result.connect(self._on_checked)
         job.failed.connect(self.error)
         return self.files.submit(job)
 
+    def _on_checked(self, damage) -> None:
+        if damage is not None:
+            self.damaged.emit(damage)
+
     # ---- reads (quick) -------------------------------------------------------------------
-    def call(self, method: str, *args: Any, on_result: Callable[[Any], None] | None = None, **kwargs: Any) -> Job | None:
-        """Run ``library.<method>(*args)`` on the library lane; ``on_result`` gets the answer."""
+    def _read(self, name: str, query: Callable[[Library], R], on_result: Callable[[R], None] | None = None,
+              on_finished: Callable[[], None] | None = None) -> Job | None:
+        """Run ``query(library)`` on the library lane; ``on_result`` gets the answer."""
         if self.library is None or self.reads.stopped:
             return None
-        job = Job(method, _call, self.library, method, *args, **kwargs)
+        job = Job(name, _query, self.library, query)
         if on_result is not None:
             job.result.connect(on_result)
+        if on_finished is not None:
+            job.finished.connect(on_finished)
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def run(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None,
+    def photos_by_ids(self, ids: Sequence[int], *, on_result: Callable[[list[PhotoSummary]], None]) -> Job | None:
+        ids = list(ids)
+        return self._read("photos_by_ids", lambda lib: lib.photos_by_ids(ids), on_result)
+
+    def list_photo_ids(self, filter: PhotoFilter | None = None, order: str = "taken", *,
+                       on_result: Callable[[list[int]], None]) -> Job | None:
+        return self._read("list_photo_ids", lambda lib: lib.list_photo_ids(filter, order), on_result)
+
+    def similar_photos(self, photo_id: int, limit: int = 50, *,
+                       on_result: Callable[[list[SearchHit] | None], None]) -> Job | None:
+        return self._read("similar_photos", lambda lib: lib.similar_photos(photo_id, limit), on_result)
+
+    def photo_detail(self, photo_id: int, *, on_result: Callable[[PhotoDetail | None], None]) -> Job | None:
+        return self._read("photo_detail", lambda lib: lib.photo_detail(photo_id), on_result)
+
+    def problems(self, *, on_result: Callable[[list[Problem]], None]) -> Job | None:
+        return self._read("problems", lambda lib: lib.problems(), on_result)
+
+    def sidebar_counts(self, *, on_result: Callable[[SidebarCounts], None],
+                       on_finished: Callable[[], None] | None = None) -> Job | None:
+        """The sidebar's counts and the watched folders, read in one job."""
+        return self._read("sidebar counts", _sidebar_counts, on_result, on_finished)
+
+    def model_versions(self, *, on_result: Callable[[list[ModelVersionInfo]], None]) -> Job | None:
+        return self._read("model_versions", lambda lib: lib.model_versions(), on_result)
+
+    def active_model(self, *, on_result: Callable[[ModelVersionInfo | None], None]) -> Job | None:
+        return self._read("active_model", lambda lib: lib.active_model(), on_result)
+
+    def teaching_stats(self, *, on_result: Callable[[dict[str, Any]], None]) -> Job | None:
+        return self._read("teaching_stats", lambda lib: lib.teaching_stats(), on_result)
+
+    def run(self, fn: Callable[..., R], *args: Any, on_result: Callable[[R], None] | None = None,
             on_finished: Callable[[], None] | None = None) -> Job | None:
         """Run ``fn(ctx, library, *args)`` (several library reads in one job) on the library lane."""
         if self.library is None or self.reads.stopped:
@@ -193,7 +268,7 @@ class LibraryService(QObject):
         job.failed.connect(on_failed)
         return self.reads.submit(job)
 
-    def run_files(self, fn: Callable[..., Any], *args: Any, on_result: Callable[[Any], None] | None = None
+    def run_files(self, fn: Callable[..., R], *args: Any, on_result: Callable[[R], None] | None = None
                   ) -> Job | None:
         """Like :meth:`run`, on the files lane: work that reads or writes many files (exports, imports)."""
         if self.library is None or self.files.stopped:
@@ -214,6 +289,21 @@ class LibraryService(QObject):
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> Job | None:
         return self._edit("mark reviewed", _mark_reviewed, photo_id, reviewed)
 
+    def activate_model(self, model_id: str | None, *, on_result: Callable[[int], None] | None = None) -> Job | None:
+        return self._read("activate_model", lambda lib: lib.activate_model(model_id), on_result)
+
+    def remove_model_version(self, model_id: str, *,
+                             on_result: Callable[[ModelVersionInfo], None] | None = None) -> Job | None:
+        return self._read("remove_model_version", lambda lib: lib.remove_model_version(model_id), on_result)
+
+    def rename_model_version(self, model_id: str, name: str, *,
+                             on_result: Callable[[ModelVersionInfo], None] | None = None) -> Job | None:
+        return self._read("rename_model_version", lambda lib: lib.rename_model_version(model_id, name), on_result)
+
+    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool, *,
+                           on_result: Callable[[None], None] | None = None) -> Job | None:
+        return self._read("set_folder_polling", lambda lib: lib.set_folder_polling(folder, polling), on_result)
+
     def _edit(self, name: str, fn, *args) -> Job | None:
         """A write the user asked for: essential (finished even when the app is closing)."""
         if self.library is None:
@@ -232,7 +322,7 @@ class LibraryService(QObject):
     def add_folder(self, path: str) -> Job | None:
         if self.library is None:
             return None
-        job = Job("add folder", _call, self.library, "add_folder", path)
+        job = Job("add folder", _query, self.library, lambda lib: lib.add_folder(path))
         job.result.connect(self._on_folder_added)
         job.failed.connect(self.error)
         return self.reads.submit(job)
@@ -256,18 +346,18 @@ class LibraryService(QObject):
         job.progress.connect(self._on_scan_progress)
         return self._run_scan(job)
 
-    def remove_folder(self, folder) -> Job | None:
+    def remove_folder(self, folder: int | str | os.PathLike) -> Job | None:
         if self.library is None:
             return None
-        job = Job("remove folder", _call, self.library, "remove_folder", folder)
+        job = Job("remove folder", _query, self.library, lambda lib: lib.remove_folder(folder))
         job.result.connect(lambda _r: self.changed.emit("folders"))
         job.failed.connect(self.error)
         return self.files.submit(job)
 
-    def apply_changes(self, changes: list) -> Job | None:
+    def apply_changes(self, changes: Iterable[Any]) -> Job | None:
         if self.library is None or self.files.stopped:
             return None
-        job = Job("apply changes", _call, self.library, "apply_changes", changes)
+        job = Job("apply changes", _query, self.library, lambda lib: lib.apply_changes(changes))
         job.result.connect(self._on_scanned)
         job.failed.connect(self.error)
         return self.files.submit(job)

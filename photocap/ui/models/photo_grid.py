@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from photocap.ui.jobs.lanes import Job
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
 from photocap.ui.text import plain_tooltip, query_terms, word_matches
+
+if TYPE_CHECKING:
+    from photocap.library.records import PhotoSummary
+    from photocap.ui.jobs.meaning import MeaningService
 
 PAGE = 120
 SIMILAR_LIMIT = 200  # "similar photos" shows this many after the photo itself
@@ -56,7 +62,7 @@ class PhotoGridModel(QStringListModel):
         self._thumbs = thumbs
         self._ids: list[int] = []
         self._row_of: dict[int, int] = {}
-        self._rows: dict[int, object] = {}  # photo id -> PhotoSummary
+        self._rows: dict[int, PhotoSummary] = {}
         self._pages_asked: set[int] = set()
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._thumb_failed: set[int] = set()
@@ -67,10 +73,10 @@ class PhotoGridModel(QStringListModel):
         self.filter = None
         self.query = ""
         self.similar_to: int | None = None  # showing the photos that look like this one
-        self.meaning = None  # a MeaningService: queries are searched by meaning too once it is ready
+        self.meaning: MeaningService | None = None  # queries are searched by meaning too once it is ready
         self._vector = None  # the current query's sentence vector (None: words only)
         self._vector_model: str | None = None
-        self._search_job = None
+        self._search_job: Job | None = None
         thumbs.ready.connect(self._on_thumb)
         thumbs.failed.connect(self._on_thumb_failed)
 
@@ -85,22 +91,21 @@ class PhotoGridModel(QStringListModel):
             self._search_job.abort()  # the user typed on: stop the older search, even mid-statement
             self._search_job = None
         if self.query:
-            on_vector = lambda vec, g=gen: self._search(g, vec)  # noqa: E731
+            on_vector = lambda vec: self._search(gen, vec)  # noqa: E731
             if self.meaning is None or self.meaning.embed_query(self.query, on_vector) is None:
                 self._search(gen, None)
         else:
-            self._service.call("list_photo_ids", filter, order,
-                               on_result=lambda ids, g=gen: self._on_ids(g, ids))
+            self._service.list_photo_ids(filter, order, on_result=lambda ids: self._on_ids(gen, ids))
         return gen
 
     def _search(self, generation: int, vector) -> None:
         if generation != self._generation:
             return  # typed on: a newer query is on its way
         self._vector = vector
-        self._vector_model = self.meaning.model_id if vector is not None else None
+        self._vector_model = self.meaning.model_id if vector is not None and self.meaning is not None else None
         self._search_job = self._service.search(self.query, self.filter, FIRST_HITS, 0,
-                                                on_result=lambda found, g=generation: self._on_hits(g, found),
-                                                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                                                on_result=lambda found: self._on_hits(generation, found),
+                                                on_failed=lambda why: self._on_failed(generation, why),
                                                 query_vector=vector, vector_model=self._vector_model)
 
     def show_similar(self, photo_id: int) -> int:
@@ -111,8 +116,9 @@ class PhotoGridModel(QStringListModel):
         if self._search_job is not None:
             self._search_job.abort()
             self._search_job = None
-        self._service.call("similar_photos", photo_id, SIMILAR_LIMIT,
-                           on_result=lambda hits, g=gen, p=photo_id: self._on_ids(g, [p] + [h.photo_id for h in hits or []]))
+        self._service.similar_photos(
+            photo_id, SIMILAR_LIMIT,
+            on_result=lambda hits: self._on_ids(gen, [photo_id] + [h.photo_id for h in hits or []]))
         return gen
 
     def refresh(self) -> int:
@@ -134,8 +140,8 @@ class PhotoGridModel(QStringListModel):
             self._search_job = self._service.search(
                 self.query, self.filter, self.search_limit if fused else self.search_limit - FIRST_HITS,
                 0 if fused else FIRST_HITS,
-                on_result=lambda more, g=generation: self._on_more_hits(g, more),
-                on_failed=lambda why, g=generation: self._on_failed(g, why),
+                on_result=lambda more: self._on_more_hits(generation, more),
+                on_failed=lambda why: self._on_failed(generation, why),
                 query_vector=self._vector, vector_model=self._vector_model)
 
     def _on_more_hits(self, generation: int, found) -> None:
@@ -232,9 +238,9 @@ class PhotoGridModel(QStringListModel):
         self._pages_asked.add(page)
         ids = self._ids[page * PAGE : (page + 1) * PAGE]
         gen = self._generation
-        self._service.call("photos_by_ids", ids, on_result=lambda rows, g=gen: self._on_rows(g, rows))
+        self._service.photos_by_ids(ids, on_result=lambda rows: self._on_rows(gen, rows))
 
-    def _on_rows(self, generation: int, rows: list) -> None:
+    def _on_rows(self, generation: int, rows: list[PhotoSummary]) -> None:
         for s in rows:
             self._rows[s.id] = s
         self._changed([s.id for s in rows])

@@ -1,7 +1,7 @@
 """The sidebar's model: the smart collections and the watched folders, with counts.
 
-Counts are read in one job on the library lane (:func:`sidebar_counts`) and applied
-here; the model is a QStandardItemModel whose items carry a ``Place`` (what the grid
+Counts are read in one job on the library lane (``LibraryService.sidebar_counts``) and
+applied here; the model is a QStandardItemModel whose items carry a ``Place`` (what the grid
 should show when the item is picked).
 """
 
@@ -15,6 +15,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from photocap.filenames import readable
 from photocap.ui import style
+from photocap.ui.jobs.library_service import SidebarCounts
 from photocap.ui.text import plain_tooltip
 
 PlaceRole = Qt.ItemDataRole.UserRole + 20
@@ -49,27 +50,6 @@ EDITED = Place("user", title="Edited by me")
 REVIEW = Place("review", title="Needs review")
 PROBLEMS = Place("problems", title="Problems")
 ADD = Place("add", title="Add folder…")
-
-
-@dataclass(frozen=True)
-class SidebarCounts:
-    all: int
-    user: int
-    review: int
-    problems: int
-    folders: list  # [FolderInfo]
-
-
-def sidebar_counts(ctx, library) -> SidebarCounts:
-    from photocap.library.search import PhotoFilter
-
-    return SidebarCounts(
-        library.count_photos(PhotoFilter()),
-        library.count_photos(PhotoFilter(sources=("user",))),
-        library.count_photos(PhotoFilter(needs_review=True)),
-        len(library.problems()),
-        library.folders(),
-    )
 
 
 class SidebarModel(QStandardItemModel):

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout)
 
 from photocap.filenames import readable
-from photocap.library.library import SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
+from photocap.library.values import SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
 from photocap.paths import default_library_path
 from photocap.ui.settings import DEVICES, THUMB_SIZES, AppSettings
 

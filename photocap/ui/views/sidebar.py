@@ -8,7 +8,8 @@ from PySide6.QtWidgets import (QLabel, QListView, QMenu, QStyle, QStyledItemDele
                                QVBoxLayout, QWidget)
 
 from photocap.ui import style
-from photocap.ui.models.sidebar import ALL, CountRole, HeaderRole, Place, PlaceRole, SidebarCounts, SidebarModel
+from photocap.ui.jobs.library_service import SidebarCounts
+from photocap.ui.models.sidebar import ALL, CountRole, HeaderRole, Place, PlaceRole, SidebarModel
 
 
 class _Delegate(QStyledItemDelegate):
