@@ -91,16 +91,21 @@ class CaptionSummary:
 
 def caption_pass(engine: CaptionEngine, library: PassLibrary, visible: Callable[[], Sequence[int]] = tuple,
                  should_stop: Callable[[], bool] = lambda: False, chunk: int = 16, recount_every: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> Generator[CaptionProgress, None, CaptionSummary]:
+                 clock: Callable[[], float] = time.monotonic, speed: RateMeter | None = None,
+                 ) -> Generator[CaptionProgress, None, CaptionSummary]:
     """Caption every photo that needs it with ``engine``, ``visible()`` ones first.
 
     Yields a :class:`CaptionProgress` per photo (its ``landed`` holds that photo's outcome,
     empty if the photo left the library meanwhile) and returns a :class:`CaptionSummary`.
     Photos are asked of the library ``chunk`` at a time, as the engine's decoders make room.
+    ``speed`` measures the rate and time left (default: the last 30 s, once two batches and a
+    second have passed, as the app's status bar shows it).
     """
     model_id = engine.model_id
     started = clock()
-    speed = RateMeter(window=30.0, min_span=1.0, min_count=2 * engine.batch_size, clock=clock)  # after two batches
+    if speed is None:
+        speed = RateMeter(window=30.0, min_span=1.0, min_count=2 * engine.batch_size, clock=clock)
+    speed.restart()
     attempted: set[int] = set()
     in_flight: dict[str, int] = {}
     total = library.count_needing_caption(model_id)

@@ -211,11 +211,13 @@ class _Captioner:
     def run(self, progress: _Progress) -> None:
         """One caption pass (:mod:`photocap.caption_pass`) over whatever needs it, shown on ``progress``."""
         from photocap.caption_pass import caption_pass
+        from photocap.progress import RateMeter
 
         if self.engine is None:
             self._load()
         last = None
-        for p in caption_pass(self.engine, self.lib, chunk=max(64, 4 * self.engine.batch_size)):
+        speed = RateMeter()  # the whole run's average, from the first photo on
+        for p in caption_pass(self.engine, self.lib, chunk=max(64, 4 * self.engine.batch_size), speed=speed):
             for landed in p.landed:
                 if landed.error is not None:
                     self.failed += 1
