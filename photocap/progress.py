@@ -33,16 +33,24 @@ class RateMeter:
         self.marks: deque[tuple[float, int]] = deque()
         self.restart(start)
 
-    def restart(self, count: int = 0) -> None:
+    def restart(self, count: int = 0, elapsed: float = 0.0) -> None:
         """Measure from now on, from ``count`` already done (after a pause, say: the pause
-        is no part of the speed)."""
-        self.started = self.clock()
+        is no part of the speed); ``elapsed``: as if started that many seconds ago (a run
+        resumed from its saved state)."""
+        self.started = self.clock() - elapsed
         self.marks.clear()
         self.marks.append((self.started, count))
+
+    def skip(self, seconds: float) -> None:
+        """Leave ``seconds`` just spent (a pause) out of the speed, keeping what was measured."""
+        self.started += seconds
+        self.marks = deque((t + seconds, n) for t, n in self.marks)
 
     def update(self, count: int) -> None:
         now = self.clock()
         self.marks.append((now, count))
+        if len(self.marks) > 2 and self.window == math.inf:
+            del self.marks[1]  # the whole run's average needs only its two ends
         while len(self.marks) > 2 and now - self.marks[1][0] > self.window:
             self.marks.popleft()
 

@@ -54,3 +54,18 @@ def test_restart_leaves_a_pause_out_of_the_speed():
     clock.t = 402.0
     r.update(60)
     assert r.rate == pytest.approx(5.0)  # not 10 steps in 392 s
+
+
+def test_skip_leaves_a_pause_out_and_keeps_the_run_before_it():
+    clock = Clock()
+    r = RateMeter(clock=clock)
+    r.restart(0, elapsed=60.0)  # resumed: 60 s of an earlier session are part of the run
+    clock.t = 60.0
+    r.update(240)  # 120 steps then, 120 now
+    assert r.rate == pytest.approx(2.0) and r.elapsed == pytest.approx(120.0)
+    clock.t = 360.0
+    r.skip(300.0)  # paused for five minutes
+    clock.t = 420.0
+    r.update(360)
+    assert r.rate == pytest.approx(2.0) and r.eta(40) == pytest.approx(20.0)
+    assert len(r.marks) == 2  # a whole-run average keeps no history
