@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Before torch loads (photocap.model imports it): OpenMP worker threads sleep at barriers
 # instead of spinning. The engine decodes JPEGs on other threads while the model runs;
@@ -29,6 +27,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from photocap import imaging  # noqa: E402
 from photocap.model import Captioner, Description  # noqa: E402
 from photocap.model.encoders import DEFAULT_ENCODER  # noqa: E402
+from photocap.prefetch import Prefetcher  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -125,63 +124,38 @@ class CaptionEngine:
         one batch at a time on the calling thread. Stopping (``should_stop`` returning
         True, or closing the generator) takes effect between batches.
         """
-        todo = iter(str(Path(p)) for p in paths)
         lookahead = 2 * self.batch_size + self.decode_workers
-        pending: deque[tuple[str, Future]] = deque()
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="photocap-decode") as pool:
-
-            def refill() -> None:  # keep the decoders busy while the model works
-                while len(pending) < lookahead and (path := next(todo, None)) is not None:
-                    pending.append((path, pool.submit(self._load_version, path)))
-
+        with Prefetcher(self._load_version, self.decode_workers) as decoder:
+            decoded = decoder.map((str(Path(p)) for p in paths), ahead=lookahead)
             try:
                 while True:
-                    refill()
-                    if not pending:
-                        return
-                    batch_paths, batch_images, versions, failed = [], [], [], []
-                    while pending and len(batch_images) < self.batch_size:
-                        path, fut = pending.popleft()
-                        try:
-                            image, version = fut.result()
-                            batch_images.append(image)
-                            batch_paths.append(path)
-                            versions.append(version)
-                        except imaging.ImageError as exc:
-                            failed.append(CaptionItem(path, error=exc))
-                        except Exception as exc:  # noqa: BLE001 - an odd file must not stop the run
-                            log.warning("decoding %s failed", path, exc_info=True)
-                            error = imaging.CorruptImage(path, imaging.reason_for(exc))
-                            failed.append(CaptionItem(path, error=error))
-                        refill()
+                    batch: list[tuple[str, Any, tuple[int, int]]] = []
+                    failed: list[CaptionItem] = []
+                    for loaded in decoded:
+                        if loaded.error is None:
+                            image, version = loaded.value  # type: ignore[misc]
+                            batch.append((loaded.item, image, version))
+                        else:
+                            failed.append(CaptionItem(loaded.item, error=self._reason(loaded.item, loaded.error)))
+                        if len(batch) >= self.batch_size:
+                            break
+                    else:
+                        if not batch and not failed:
+                            return
                     yield from failed
-                    if batch_images:
-                        for path, desc, version in zip(batch_paths, self.describe_images(batch_images), versions):
+                    if batch:
+                        descriptions = self.describe_images([image for _, image, _ in batch])
+                        for (path, _, version), desc in zip(batch, descriptions):
                             yield CaptionItem(path, description=desc, version=version)
                     if should_stop is not None and should_stop():
                         return
             finally:
-                for _, fut in pending:
-                    fut.cancel()
+                decoded.close()
 
-
-class Throughput:
-    """Photos per second over a run, and an ETA."""
-
-    def __init__(self):
-        self.start = time.perf_counter()
-        self.count = 0
-
-    def add(self, n: int = 1) -> None:
-        self.count += n
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.elapsed if self.elapsed > 0 else 0.0
-
-    def eta(self, remaining: int) -> float | None:
-        return remaining / self.rate if self.rate > 0 else None
+    @staticmethod
+    def _reason(path: str, exc: BaseException) -> imaging.ImageError:
+        """Why a photo could not be decoded, in photocap's words (an unexpected error is logged)."""
+        if isinstance(exc, imaging.ImageError):
+            return exc
+        log.warning("decoding %s failed", path, exc_info=exc)  # an odd file must not stop the run
+        return imaging.CorruptImage(path, imaging.reason_for(exc))

@@ -17,15 +17,17 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from photocap import imaging
 from photocap.model import Captioner, Encoder
+from photocap.prefetch import Loaded, Prefetcher, default_workers
+from photocap.progress import RateMeter
 
 CACHE_VERSION = 1
 
@@ -85,13 +87,19 @@ class FeatureCache:
         return torch.from_numpy(np.ascontiguousarray(src[rows], dtype=np.float32))
 
 
-def _load_images(paths: Sequence[str], size: int, resize: str, pool: ThreadPoolExecutor):
-    def load(p):
-        try:
-            return imaging.load_for_model(p, size, resize), None
-        except imaging.ImageError as exc:
-            return None, exc.reason
-    return list(pool.map(load, paths))
+def _decoder(encoder: Encoder, name: str) -> Prefetcher[str, Any]:
+    """Decodes photos for ``encoder`` on a pool of threads (:mod:`photocap.prefetch`)."""
+    pre = encoder.preprocess
+    return Prefetcher(lambda path: imaging.load_for_model(path, pre.size, pre.resize), default_workers(), name)
+
+
+def _image_or_reason(loaded: Loaded[str, Any]) -> tuple[Any, str | None]:
+    """(image, None), or (None, why) for a photo that cannot be read; anything else is raised."""
+    if loaded.error is None:
+        return loaded.value, None
+    if isinstance(loaded.error, imaging.ImageError):
+        return None, loaded.error.reason
+    raise loaded.error
 
 
 def compute_features(paths: Sequence[str], encoder: Encoder, name: str = "dataset", root: str | os.PathLike | None = None,
@@ -123,15 +131,14 @@ def compute_features(paths: Sequence[str], encoder: Encoder, name: str = "datase
     pooled = np.memmap(tmp / "pooled.f16", np.float16, "w+", shape=(max(n, 1), c))
     failed: dict[str, str] = {}
     t0 = time.perf_counter()
-    workers = max(2, os.cpu_count() or 2)
+    speed = RateMeter(clock=time.perf_counter)
     try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="photocap-features") as pool:
-            nxt = pool.submit(_load_images, paths[:batch_size], pre.size, pre.resize, pool) if n else None
+        with _decoder(encoder, "photocap-features") as decoder:
+            # decode the next batch while the encoder runs this one
+            decoded = decoder.map(paths, ahead=2 * batch_size)
             for start in range(0, n, batch_size):
-                loaded = nxt.result()
                 end = min(n, start + batch_size)
-                if end < n:  # decode the next batch while the encoder runs this one
-                    nxt = pool.submit(_load_images, paths[end:end + batch_size], pre.size, pre.resize, pool)
+                loaded = [_image_or_reason(next(decoded)) for _ in range(start, end)]
                 good = [i for i, (im, _) in enumerate(loaded) if im is not None]
                 for i, (_, err) in enumerate(loaded):
                     if err is not None:
@@ -141,9 +148,10 @@ def compute_features(paths: Sequence[str], encoder: Encoder, name: str = "datase
                     rows = [start + i for i in good]
                     spatial[rows] = enc.spatial.cpu().numpy().astype(np.float16)
                     pooled[rows] = enc.pooled.cpu().numpy().astype(np.float16)
-                dt = time.perf_counter() - t0
-                yield FeatureProgress(end, n, end / dt if dt else 0.0, (n - end) * dt / end)
+                speed.update(end)
+                yield FeatureProgress(end, n, speed.rate, speed.eta(n - end) or 0.0)
                 if should_stop is not None and should_stop() and end < n:
+                    decoded.close()
                     raise _Stopped
         spatial.flush()
         pooled.flush()
@@ -204,7 +212,7 @@ class FeatureSource:
             self._captioner = None
         else:
             self._captioner = Captioner(encoder, device=self.device)
-            self._pool = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="photocap-images")
+            self._decoder = _decoder(encoder, "photocap-images")
 
     @property
     def cached(self) -> bool:
@@ -213,12 +221,13 @@ class FeatureSource:
     def __call__(self, rows: np.ndarray, grad: bool = False) -> torch.Tensor:
         if self.cache is not None:
             return self.cache.get(self._rows[np.asarray(rows)], self.pooled).to(self.device, non_blocking=True)
-        pre = self.encoder.preprocess
-        loaded = _load_images([self.paths[i] for i in rows], pre.size, pre.resize, self._pool)
-        bad = [self.paths[r] for r, (im, _) in zip(rows, loaded) if im is None]
-        if bad:
-            raise ValueError(f"cannot read {bad[0]}: {loaded[[im is None for im, _ in loaded].index(True)][1]}")
-        x = self._captioner.to_batch([im for im, _ in loaded])
+        images = []
+        for loaded in self._decoder.map([self.paths[i] for i in rows], ahead=len(rows)):
+            image, reason = _image_or_reason(loaded)
+            if reason is not None:
+                raise ValueError(f"cannot read {loaded.item}: {reason}")
+            images.append(image)
+        x = self._captioner.to_batch(images)
         self.encoder_calls += 1
         from photocap.model.device import autocast
 

@@ -35,6 +35,7 @@ from photocap.model import DecoderConfig, Encoder, Vocabulary, build_decoder, bu
 from photocap.model.decoders import AttentionDecoder, CaptionDecoder
 from photocap.model.device import autocast, configure_threads, pick_device
 from photocap.model.vocab import PAD_ID
+from photocap.progress import RateMeter
 from trainer import distributed
 from trainer.data import CaptionPairs
 from trainer.datasets.base import CaptionDataset
@@ -427,7 +428,10 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     decoder.train()
     t_start = time.perf_counter() - elapsed
     stop_reason = ""
-    win_t, win_pairs, win_loss, win_n = time.perf_counter(), 0, 0.0, 0
+    steps_speed = RateMeter(clock=time.perf_counter)  # steps/s over the whole run (a resumed one too): the ETA
+    steps_speed.restart(0, elapsed)
+    pairs_speed = RateMeter(clock=time.perf_counter)  # captions/s since the last report
+    win_loss, win_n = 0.0, 0
     try:
         while epoch < cfg.epochs and not stop_reason:
             batches = train_pairs.epoch_batches(epoch, cfg.seed, cfg.batch_size, cfg.batches_by_image,
@@ -439,7 +443,8 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                     while control.paused and not control.cancelled:
                         control.wait()
                     t_start += time.perf_counter() - t_pause  # a pause does not use the time budget
-                    win_t = time.perf_counter()
+                    steps_speed.skip(time.perf_counter() - t_pause)
+                    pairs_speed.restart(pairs_speed.count)
                 elapsed = time.perf_counter() - t_start
                 over_budget = (cfg.max_minutes is not None and elapsed >= cfg.max_minutes * 60) or \
                               (cfg.max_steps is not None and step >= cfg.max_steps)
@@ -468,22 +473,23 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                 scaler.update()
                 step += 1
                 done_in_epoch += 1
-                win_pairs += len(b.pairs)
+                pairs_speed.add(len(b.pairs))
                 win_loss += float(ce.detach())
                 win_n += 1
                 if cfg.save_every and step % cfg.save_every == 0:
                     elapsed = time.perf_counter() - t_start
                     write_state()
                 if step % cfg.log_every == 0 or done_in_epoch == len(batches):
-                    now = time.perf_counter()
-                    rate = win_pairs / max(now - win_t, 1e-9)
-                    elapsed = now - t_start
-                    eta = (total_steps - step) * elapsed / max(step, 1)
+                    elapsed = time.perf_counter() - t_start
+                    steps_speed.update(step)
+                    eta = steps_speed.eta(total_steps - step)
                     if cfg.max_minutes is not None:
-                        eta = min(eta, cfg.max_minutes * 60 - elapsed)
+                        eta = min(eta if eta is not None else math.inf, cfg.max_minutes * 60 - elapsed)
+                    rate = pairs_speed.rate
                     yield TrainEvent("step", step=step, epoch=epoch, total_steps=total_steps, loss=win_loss / win_n,
                                      lr=optimizer.param_groups[0]["lr"], throughput=rate * dist_info.world, eta_s=eta)
-                    win_t, win_pairs, win_loss, win_n = time.perf_counter(), 0, 0.0, 0
+                    pairs_speed.restart(pairs_speed.count)
+                    win_loss, win_n = 0.0, 0
             # ---- end of an epoch (or of the budget): validate, decide, save ----
             finished_epoch = done_in_epoch >= len(batches)
             if not finished_epoch and history and history[-1].get("step") == step:

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photocap.engine import CaptionEngine, Throughput
+    from photocap.engine import CaptionEngine
+    from photocap.progress import RateMeter
     from photocap.model import CheckpointError, EncoderWeightsError
 
     skipped: list = []
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, EncoderWeightsError, RuntimeError, ValueError) as exc:
         err(f"cannot load the caption model: {one_line(str(exc))}")
         return 2
-    speed = Throughput()
+    speed = RateMeter()  # the whole run's average
     results = [json_path(p.path) | {"error": one_line(p.reason)} for p in skipped]
     failed = len(skipped)
     for item in engine.caption_paths(files):

@@ -209,36 +209,34 @@ class _Captioner:
             raise _NoModel(f"cannot load the caption model {model or '(tagger)'}: {exc}") from exc
 
     def run(self, progress: _Progress) -> None:
-        from photocap.engine import Throughput
+        """One caption pass (:mod:`photocap.caption_pass`) over whatever needs it, shown on ``progress``."""
+        from photocap.caption_pass import caption_pass
+        from photocap.progress import RateMeter
 
         if self.engine is None:
             self._load()
-        todo = self.lib.photos_needing_caption(self.engine.model_id)
-        if not todo:
-            return
-        ids = {ref.path: ref.id for ref in todo}
-        speed = Throughput()
-        for item in self.engine.caption_paths(ids):
-            speed.add()
-            try:
-                if item.error is not None:
+        last = None
+        speed = RateMeter()  # the whole run's average, from the first photo on
+        for p in caption_pass(self.engine, self.lib, chunk=max(64, 4 * self.engine.batch_size), speed=speed):
+            for landed in p.landed:
+                if landed.error is not None:
                     self.failed += 1
-                    self.lib.record_problem(ids[item.path], item.error.reason)
                     if not self.quiet:
-                        progress.problem(item.path, item.error.reason, "could not describe")
-                else:
-                    d = item.description
-                    if self.lib.record_caption(ids[item.path], d.text, d.source, d.model_id, tags=d.tags,
-                                               file_version=item.version, confidence=d.confidence):
-                        self.captioned += 1
-                    if d.feature is not None:
-                        self.lib.store_image_feature(ids[item.path], self.engine.captioner.feature_id, d.feature)
-            except KeyError:  # removed from the library meanwhile (by the app, say): nothing to write
-                continue
-            eta = speed.eta(len(todo) - speed.count)
-            progress.show(f"captioning {speed.count}/{len(todo)}  {speed.rate:.1f} photos/s"
-                          + (f"  ETA {_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
-        progress.done()
+                        progress.problem(landed.path, landed.error, "could not describe")
+                elif not landed.kept_user_caption:
+                    self.captioned += 1
+            progress.show(_caption_line(p), force=p.done + p.failed == p.total)
+            last = p
+        if last is not None:
+            if last.done + last.failed != last.total:  # more arrived meanwhile: the last figures, once
+                progress.show(_caption_line(last), force=True)
+            progress.done()
+
+
+def _caption_line(p) -> str:
+    """'captioning 120/400  8.1 photos/s  ETA 0:35'"""
+    return (f"captioning {p.done + p.failed}/{p.total}" + (f"  {p.rate:.1f} photos/s" if p.rate > 0 else "")
+            + (f"  ETA {_duration(p.eta_s)}" if p.eta_s is not None else ""))
 
 
 def _embed_words(lib, progress: _Progress) -> None:

@@ -182,19 +182,6 @@ def test_caption_editor_keys(qtbot, app):
     assert blocker.args == ["a black cat"] and not editor.editing
 
 
-def test_recent_rate_ignores_warm_up_and_forgets_old_speed():
-    from photocap.ui.jobs.model_work import RecentRate
-
-    r = RecentRate(window=30.0, min_span=2.0, min_count=16, now=0.0)
-    r.add(8, now=3.0)  # the first batch pays for start-up
-    assert r.rate == 0.0 and r.eta(100) is None
-    r.add(16, now=4.0)
-    assert r.rate == 4.0  # 16 photos in 4 s since the pass began
-    for k in range(3, 200):  # a steady 16 photos/s for 100 s: the warm-up leaves the window
-        r.add(8 * k, now=4.0 + (k - 2) * 0.5)
-    assert abs(r.rate - 16.0) < 1e-6 and abs(r.eta(160) - 10.0) < 1e-6
-
-
 def test_switching_to_dark_recolours_views_and_forgets_closed_ones(qtbot, app):
     from PySide6.QtGui import QColor
 

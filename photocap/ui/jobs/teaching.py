@@ -19,8 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from photocap.progress import RateMeter
 from photocap.ui.jobs.lanes import Job, Lane
-from photocap.ui.jobs.model_work import RecentRate
 
 UPDATES_PER_S = 10
 # Trainer events that are shown at once, not merged into the next throttled update.
@@ -98,7 +98,7 @@ def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
     """Turn trainer events into throttled :class:`TeachProgress` values (a generator whose
     return value is the :class:`TeachOutcome`). Losses and scores are never dropped."""
     p = TeachProgress()
-    rate = RecentRate(window=20.0, min_span=1.0, now=now())
+    rate = RateMeter(window=20.0, min_span=1.0, clock=now)
     last_emit = -1e9
     outcome = TeachOutcome("cancelled", message="stopped")
     for ev in events:
@@ -107,16 +107,14 @@ def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
             p.phase, p.features_done, p.features_total, p.eta_s = "features", ev.step, ev.total_steps or 0, ev.eta_s
         elif kind == "start":
             p.phase, p.step, p.total_steps, p.epoch = "training", ev.step, ev.total_steps, ev.epoch
-            rate = RecentRate(window=20.0, min_span=1.0, now=now())
-            rate.marks[0] = (now(), ev.step)
+            rate.restart(ev.step)
             if ev.message:
                 p.messages.append(ev.message)
         elif kind == "step":
             if p.phase == "paused":  # resumed: the pause is not part of the speed
-                rate = RecentRate(window=20.0, min_span=1.0, now=now())
-                rate.marks[0] = (now(), p.step)
+                rate.restart(p.step)
             p.phase, p.step, p.total_steps, p.epoch, p.eta_s = "training", ev.step, ev.total_steps, ev.epoch, ev.eta_s
-            rate.add(ev.step, now())
+            rate.update(ev.step)
             p.steps_per_s = rate.rate
             if ev.loss is not None:
                 p.losses.append((ev.step, float(ev.loss)))
