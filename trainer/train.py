@@ -35,6 +35,7 @@ from photocap.model import DecoderConfig, Encoder, Vocabulary, build_decoder, bu
 from photocap.model.decoders import AttentionDecoder, CaptionDecoder
 from photocap.model.device import autocast, configure_threads, pick_device
 from photocap.model.vocab import PAD_ID
+from photocap.text import format_duration
 from trainer import distributed
 from trainer.data import CaptionPairs
 from trainer.datasets.base import CaptionDataset
@@ -139,11 +140,11 @@ class TrainEvent:
             parts.append(f"epoch {self.epoch} step {self.step}/{self.total_steps or '?'} loss {self.loss:.4f} "
                          f"lr {self.lr:.2e} {self.throughput:.0f} captions/s")
             if self.eta_s is not None:
-                parts.append(f"eta {format_seconds(self.eta_s)}")
+                parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "features":
             parts.append(f"{self.step}/{self.total_steps} images")
             if self.eta_s is not None:
-                parts.append(f"eta {format_seconds(self.eta_s)}")
+                parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "validation":
             parts.append(f"epoch {self.epoch}: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in self.metrics.items() if isinstance(v, float)))
@@ -152,11 +153,6 @@ class TrainEvent:
         if self.path:
             parts.append(str(self.path))
         return " ".join(parts)
-
-
-def format_seconds(s: float) -> str:
-    s = int(max(0, s))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 class TrainControl:

@@ -29,6 +29,7 @@ from photocap.cli.report import err as _err
 from photocap.cli.report import problem as _problem
 from photocap.filenames import json_path, one_line, readable, unicode_safe
 from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
+from photocap.text import format_duration
 
 
 def library_option() -> argparse.ArgumentParser:
@@ -237,7 +238,7 @@ class _Captioner:
                 continue
             eta = speed.eta(len(todo) - speed.count)
             progress.show(f"captioning {speed.count}/{len(todo)}  {speed.rate:.1f} photos/s"
-                          + (f"  ETA {_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
+                          + (f"  ETA {format_duration(eta)}" if eta is not None else ""), force=speed.count == len(todo))
         progress.done()
 
 
@@ -256,11 +257,6 @@ def _embed_words(lib, progress: _Progress) -> None:
     for done, waiting in embed_pending(lib, embedder, chunk=64):
         progress.show(f"indexing meaning {done}/{done + waiting}", force=not waiting)
     progress.done()
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds + 0.5)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def run_index(args: argparse.Namespace) -> int:
