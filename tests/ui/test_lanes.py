@@ -139,23 +139,21 @@ def test_shutdown_aborts_running_work_but_finishes_essential_writes(qapp):
         lane.submit(Job("late", lambda ctx: None))
 
 
-def test_many_signal_emits_do_not_crash_the_interpreter(qtbot, lane):
-    """PySide6 6.12.0 + Python < 3.12 lose a reference to True on every emit (see
-    photocap.ui.qtfix); 200,000 progress values would abort the process without the fix."""
-    job = Job("chatty", lambda ctx: (yield from range(200_000)), throttle=0.0)
-    seen = []
-    job.progress.connect(lambda v: seen.append(v) if v % 50_000 == 0 else None)
-    with qtbot.waitSignal(job.result, timeout=60_000):
-        lane.submit(job)
-    assert seen[0] == 0
+def test_the_installed_pyside6_keeps_its_references(qapp):
+    """PySide6 6.12.0 on Python < 3.12 took no reference to the ``True`` each ``emit()`` returns
+    nor to the ``None`` of each void Qt call, and the app aborted ("none_dealloc") after a few
+    thousand (pyproject.toml excludes that release). This fails on any release that does it."""
+    import sys
 
+    from PySide6.QtCore import QObject, Signal
 
-def test_many_void_qt_calls_do_not_crash_the_interpreter(qapp):
-    """PySide6 6.12.0 + Python < 3.12 also lose a reference to None on every call of a void
-    Qt method; 300,000 calls would abort the process ("none_dealloc") without the fix."""
-    from PySide6.QtCore import QObject
+    class Probe(QObject):
+        fired = Signal()
 
-    obj = QObject()
-    for _ in range(300_000):
-        obj.setObjectName("x")
-    assert obj.objectName() == "x"
+    probe = Probe()
+    probe.fired.connect(lambda: None)
+    for obj, call in ((True, probe.fired.emit), (None, lambda: probe.setObjectName("x"))):
+        before = sys.getrefcount(obj)
+        for _ in range(1000):
+            call()
+        assert sys.getrefcount(obj) - before > -500, f"PySide6 leaks references to {obj}"
