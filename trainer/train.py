@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from photocap import cache_limit
 from photocap.model import DecoderConfig, Encoder, Vocabulary, build_decoder, build_encoder, save_model
 from photocap.model.decoders import AttentionDecoder, CaptionDecoder
 from photocap.model.device import autocast, configure_threads, pick_device
@@ -333,6 +334,7 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
             if cache is None:
                 yield TrainEvent("cancelled", message="cancelled during the feature pass (nothing saved)")
                 return
+            cache_limit.prune(keep=[cache.dir])  # the cache folder within its size setting, this run's kept
         distributed.barrier(dist_info)
         if not main:  # rank 0 has built it: this only opens it
             cache = ensure_features(paths, encoder, dataset.name, cfg.feature_cache, device=device)
