@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -30,6 +30,10 @@ from trainer.train import BEST_FILE, BaseModel, TrainConfig, TrainControl, Train
 
 @dataclass
 class FinetuneOptions:
+    """The training settings of a fine-tune. Each field is the :class:`TrainConfig` field of the
+    same name (a test checks), with fine-tuning's defaults; the network's shape is the base
+    model's (:func:`finetune_config`)."""
+
     out_dir: str = "runs/finetune"
     epochs: int = 10
     lr: float = 2e-4
@@ -44,6 +48,11 @@ class FinetuneOptions:
     seed: int = 0
     name: str = ""
     feature_cache: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, **changes) -> FinetuneOptions:
+        """The fine-tune settings of ``cfg``, with ``changes`` over them."""
+        return cls(**{**{f.name: getattr(cfg, f.name) for f in fields(cls)}, **changes})
 
 
 def grow_base(model: str | os.PathLike | Captioner, captions: list[str], min_count: int = 1,
@@ -74,15 +83,11 @@ def lift_new_words(decoder, old_size: int) -> None:
 
 def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
     dc = base.decoder.config
-    return TrainConfig(
-        out_dir=opts.out_dir, decoder=dc.kind, embed_dim=dc.embed_dim, hidden_dim=dc.hidden_dim,
-        attention_dim=dc.attention_dim, rnn=dc.rnn, num_layers=dc.num_layers, dropout=dc.dropout,
-        feature_proj=dc.feature_proj, positions=bool(dc.positions), encoder=base.encoder.name,
-        grid=base.encoder.grid, min_count=opts.min_count, batch_size=opts.batch_size, epochs=opts.epochs,
-        lr=opts.lr, finetune_encoder_blocks=opts.finetune_encoder_blocks, encoder_lr=opts.encoder_lr,
-        early_stop=opts.early_stop, max_minutes=opts.max_minutes, attention_lambda=opts.attention_lambda,
-        device=opts.device, seed=opts.seed, name=opts.name or "fine-tuned on my captions", log_every=5,
-        feature_cache=opts.feature_cache)
+    network = dict(decoder=dc.kind, embed_dim=dc.embed_dim, hidden_dim=dc.hidden_dim, attention_dim=dc.attention_dim,
+                   rnn=dc.rnn, num_layers=dc.num_layers, dropout=dc.dropout, feature_proj=dc.feature_proj,
+                   positions=bool(dc.positions), encoder=base.encoder.name, grid=base.encoder.grid)
+    settings = {**asdict(opts), "name": opts.name or "fine-tuned on my captions"}
+    return TrainConfig(**settings, **network, log_every=5)
 
 
 def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts: FinetuneOptions | None = None,
