@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -64,16 +63,18 @@ def test_plain_function_job_and_failure_keep_the_lane_alive(qtbot, lane):
 def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
     """(Signals of a running job are connected before submit and waited on through flags:
     PySide6 is not safe connecting/disconnecting a signal while another thread emits it.)"""
-    steps, progressed, parked = [], [], []
+    steps, parked = [], []
+    reached, asked = threading.Event(), threading.Event()
 
     def slow(ctx):
         for i in range(1000):
             steps.append(i)
-            time.sleep(0.002)  # work: so that it is still running when the GUI asks it to pause
+            if i == 10:  # step 10 is running when the GUI asks for the pause
+                reached.set()
+                asked.wait(5)
             yield i
 
     job = Job("slow", slow, throttle=0.0)
-    job.progress.connect(progressed.append)
     job.paused.connect(lambda: parked.append(len(steps)))
     job.pause()  # parked before its first step
     lane.submit(job)
@@ -83,11 +84,12 @@ def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
         lane.submit(other)
     assert steps == []  # parked: not stepped while the other job ran
     job.resume()
-    qtbot.waitUntil(lambda: len(progressed) > 0, timeout=5000)
+    qtbot.waitUntil(reached.is_set, timeout=5000)
     job.pause()
+    asked.set()
     qtbot.waitUntil(lambda: len(parked) == 2, timeout=5000)
     n = len(steps)
-    assert 0 < n < 1000 and parked[1] == n
+    assert n == 11 and parked[1] == n  # it stopped at the step's yield, before step 11
     probe = Job("probe", lambda ctx: len(steps))
     with qtbot.waitSignal(probe.result, timeout=5000) as blocker:
         lane.submit(probe)
