@@ -31,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from photocap.model.imagenet_labels import IMAGENET_LABELS  # noqa: E402 (plain data, after the path)
+from photocap.model.tagger import imagenet_labels  # noqa: E402 (after the path)
+
+IMAGENET_LABELS = imagenet_labels()
 
 # Synsets too general to be worth a search word (every photo of a thing is one).
 TOO_GENERAL = {

@@ -72,10 +72,6 @@ def average_grads(params: list[torch.nn.Parameter], info: DistInfo) -> None:
             p.grad /= info.world
 
 
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return getattr(model, "module", model)
-
-
 def broadcast_floats(values: list[float], info: DistInfo, device: torch.device) -> list[float]:
     """Rank 0's values, on every rank."""
     if not info.enabled:
@@ -97,8 +93,3 @@ def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
-
-
-def cleanup(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
-        dist.destroy_process_group()

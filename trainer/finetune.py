@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -36,6 +36,10 @@ R = TypeVar("R")
 
 @dataclass
 class FinetuneOptions:
+    """The training settings of a fine-tune. Each field is the :class:`TrainConfig` field of the
+    same name (a test checks), with fine-tuning's defaults; the network's shape is the base
+    model's (:func:`finetune_config`)."""
+
     out_dir: str = "runs/finetune"
     epochs: int = 10
     lr: float = 2e-4
@@ -50,6 +54,11 @@ class FinetuneOptions:
     seed: int = 0
     name: str = ""
     feature_cache: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, **changes) -> FinetuneOptions:
+        """The fine-tune settings of ``cfg``, with ``changes`` over them."""
+        return cls(**{**{f.name: getattr(cfg, f.name) for f in fields(cls)}, **changes})
 
 
 def grow_base(model: str | os.PathLike | Captioner, captions: list[str], min_count: int = 1,
@@ -80,15 +89,11 @@ def lift_new_words(decoder, old_size: int) -> None:
 
 def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
     dc = base.decoder.config
-    return TrainConfig(
-        out_dir=opts.out_dir, decoder=dc.kind, embed_dim=dc.embed_dim, hidden_dim=dc.hidden_dim,
-        attention_dim=dc.attention_dim, rnn=dc.rnn, num_layers=dc.num_layers, dropout=dc.dropout,
-        feature_proj=dc.feature_proj, positions=bool(dc.positions), encoder=base.encoder.name,
-        grid=base.encoder.grid, min_count=opts.min_count, batch_size=opts.batch_size, epochs=opts.epochs,
-        lr=opts.lr, finetune_encoder_blocks=opts.finetune_encoder_blocks, encoder_lr=opts.encoder_lr,
-        early_stop=opts.early_stop, max_minutes=opts.max_minutes, attention_lambda=opts.attention_lambda,
-        device=opts.device, seed=opts.seed, name=opts.name or "fine-tuned on my captions", log_every=5,
-        feature_cache=opts.feature_cache)
+    network = dict(decoder=dc.kind, embed_dim=dc.embed_dim, hidden_dim=dc.hidden_dim, attention_dim=dc.attention_dim,
+                   rnn=dc.rnn, num_layers=dc.num_layers, dropout=dc.dropout, feature_proj=dc.feature_proj,
+                   positions=bool(dc.positions), encoder=base.encoder.name, grid=base.encoder.grid)
+    settings = {**asdict(opts), "name": opts.name or "fine-tuned on my captions"}
+    return TrainConfig(**settings, **network, log_every=5)
 
 
 def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts: FinetuneOptions | None = None,

@@ -16,15 +16,13 @@ for 10 captions and for 100,000. The work happens in ``teaching/`` beside the li
 interrupted teaching (cancelled, or the app quit) keeps its state there and
 ``teach(..., resume=True)`` continues it with the same captions and settings.
 
-Held-out photos (the rule, also in the README): the library's own 10 % split by content
-hash, but at least 3 photos; with fewer than 20 captioned photos none is held out (each
-one is needed to learn from) and the scores are then measured on the taught photos.
+Held-out photos follow the one rule in :mod:`trainer.datasets.library` (also in the README);
+when none is held out (under 20 captioned photos) the scores are measured on the taught photos.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -35,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from trainer.datasets.base import CaptionDataset
-from trainer.datasets.library import UserCaption, user_caption_dataset
+from trainer.datasets.library import MIN_HELD_OUT, UserCaption, held_out_rule, user_caption_dataset
 from trainer.finetune import _LibraryLink, _numbers
 from trainer.train import BEST_FILE, TrainConfig, TrainControl, TrainEvent
 
@@ -43,8 +41,6 @@ TEACHING_DIR = "teaching"
 RUN_DIR = "current"
 PLAN_FILE = "teach.json"
 MIN_PHOTOS = 2
-MIN_HELD_OUT = 3
-HOLD_OUT_FROM = 20  # captioned photos needed before any is held out
 
 
 @dataclass
@@ -156,30 +152,9 @@ def plan_training(n_train: int, n_val: int, out_dir: str, minutes: float | None,
         name="taught on my captions")
 
 
-def _hash_key(photo_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"teach:{photo_id}".encode(), digest_size=8).digest(), "big")
-
-
-def held_out_rule(rows: list[UserCaption]) -> list[UserCaption]:
-    """Apply the README's held-out rule to rows carrying the library's split (see module doc)."""
-    photos = sorted({r.photo_id for r in rows}, key=_hash_key)
-    if len(photos) < HOLD_OUT_FROM:
-        return [UserCaption(r.photo_id, r.path, r.text, "train") for r in rows]
-    val = {r.photo_id for r in rows if r.split == "val"}
-    for pid in photos:
-        if len(val) >= MIN_HELD_OUT:
-            break
-        val.add(pid)
-    return [UserCaption(r.photo_id, r.path, r.text, "val" if r.photo_id in val else "train") for r in rows]
-
-
 def _dataset(plan: TeachPlan) -> CaptionDataset:
     rows = [UserCaption(pid, path, text, split) for pid, path, text, split in plan.captions]
-    ds = user_caption_dataset(rows, name="library")
-    if not any(r.split == "val" for r in rows):  # undo the loader's own tiny-data hold-out: none wanted
-        for rec in ds.images:
-            rec.split = "train"
-    return ds
+    return user_caption_dataset(rows, name="library")
 
 
 # ---- teaching ---------------------------------------------------------------------------------
@@ -282,10 +257,7 @@ def _train_events(plan: TeachPlan, cfg: TrainConfig, dataset: CaptionDataset, co
     if plan.base_model_path:
         from trainer.finetune import FinetuneOptions, finetune
 
-        opts = FinetuneOptions(out_dir=cfg.out_dir, epochs=cfg.epochs, lr=2e-4, batch_size=cfg.batch_size,
-                               min_count=1, early_stop=cfg.early_stop, max_minutes=cfg.max_minutes,
-                               attention_lambda=cfg.attention_lambda, device=cfg.device, seed=cfg.seed,
-                               name=cfg.name, feature_cache=cfg.feature_cache)
+        opts = FinetuneOptions.from_config(cfg, lr=2e-4)
         return finetune(plan.base_model_path, dataset, opts, control, resume=resume)
     return train(cfg, dataset, control, resume=resume, provenance={"taught_from": "library"})
 

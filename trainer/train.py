@@ -31,11 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from photocap import cache_limit
 from photocap.model import DecoderConfig, Encoder, Vocabulary, build_decoder, build_encoder, save_model
 from photocap.model.decoders import AttentionDecoder, CaptionDecoder
 from photocap.model.device import autocast, configure_threads, pick_device
 from photocap.model.vocab import PAD_ID
 from photocap.progress import RateMeter
+from photocap.text import format_duration
 from trainer import distributed
 from trainer.data import CaptionPairs
 from trainer.datasets.base import CaptionDataset
@@ -140,11 +142,11 @@ class TrainEvent:
             parts.append(f"epoch {self.epoch} step {self.step}/{self.total_steps or '?'} loss {self.loss:.4f} "
                          f"lr {self.lr:.2e} {self.throughput:.0f} captions/s")
             if self.eta_s is not None:
-                parts.append(f"eta {format_seconds(self.eta_s)}")
+                parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "features":
             parts.append(f"{self.step}/{self.total_steps} images")
             if self.eta_s is not None:
-                parts.append(f"eta {format_seconds(self.eta_s)}")
+                parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "validation":
             parts.append(f"epoch {self.epoch}: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in self.metrics.items() if isinstance(v, float)))
@@ -153,11 +155,6 @@ class TrainEvent:
         if self.path:
             parts.append(str(self.path))
         return " ".join(parts)
-
-
-def format_seconds(s: float) -> str:
-    s = int(max(0, s))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 class TrainControl:
@@ -338,6 +335,7 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
             if cache is None:
                 yield TrainEvent("cancelled", message="cancelled during the feature pass (nothing saved)")
                 return
+            cache_limit.prune(keep=[cache.dir])  # the cache folder within its size setting, this run's kept
         distributed.barrier(dist_info)
         if not main:  # rank 0 has built it: this only opens it
             cache = ensure_features(paths, encoder, dataset.name, cfg.feature_cache, device=device)

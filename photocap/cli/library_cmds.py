@@ -29,6 +29,7 @@ from photocap.cli.report import err as _err
 from photocap.cli.report import problem as _problem
 from photocap.filenames import json_path, one_line, readable, unicode_safe
 from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
+from photocap.text import format_duration
 
 
 def library_option() -> argparse.ArgumentParser:
@@ -236,7 +237,7 @@ class _Captioner:
 def _caption_line(p) -> str:
     """'captioning 120/400  8.1 photos/s  ETA 0:35'"""
     return (f"captioning {p.done + p.failed}/{p.total}" + (f"  {p.rate:.1f} photos/s" if p.rate > 0 else "")
-            + (f"  ETA {_duration(p.eta_s)}" if p.eta_s is not None else ""))
+            + (f"  ETA {format_duration(p.eta_s)}" if p.eta_s is not None else ""))
 
 
 def _embed_words(lib, progress: _Progress) -> None:
@@ -254,11 +255,6 @@ def _embed_words(lib, progress: _Progress) -> None:
     for done, waiting in embed_pending(lib, embedder, chunk=64):
         progress.show(f"indexing meaning {done}/{done + waiting}", force=not waiting)
     progress.done()
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds + 0.5)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def run_index(args: argparse.Namespace) -> int:

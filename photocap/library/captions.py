@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from photocap.library.hierarchy import broader_text
-from photocap.library.identity import holdout_bucket
+from photocap.library.identity import held_out
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
 from photocap.library.schema import (
     SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_ERROR, STATUS_OK, TAG_IMPORTED, Caption, Photo, Tag, utcnow,
@@ -175,8 +175,7 @@ def needing_caption(session: Session, model_id: str, limit: int | None = None,
     return first + [PhotoRef(r.id, r.path) for r in session.execute(stmt)]
 
 
-def user_captions(session: Session, split: str | None = None, val_percent: int = 10,
-                  include_imported: bool = False) -> list[UserCaption]:
+def user_captions(session: Session, split: str | None = None, include_imported: bool = False) -> list[UserCaption]:
     """The user's own captions for photos that are there; ``split`` "train"/"val" or None for both.
     ``include_imported``: captions with source "imported" (a person wrote them elsewhere) too."""
     if split not in (None, "train", "val"):
@@ -189,7 +188,7 @@ def user_captions(session: Session, split: str | None = None, val_percent: int =
     )
     out = []
     for r in rows:
-        side = "val" if holdout_bucket(r.identity) < val_percent else "train"
+        side = "val" if held_out(r.identity) else "train"
         if split is None or split == side:
             out.append(UserCaption(r.id, r.path, r.caption, side))
     return out

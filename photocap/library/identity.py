@@ -8,8 +8,9 @@ old row (and its captions) again. Photos that differ only in the middle of a lar
 would collide; for camera files the head holds EXIF with a timestamp, so in practice
 they do not, and a collision only ever *links* a file to captions, it never deletes.
 
-``holdout_bucket`` gives a stable 0-99 bucket from an identity, for the trainer's
-held-out split: the same photo stays on the same side after a move or a re-scan.
+``held_out`` says whether a photo is one of the stable ``HOLDOUT_PERCENT`` (10 %) the trainer
+holds out, from its identity: the same photo stays on the same side after a move or a re-scan
+(the whole rule is in :mod:`trainer.datasets.library`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import stat
 from photocap.filenames import NotRegularFile
 
 CHUNK = 64 * 1024
+HOLDOUT_PERCENT = 10
 
 
 def quick_identity(path: str | os.PathLike, size: int | None = None) -> str:
@@ -44,6 +46,6 @@ def quick_identity(path: str | os.PathLike, size: int | None = None) -> str:
     return h.hexdigest()
 
 
-def holdout_bucket(identity: str) -> int:
-    """A number in 0..99 that depends only on the photo's content identity."""
-    return int(hashlib.blake2b(identity.encode(), digest_size=4).hexdigest(), 16) % 100
+def held_out(identity: str) -> bool:
+    """Whether the photo with this content identity is one of the held-out ``HOLDOUT_PERCENT``."""
+    return int(hashlib.blake2b(identity.encode(), digest_size=4).hexdigest(), 16) % 100 < HOLDOUT_PERCENT

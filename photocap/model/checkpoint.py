@@ -102,8 +102,8 @@ def _sniff(path: Path) -> int:
     if head[:2] == b"PK":
         raise CheckpointError(
             f"{path} is a torch.save (zip/pickle) file. photocap refuses pickled models because "
-            "loading them can run code; convert it with `photocap-train export` or save a state "
-            "dict with safetensors."
+            "loading them can run code; save its state dict with safetensors instead "
+            "(safetensors.torch.save_file)."
         )
     if head[0] == 0x80 and head[1] in range(2, 6):
         raise CheckpointError(f"{path} is a Python pickle. photocap does not load pickles: they can run code.")

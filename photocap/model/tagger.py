@@ -6,14 +6,22 @@ its tags, stored with source ``tags`` so the user (and search) can tell.
 
 from __future__ import annotations
 
+import json
+from functools import cache
+
 import torch
 
-from photocap.model.imagenet_labels import IMAGENET_LABELS
+from photocap.paths import resource_path
+
+LABELS_FILE = "imagenet_labels.json"
 
 
+@cache
 def imagenet_labels() -> tuple[str, ...]:
-    """The 1,000 ImageNet class names (no download, no torchvision import)."""
-    return IMAGENET_LABELS
+    """The 1,000 ImageNet-1k class names in class-index order, as torchvision ships them (a test
+    checks), read once from ``resources/imagenet_labels.json``: no download, no torchvision import."""
+    with open(resource_path(LABELS_FILE), encoding="utf-8") as fh:
+        return tuple(json.load(fh))
 
 
 def top_tags(logits: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:

@@ -7,21 +7,20 @@ pets and places): new words are appended, so every old id keeps its meaning.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+from photocap.text import words
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIALS = (PAD, START, END, UNK)
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 
-# Words are runs of letters/digits, with inner apostrophes or hyphens kept ("dog's", "t-shirt").
-_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-case words of ``text``; punctuation is dropped."""
-    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    return [w.replace("’", "'") for w in words(text)]
 
 
 class Vocabulary:

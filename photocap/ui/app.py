@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from photocap import APP_NAME, __version__
+from photocap import APP_NAME, __version__, cache_limit
 
 _T0 = time.perf_counter()  # for "launch to window shown" (bench/gui_responsiveness.py)
 
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from photocap.ui.settings import AppSettings
 
     settings = AppSettings.load()
+    cache_limit.set_limit_mb(settings.cache_limit_mb)  # for the thumbnail lane and teaching's processes
     style.apply(app, args.theme or settings.theme)
     window = MainWindow(settings, library_path=args.library, auto_caption=not args.no_captioning)
     if os.environ.get("PHOTOCAP_REPORT_LAUNCH"):  # bench/gui_responsiveness.py

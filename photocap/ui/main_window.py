@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, QUrl, Sign
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from photocap import cache_limit
 from photocap.filenames import readable
 from photocap.ui.browser import Browser
 from photocap.ui.menus import build_menus
@@ -390,6 +391,7 @@ class MainWindow(QMainWindow):
         theme_changed = new.theme != old.theme
         self.settings = new
         new.save()
+        cache_limit.set_limit_mb(new.cache_limit_mb)
         self.apply_thumb_size(new.thumb_size)
         if theme_changed:
             from PySide6.QtWidgets import QApplication

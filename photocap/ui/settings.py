@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QSettings
 
+from photocap.cache_limit import DEFAULT_LIMIT_MB, MIN_LIMIT_MB
 from photocap.paths import default_library_path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -20,6 +21,7 @@ class AppSettings:
     thumb_size: int = 192
     library_path: str = ""  # empty: the default file in the data folder
     theme: str = "auto"  # auto / light / dark
+    cache_limit_mb: int = DEFAULT_LIMIT_MB  # thumbnails and feature caches together (photocap.cache_limit)
 
     def effective_library_path(self) -> str:
         return self.library_path or str(default_library_path())
@@ -42,6 +44,7 @@ class AppSettings:
         out.beam = min(10, max(1, out.beam))
         out.max_len = min(50, max(5, out.max_len))
         out.thumb_size = min(THUMB_SIZES, key=lambda s: abs(s - out.thumb_size))
+        out.cache_limit_mb = max(MIN_LIMIT_MB, out.cache_limit_mb)
         return out
 
     def save(self, store: QSettings | None = None) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import re
 
-_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*", re.UNICODE)
+from photocap.text import WORD, stem
 _OPERATORS = {"and", "or", "not", "near"}
 
 
@@ -16,23 +15,17 @@ def query_terms(query: str) -> tuple[str, ...]:
     for raw in query.split():
         if raw.startswith("-"):
             continue
-        for word in _WORD.findall(raw.lower()):
+        for word in WORD.findall(raw.lower()):
             if word not in _OPERATORS and word not in terms:
                 terms.append(word)
     return tuple(terms)
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "es", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def word_matches(word: str, terms: tuple[str, ...]) -> bool:
-    """Prefix match, plus a light stem so "dogs" highlights "dog" (the index stems words)."""
+    """Prefix match, also on the stems the index keeps, so "dogs" highlights "dog" and
+    "running" highlights "runs"."""
     w = word.lower()
-    return any(w.startswith(t) or _stem(w).startswith(_stem(t)) for t in terms)
+    return any(w.startswith(t) or stem(w).startswith(stem(t)) for t in terms)
 
 
 def search_query(typed: str) -> str:
@@ -53,7 +46,7 @@ def highlight_runs(text: str, terms: tuple[str, ...]) -> list[tuple[str, bool]]:
         return [(text, False)] if text else []
     runs: list[tuple[str, bool]] = []
     pos = 0
-    for m in _WORD.finditer(text):
+    for m in WORD.finditer(text):
         if word_matches(m.group(0), terms):
             if m.start() > pos:
                 runs.append((text[pos : m.start()], False))

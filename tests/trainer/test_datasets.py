@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from photocap.library.identity import held_out
 from trainer.datasets import (DatasetError, UserCaption, detect_format, load_coco, load_dataset, load_flickr8k,
-                              load_flickr30k, load_karpathy, stable_split, user_caption_dataset)
+                              load_flickr30k, load_karpathy, user_caption_dataset)
 
 
 def _karpathy_coco(tmp_path: Path) -> Path:
@@ -158,5 +159,15 @@ def test_user_captions_split_by_photo_and_stable(tmp_path):
     assert len(a.images) == 30  # the missing file is skipped, two captions of a photo stay together
     assert all(len(r.captions) == 2 for r in a.images)
     assert {r.image_id: r.split for r in a.images} == {r.image_id: r.split for r in b.images}
-    assert a.split("val") and a.split("train")
-    assert stable_split("photo3", 0.15, salt="library") == next(r.split for r in a.images if r.image_id == "photo3")
+    held = {r.image_id for r in a.split("val")}
+    assert len(held) >= 3 and len(a.split("train")) == 30 - len(held)
+    assert {f"photo{i}" for i in range(30) if held_out(f"photo{i}")} <= held  # the library's 10 % rule
+
+
+def test_small_libraries_hold_nothing_out(tmp_path):
+    rows = []
+    for i in range(19):
+        f = tmp_path / f"p{i}.jpg"
+        f.write_bytes(b"x")
+        rows.append(UserCaption(f"photo{i}", str(f), "a dog", "val" if i == 0 else "train"))
+    assert {r.split for r in user_caption_dataset(rows).images} == {"train"}

@@ -20,9 +20,9 @@ def _free_port() -> int:
 def _worker(rank: int, world: int, port: int, synth_json: str, cfg_dict: dict, out: str) -> None:
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port), PHOTOCAP_THREADS="1")
-    from safetensors.torch import save_file
+    import torch.distributed as dist
 
-    from trainer import distributed
+    from safetensors.torch import save_file
     from trainer.datasets import load_karpathy
     from trainer.train import TrainConfig, run_to_end, train
 
@@ -35,7 +35,7 @@ def _worker(rank: int, world: int, port: int, synth_json: str, cfg_dict: dict, o
     weights.update({f"encoder.{k}": v for k, v in result.encoder.state_dict().items()})
     save_file({k: v.contiguous() for k, v in weights.items()}, str(Path(out) / f"weights{rank}.st"))
     (Path(out) / f"kinds{rank}.txt").write_text(" ".join(kinds))
-    distributed.cleanup(distributed.DistInfo(rank, world))
+    dist.destroy_process_group()  # train() joined the group torchrun-style, from the environment
 
 
 @pytest.mark.slow

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import types
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +12,11 @@ import torch
 
 from photocap.model import Captioner, decode, save_model
 from trainer.datasets import ImageRecord
+from trainer.datasets.library import held_out_rule, read_user_captions
 from trainer.evaluate import generate
 from trainer.features import FeatureSource, ensure_features
-from trainer.finetune import FinetuneOptions, finetune, finetune_library, grow_base, lift_new_words
-from trainer.train import run_to_end, train
+from trainer.finetune import FinetuneOptions, finetune, finetune_config, finetune_library, grow_base, lift_new_words
+from trainer.train import TrainConfig, run_to_end, train
 
 
 @pytest.fixture(scope="module")
@@ -78,47 +79,6 @@ def test_finetune_learns_a_new_name(base_model, synth_ds, lite0, feature_root, t
     assert sum(h.startswith("rex drew") for h in hyps) >= len(hyps) // 2
 
 
-def test_finetune_library_reads_user_captions_and_registers(base_model, synth_ds, feature_root, tmp_path, monkeypatch):
-    """Against the library facade as specified (a stand-in module here: no database needed)."""
-    calls = {}
-
-    class FakeLibrary:
-        def user_captions(self):
-            rows = []
-            for n, rec in enumerate(synth_ds.images[:40]):
-                rows.append(types.SimpleNamespace(photo_id=n, path=rec.path, text=f"our cat Mio near {rec.captions[0]}",
-                                                  split="val" if n % 5 == 0 else "train"))
-            return rows
-
-        def register_model_version(self, **kw):
-            calls.update(kw)
-
-        def start_training_run(self, **kw):
-            calls["run_started"] = kw
-            return 7
-
-        def finish_training_run(self, **kw):
-            calls["run_finished"] = kw
-
-        def close(self):
-            calls["closed"] = True
-
-    fake = types.ModuleType("photocap.library.db")
-    fake.open_library = lambda path: FakeLibrary()
-    monkeypatch.setitem(sys.modules, "photocap.library.db", fake)
-    lib = tmp_path / "library.sqlite"
-    lib.write_bytes(b"")
-    opts = FinetuneOptions(out_dir=str(tmp_path / "ft"), epochs=1, batch_size=20, device="cpu", feature_cache=feature_root)
-    events = list(finetune_library(lib, base_model, opts))
-    assert events[0].message.startswith("library: train 32 images")
-    assert events[-1].kind == "info" and "registered" in events[-1].message
-    assert calls["parent_model_id"] == Captioner.load(base_model, device="cpu").model_id
-    assert Path(calls["path"]).is_file() and calls["closed"]
-    assert Captioner.load(calls["path"], device="cpu").model_id == calls["model_id"]
-    assert calls["run_started"]["n_examples"] == 32 and calls["run_finished"]["run_id"] == 7
-    assert calls["run_finished"]["status"] == "done" and calls["run_finished"]["result_model_id"] == calls["model_id"]
-
-
 def test_finetune_on_a_real_library(base_model, synth_json, feature_root, tmp_path):
     """The whole way: photos scanned into a photocap library, user captions, fine-tune, a new inactive version."""
     from photocap.library.db import open_library
@@ -130,6 +90,10 @@ def test_finetune_on_a_real_library(base_model, synth_json, feature_root, tmp_pa
             lib.set_user_caption(lib.photo_by_path(path).id, f"Mio the cat drew picture {n % 4}")
     opts = FinetuneOptions(out_dir=str(tmp_path / "ft"), epochs=1, batch_size=20, device="cpu", feature_cache=feature_root)
     events = list(finetune_library(lib_path, base_model, opts))
+    split = held_out_rule(read_user_captions(lib_path))
+    n_train = sum(r.split == "train" for r in split)
+    assert 0 < n_train < 40 and sum(r.split == "val" for r in split) >= 3
+    assert events[0].message.startswith(f"library: train {n_train} images")
     assert "registered" in events[-1].message
     with open_library(lib_path) as lib:
         versions = {v.model_id: v for v in lib.model_versions()}
@@ -138,16 +102,7 @@ def test_finetune_on_a_real_library(base_model, synth_json, feature_root, tmp_pa
     assert new.model_id in versions and not versions[new.model_id].active
     assert versions[new.model_id].parent_model_id == Captioner.load(base_model, device="cpu").model_id
     assert "mio" in new.vocab
-    assert runs[-1].status == "done" and runs[-1].result_model_id == new.model_id and runs[-1].n_examples > 0
-
-
-def test_finetune_without_a_library_module_says_so(tmp_path, base_model, monkeypatch):
-    monkeypatch.setitem(sys.modules, "photocap.library.db", None)
-    lib = tmp_path / "library.sqlite"
-    lib.write_bytes(b"")
-    from trainer.datasets import DatasetError
-    with pytest.raises(DatasetError, match="library"):
-        list(finetune_library(lib, base_model, FinetuneOptions(out_dir=str(tmp_path / "x"))))
+    assert runs[-1].status == "done" and runs[-1].result_model_id == new.model_id and runs[-1].n_examples == n_train
 
 
 def test_grow_base_refuses_a_tags_only_model(tmp_path):
@@ -163,3 +118,17 @@ class _TagsOnly(Captioner):
 
 # keep the import used (ImageRecord/save_model are part of the public API this module exercises)
 assert ImageRecord and save_model
+
+
+def test_finetune_options_are_train_config_settings(base_model, tmp_path):
+    assert {f.name for f in fields(FinetuneOptions)} <= {f.name for f in fields(TrainConfig)}
+    cfg = TrainConfig(out_dir="x", epochs=7, lr=0.5, early_stop=9, max_minutes=3.0, seed=4, feature_cache="c")
+    opts = FinetuneOptions.from_config(cfg, lr=2e-4)
+    assert (opts.out_dir, opts.epochs, opts.lr, opts.early_stop, opts.max_minutes, opts.seed, opts.feature_cache) == \
+        ("x", 7, 2e-4, 9, 3.0, 4, "c")
+    base = grow_base(base_model, ["a red circle"])
+    made = finetune_config(base, opts)
+    assert all(getattr(made, f.name) == getattr(opts, f.name) for f in fields(FinetuneOptions) if f.name != "name")
+    assert made.name == "fine-tuned on my captions"
+    assert (made.decoder, made.hidden_dim, made.encoder) == (base.decoder.config.kind, base.decoder.config.hidden_dim,
+                                                             base.encoder.name)

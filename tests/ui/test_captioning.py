@@ -54,7 +54,7 @@ def test_pass_captions_everything_reports_progress_and_records_problems(qtbot, s
     assert captioned(library) == 40
     last = progress[-1]
     assert (last.done, last.failed, last.total) == (40, 1, 41)
-    assert last.rate > 0 or summary.seconds < 2.5  # a speed once the pass is long enough to measure
+    # (the speed it reports depends on the wall clock: RecentRate is tested with an injected clock in test_parts)
     assert len({item.photo_id for item in landed}) == 41  # every outcome reached the GUI
     bad = [item for item in landed if item.error]
     assert len(bad) == 1 and "truncated" in bad[0].error

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -64,16 +63,18 @@ def test_plain_function_job_and_failure_keep_the_lane_alive(qtbot, lane):
 def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
     """(Signals of a running job are connected before submit and waited on through flags:
     PySide6 is not safe connecting/disconnecting a signal while another thread emits it.)"""
-    steps, progressed, parked = [], [], []
+    steps, parked = [], []
+    reached, asked = threading.Event(), threading.Event()
 
     def slow(ctx):
         for i in range(1000):
             steps.append(i)
-            time.sleep(0.002)  # work: so that it is still running when the GUI asks it to pause
+            if i == 10:  # step 10 is running when the GUI asks for the pause
+                reached.set()
+                asked.wait(5)
             yield i
 
     job = Job("slow", slow, throttle=0.0)
-    job.progress.connect(progressed.append)
     job.paused.connect(lambda: parked.append(len(steps)))
     job.pause()  # parked before its first step
     lane.submit(job)
@@ -83,11 +84,12 @@ def test_pause_parks_the_job_and_other_jobs_still_run(qtbot, lane):
         lane.submit(other)
     assert steps == []  # parked: not stepped while the other job ran
     job.resume()
-    qtbot.waitUntil(lambda: len(progressed) > 0, timeout=5000)
+    qtbot.waitUntil(reached.is_set, timeout=5000)
     job.pause()
+    asked.set()
     qtbot.waitUntil(lambda: len(parked) == 2, timeout=5000)
     n = len(steps)
-    assert 0 < n < 1000 and parked[1] == n
+    assert n == 11 and parked[1] == n  # it stopped at the step's yield, before step 11
     probe = Job("probe", lambda ctx: len(steps))
     with qtbot.waitSignal(probe.result, timeout=5000) as blocker:
         lane.submit(probe)
@@ -139,23 +141,21 @@ def test_shutdown_aborts_running_work_but_finishes_essential_writes(qapp):
         lane.submit(Job("late", lambda ctx: None))
 
 
-def test_many_signal_emits_do_not_crash_the_interpreter(qtbot, lane):
-    """PySide6 6.12.0 + Python < 3.12 lose a reference to True on every emit (see
-    photocap.ui.qtfix); 200,000 progress values would abort the process without the fix."""
-    job = Job("chatty", lambda ctx: (yield from range(200_000)), throttle=0.0)
-    seen = []
-    job.progress.connect(lambda v: seen.append(v) if v % 50_000 == 0 else None)
-    with qtbot.waitSignal(job.result, timeout=60_000):
-        lane.submit(job)
-    assert seen[0] == 0
+def test_the_installed_pyside6_keeps_its_references(qapp):
+    """PySide6 6.12.0 on Python < 3.12 took no reference to the ``True`` each ``emit()`` returns
+    nor to the ``None`` of each void Qt call, and the app aborted ("none_dealloc") after a few
+    thousand (pyproject.toml excludes that release). This fails on any release that does it."""
+    import sys
 
+    from PySide6.QtCore import QObject, Signal
 
-def test_many_void_qt_calls_do_not_crash_the_interpreter(qapp):
-    """PySide6 6.12.0 + Python < 3.12 also lose a reference to None on every call of a void
-    Qt method; 300,000 calls would abort the process ("none_dealloc") without the fix."""
-    from PySide6.QtCore import QObject
+    class Probe(QObject):
+        fired = Signal()
 
-    obj = QObject()
-    for _ in range(300_000):
-        obj.setObjectName("x")
-    assert obj.objectName() == "x"
+    probe = Probe()
+    probe.fired.connect(lambda: None)
+    for obj, call in ((True, probe.fired.emit), (None, lambda: probe.setObjectName("x"))):
+        before = sys.getrefcount(obj)
+        for _ in range(1000):
+            call()
+        assert sys.getrefcount(obj) - before > -500, f"PySide6 leaks references to {obj}"

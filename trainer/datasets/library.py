@@ -1,21 +1,30 @@
-"""The user's own captions from the photo library, as a dataset for fine-tuning.
+"""The user's own captions from the photo library, as a dataset for fine-tuning and teaching.
 
-The only library-specific part is :func:`read_user_captions`, which asks the library facade
-(``photocap.library.db.open_library(path).user_captions()``) for (photo id, path, text,
-split); the library's split is a stable hash of each photo's content identity. Everything else works on plain :class:`UserCaption` rows, so it is tested without
-a database. The held-out split is by photo, so two captions of one photo never straddle
-train and validation; when the library gives no split, a stable hash of the photo id does.
+:func:`read_user_captions` asks the library (``photocap.library.db.open_library(path)
+.user_captions()``) for (photo id, path, text, split) rows; everything else works on plain
+:class:`UserCaption` rows.
+
+The held-out rule, the one rule for teaching and ``photocap-train finetune-library`` (also
+in the README): a photo is held out when its content identity falls in the library's stable
+``HOLDOUT_PERCENT`` (10 %, see :func:`photocap.library.identity.held_out`), so a photo stays on
+its side after a move or a re-scan; at least ``MIN_HELD_OUT`` photos are held out, topped up in
+a stable order; with fewer than ``HOLD_OUT_FROM`` captioned photos none is (each one is needed
+to learn from). The split is by photo: two captions of one photo never straddle train and
+validation. Rows that come without a split are placed by the same hash of their photo id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.datasets.base import CaptionDataset, DatasetError, ImageRecord, stable_split
+from photocap.library.identity import held_out
+from trainer.datasets.base import CaptionDataset, DatasetError, ImageRecord
 
-VAL_FRACTION = 0.15
+MIN_HELD_OUT = 3
+HOLD_OUT_FROM = 20  # captioned photos needed before any is held out
 
 
 @dataclass
@@ -23,74 +32,51 @@ class UserCaption:
     photo_id: str
     path: str
     text: str
-    split: str | None = None  # "train" / "val", or None to derive it from photo_id
-
-
-def _field(row, *names):
-    for n in names:
-        if isinstance(row, dict) and n in row:
-            return row[n]
-        if hasattr(row, n):
-            return getattr(row, n)
-    return None
+    split: str | None = None  # "train" / "val", or None to place it by a hash of photo_id
 
 
 def read_user_captions(library_path: str | os.PathLike) -> list[UserCaption]:
     """The captions the user wrote, through the library's facade (no SQL here)."""
-    try:
-        from photocap.library.db import open_library
-    except ImportError as exc:
-        raise DatasetError(
-            "this photocap has no photo library module yet (photocap.library.db.open_library), "
-            f"so fine-tuning on the library is not available: {exc}") from exc
+    from photocap.library.db import open_library
+
     if not Path(library_path).is_file():
         raise DatasetError(f"no photo library at {library_path}")
-    lib = open_library(library_path)
-    try:
+    with open_library(library_path) as lib:
         rows = lib.user_captions()
-    finally:
-        close = getattr(lib, "close", None)
-        if callable(close):
-            close()
-    out = []
-    for row in rows:
-        if isinstance(row, tuple) and not hasattr(row, "_fields"):
-            photo_id, path, text, *rest = row
-            split = rest[0] if rest else None
-        else:
-            photo_id = _field(row, "photo_id", "id")
-            path = _field(row, "path", "photo_path")
-            text = _field(row, "text", "caption")
-            split = _field(row, "split")
-            if split is None and _field(row, "held_out", "is_val") is not None:
-                split = "val" if _field(row, "held_out", "is_val") else "train"
-        out.append(UserCaption(str(photo_id), str(path), str(text), split))
-    return out
+    return [UserCaption(str(r.photo_id), r.path, r.text, r.split) for r in rows]
 
 
-def user_caption_dataset(rows: list[UserCaption], val_fraction: float = VAL_FRACTION,
-                         name: str = "library") -> CaptionDataset:
-    """Group captions by photo; empty captions and missing files are skipped."""
+def _order_key(photo_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"teach:{photo_id}".encode(), digest_size=8).digest(), "big")
+
+
+def held_out_rule(rows: list[UserCaption]) -> list[UserCaption]:
+    """``rows`` with every split set by the held-out rule (see the module doc)."""
+    photos = sorted({r.photo_id for r in rows}, key=_order_key)
+    if len(photos) < HOLD_OUT_FROM:
+        return [UserCaption(r.photo_id, r.path, r.text, "train") for r in rows]
+    val = {r.photo_id for r in rows if (r.split == "val" if r.split is not None else held_out(r.photo_id))}
+    for pid in photos:
+        if len(val) >= MIN_HELD_OUT:
+            break
+        val.add(pid)
+    return [UserCaption(r.photo_id, r.path, r.text, "val" if r.photo_id in val else "train") for r in rows]
+
+
+def user_caption_dataset(rows: list[UserCaption], name: str = "library") -> CaptionDataset:
+    """Group captions by photo, split by the held-out rule; empty captions and missing files are skipped."""
     by_photo: dict[str, ImageRecord] = {}
-    for r in rows:
+    for r in held_out_rule([r for r in rows if r.text.strip()]):
         text = r.text.strip()
-        if not text:
-            continue
-        split = r.split if r.split in ("train", "val", "test") else stable_split(r.photo_id, val_fraction,
-                                                                                  salt="library")
         rec = by_photo.get(r.photo_id)
         if rec is None:
-            by_photo[r.photo_id] = ImageRecord(str(Path(r.path).resolve()), [text], split, r.photo_id)
+            by_photo[r.photo_id] = ImageRecord(str(Path(r.path).resolve()), [text], r.split, r.photo_id)
         elif text not in rec.captions:
             rec.captions.append(text)
     images = [rec for rec in by_photo.values() if Path(rec.path).is_file()]
     missing = len(by_photo) - len(images)
-    ds = CaptionDataset(name, images, {"format": "library", "missing_files": missing})
-    if not ds.split("val") and len(ds.split("train")) > 1:
-        # tiny libraries: hold out at least one photo so validation means something
-        ds.split("train")[-1].split = "val"
-    return ds
+    return CaptionDataset(name, images, {"format": "library", "missing_files": missing})
 
 
-def load_library(library_path: str | os.PathLike, val_fraction: float = VAL_FRACTION) -> CaptionDataset:
-    return user_caption_dataset(read_user_captions(library_path), val_fraction)
+def load_library(library_path: str | os.PathLike) -> CaptionDataset:
+    return user_caption_dataset(read_user_captions(library_path))

@@ -306,9 +306,6 @@ class Lane(QObject):
     def busy(self) -> bool:
         return bool(self._live)
 
-    def jobs(self) -> list[Job]:
-        return list(self._live)
-
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Abort every job but essential ones (each stops at its next yield; essential jobs
         run to the end), close them on the lane's thread,

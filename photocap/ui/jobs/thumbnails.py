@@ -6,7 +6,9 @@ and one generator job drains the queue, yielding each finished ``QImage`` (a pla
 image, safe to build off the GUI thread; the GUI turns it into a pixmap).
 
 Cache files live under ``photocap.paths.cache_dir()/thumbs/<size>/`` and are keyed by
-path, size and mtime, so an edited photo gets a new thumbnail.
+path, size and mtime, so an edited photo gets a new thumbnail. The cache is kept under the
+cache size setting (:mod:`photocap.cache_limit`): pruned on this lane after the first
+``FIRST_PRUNE_AFTER`` thumbnails and then every ``PRUNE_EVERY``, least recently shown first.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from photocap import imaging
+from photocap import cache_limit, imaging
 from photocap.paths import cache_dir
 from photocap.ui.jobs.lanes import Job, Lane
 
 log = logging.getLogger(__name__)
 
 THUMB_BUCKETS = (256, 384, 512)
+PRUNE_EVERY = 2000  # thumbnails between two prunes (a prune reads the folder: ~1 s at 100,000)
+FIRST_PRUNE_AFTER = 200  # the first screenfuls come first
 
 
 def cache_size_for(display: int) -> int:
@@ -60,6 +64,7 @@ def load_thumbnail(path: str, size: int) -> QImage:
     if target is not None and target.exists():
         img = QImage(str(target))
         if not img.isNull():
+            cache_limit.touch(target)
             return img
     img = pil_to_qimage(imaging.make_thumbnail(path, size))
     if target is not None:
@@ -99,6 +104,7 @@ class ThumbnailLoader(QObject):
         self._queue: OrderedDict[object, str] = OrderedDict()  # newest last
         self._lock = threading.Lock()
         self._job: Job | None = None
+        self._until_prune = FIRST_PRUNE_AFTER
 
     def request(self, key: object, path: str) -> None:
         with self._lock:
@@ -132,6 +138,10 @@ class ThumbnailLoader(QObject):
 
     def _drain(self, ctx, size: int):
         while not ctx.should_stop and (item := self._next()) is not None:
+            self._until_prune -= 1
+            if self._until_prune <= 0:
+                self._until_prune = PRUNE_EVERY
+                cache_limit.prune()
             key, path = item
             try:
                 yield [(key, load_thumbnail(path, size), None)]
