@@ -20,8 +20,9 @@ lists the API).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from photocap.lazy import lazy_exports
 
 # What each name is imported from. Imported on first use (PEP 562), so that a command that
 # only searches does not pay for the watcher, the scanner's image reading or Alembic.
@@ -37,17 +38,7 @@ _EXPORTS = {
     "photocap.library.search": ("LibraryBusy", "LibraryUnreadable", "PhotoFilter", "SearchCancelled", "SearchError"),
     "photocap.library.watcher": ("Change", "FolderWatcher", "apply_changes"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:

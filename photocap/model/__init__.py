@@ -11,6 +11,8 @@ os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 # (The OpenMP wait policy is the engine's business, not the model's: see photocap/engine.py.
 # The trainer imports this package too and trains faster with spinning OpenMP threads.)
 
+from photocap.lazy import lazy_exports  # noqa: E402
+
 # What each name is imported from, on first use (PEP 562): the sentence model
 # (photocap.model.sentence: numpy only) must not pay for importing torch.
 _EXPORTS = {
@@ -23,23 +25,5 @@ _EXPORTS = {
                                 "build_encoder"),
     "photocap.model.vocab": ("Vocabulary", "tokenize"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__getattr__ = lazy_exports(globals(), _EXPORTS)
 
-
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = [
-    "Captioner", "CheckpointError", "Decoded", "DecoderConfig", "Description", "ENCODERS", "EncodedBatch",
-    "Encoder", "EncoderWeightsError", "Preprocess", "SOURCE_MODEL", "SOURCE_TAGS", "Vocabulary",
-    "beam_search", "build_decoder", "build_encoder", "configure_threads", "decode", "device_label",
-    "greedy", "load_checkpoint", "pick_device", "read_meta", "save_checkpoint", "save_model", "tokenize",
-]
