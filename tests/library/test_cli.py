@@ -137,7 +137,7 @@ def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
 
         wait_for(indexed, timeout=20, what="the watcher to index after.jpg")
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=60)  # the watcher threads are joined on the way out
     finally:
         if proc.poll() is None:
             proc.kill()

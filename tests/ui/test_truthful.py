@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import threading
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from sqlalchemy import event
 
 from photocap.library import open_library
+from photocap.ui.jobs.lanes import Job
 from tests.ui.conftest import make_photo
 
 
@@ -55,11 +57,14 @@ def test_a_new_search_stops_the_older_one_and_its_answer_is_dropped(qtbot, make_
     model = window.grid_model
     loaded = []
     model.loaded.connect(loaded.append)
-    model.meaning = None  # words only: the search job starts at once (not after the query's vector)
+    model.meaning = None  # words only: the search job is submitted at once (not after the query's vector)
+    gate = threading.Event()  # holds the library lane, so the older search cannot end before the newer one
+    window.library.reads.submit(Job("gate", lambda ctx: gate.wait(10)))
     model.show(None, "photo*")
     older = model._search_job
     with qtbot.waitSignal(older.finished, timeout=10_000), qtbot.waitSignal(model.loaded, timeout=10_000):
         model.show(None, "photo_002")
+        gate.set()
     assert older.aborted and model._search_job is not older
     assert loaded == [1] and len(model.ids()) == 1  # only the newer answer reached the grid
     qtbot.waitUntil(lambda: model.summary(model.ids()[0]) is not None, timeout=10_000)
