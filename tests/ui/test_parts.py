@@ -149,10 +149,13 @@ def test_settings_round_trip_and_dialog(qtbot, app):
 
     dialog = SettingsDialog(s, [])
     qtbot.addWidget(dialog)
+    assert dialog.cache_limit.value() == 4  # the 4 GB default, shown in GB
     dialog.beam.setValue(2)
     dialog.thumb.setCurrentIndex(0)
+    dialog.cache_limit.setValue(2)
     out = dialog.result_settings()
     assert (out.beam, out.thumb_size, out.device, out.library_path) == (2, 128, "cpu", "/tmp/x.sqlite")
+    assert out.cache_limit_mb == 2048
 
 
 def test_about_lists_qt_torch_and_device(qtbot, app):

@@ -74,8 +74,15 @@ class SettingsDialog(QDialog):
         for key, name in (("auto", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
             self.theme.addItem(name, key)
         self.theme.setCurrentIndex(["auto", "light", "dark"].index(settings.theme))
+        self.cache_limit = QSpinBox()
+        self.cache_limit.setRange(1, 1024)  # GB (the settings accept down to 64 MB, e.g. from a script)
+        self.cache_limit.setSuffix(" GB")
+        self.cache_limit.setValue(max(1, round(settings.cache_limit_mb / 1024)))
+        self.cache_limit.setToolTip("Thumbnails and training feature caches together; the least recently "
+                                    "used are removed first. Safe to lower: they are made again when needed.")
         form2.addRow("Thumbnail size", self.thumb)
         form2.addRow("Theme", self.theme)
+        form2.addRow("Cache size", self.cache_limit)
         lay.addWidget(look)
 
         watched = QGroupBox("Watched folders")
@@ -161,5 +168,5 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self._initial, device=self.device.currentData(), beam=self.beam.value(), max_len=self.max_len.value(),
             thumb_size=self.thumb.currentData(), theme=self.theme.currentData(),
-            library_path=self.library.text().strip(),
+            cache_limit_mb=self.cache_limit.value() * 1024, library_path=self.library.text().strip(),
         )
