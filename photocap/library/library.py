@@ -100,22 +100,22 @@ class Library:
     # ---- sessions ----------------------------------------------------------------------
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        try:
-            with self._reader() as s, s.begin():
-                yield s
-        except Exception as error:
-            translated = translate(error, self.path)
-            if translated is error:
-                raise
-            raise translated from error
+        with self._transaction(self._reader) as s:
+            yield s
 
     @contextmanager
     def _write(self, durable: bool = False) -> Iterator[Session]:
         """One write transaction; ``durable``: the user's own change, on the disk before this returns."""
         if self.read_only:
             raise LibraryReadOnly(f"{self.path} is open read-only ({self.why_read_only}): changes cannot be saved.")
+        with self._transaction(self._durable_writer if durable else self._writer) as s:
+            yield s
+
+    @contextmanager
+    def _transaction(self, sessions) -> Iterator[Session]:
+        """A session of ``sessions`` in one transaction; driver errors as the library errors people read."""
         try:
-            with (self._durable_writer if durable else self._writer)() as s, s.begin():
+            with sessions() as s, s.begin():
                 yield s
         except Exception as error:
             translated = translate(error, self.path)
