@@ -30,11 +30,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import photocap.engine  # noqa: F401,I001 - first: sets the OpenMP wait policy before torch loads
 import numpy as np
 import torch
 from PIL import Image
 
+import photocap.engine  # noqa: F401 - first: sets the OpenMP wait policy before torch loads
 from photocap import imaging
 from photocap.engine import CaptionEngine
 from photocap.model import Captioner, DecoderConfig, Vocabulary, build_decoder, build_encoder, greedy
@@ -72,8 +72,17 @@ def timed(fn, repeat: int = 1) -> float:
 def flickr8k_sized_decoder(seed: int = 0):
     torch.manual_seed(seed)
     vocab = Vocabulary([f"w{i}" for i in range(2496)])
-    dec = build_decoder(DecoderConfig(kind="attention", vocab_size=len(vocab), embed_dim=256, hidden_dim=512,
-                                      attention_dim=256, feature_proj=256, positions=49)).eval()
+    dec = build_decoder(
+        DecoderConfig(
+            kind="attention",
+            vocab_size=len(vocab),
+            embed_dim=256,
+            hidden_dim=512,
+            attention_dim=256,
+            feature_proj=256,
+            positions=49,
+        )
+    ).eval()
     with torch.no_grad():
         dec.fc.bias[END_ID] = -1e4  # never end early: every caption costs max_len steps
     return dec, vocab
@@ -98,8 +107,10 @@ def main() -> int:
     paths = [distinct[i % len(distinct)] for i in range(args.n)]
     sizes = sorted({Image.open(p).size for p in distinct})
     print(f"photos: {len(distinct)} distinct JPEGs ({', '.join(f'{w}x{h}' for w, h in sizes)}), cycled to {args.n}")
-    print(f"machine: {cores} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {cores} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
     lite0 = build_encoder("efficientnet_lite0")
     dec, vocab = flickr8k_sized_decoder()
@@ -167,21 +178,30 @@ def main() -> int:
     print(f"(2t) pipeline, tags only                {r_tags:7.1f} photos/s   = {r_tags / bound:.2f} x B")
     print(f"(3)  seed-style loop                    {r_naive:7.1f} photos/s")
     print(f"     (2) / (3) = {r_full / r_naive:.1f} x")
-    print(f"     (2) vs a bound that includes the decoder, 1/(1/1a+1/1b+1/dec) = "
-          f"{1 / (1 / r_decode + 1 / r_enc + 1 / r_dec):.1f} photos/s -> "
-          f"{r_full * (1 / r_decode + 1 / r_enc + 1 / r_dec):.2f} x")
+    print(
+        f"     (2) vs a bound that includes the decoder, 1/(1/1a+1/1b+1/dec) = "
+        f"{1 / (1 / r_decode + 1 / r_enc + 1 / r_dec):.1f} photos/s -> "
+        f"{r_full * (1 / r_decode + 1 / r_enc + 1 / r_dec):.2f} x"
+    )
 
     print("\nJPEG draft mode (one thread, median of 5):")
     for want in ("progressive", "baseline"):
-        big = [p for p in distinct if Image.open(p).size == (5120, 2880)
-               and bool(Image.open(p).info.get("progressive")) == (want == "progressive")]
+        big = [
+            p
+            for p in distinct
+            if Image.open(p).size == (5120, 2880)
+            and bool(Image.open(p).info.get("progressive")) == (want == "progressive")
+        ]
         if not big:
             print(f"  no 5120x2880 {want} JPEG found")
             continue
-        full = statistics.median(timed(lambda: imaging.load_rgb(big[0])) for _ in range(5))
-        draft = statistics.median(timed(lambda: imaging.load_rgb(big[0], min_size=pre.size)) for _ in range(5))
-        print(f"  5120x2880 {want:<11} full {full * 1000:6.0f} ms   draft {draft * 1000:5.0f} ms   "
-              f"{full / draft:.1f} x  ({big[0].parent.parent.parent.name})")
+        first = big[0]
+        full = statistics.median(timed(lambda: imaging.load_rgb(first)) for _ in range(5))  # noqa: B023 (called at once)
+        draft = statistics.median(timed(lambda: imaging.load_rgb(first, min_size=pre.size)) for _ in range(5))  # noqa: B023
+        print(
+            f"  5120x2880 {want:<11} full {full * 1000:6.0f} ms   draft {draft * 1000:5.0f} ms   "
+            f"{full / draft:.1f} x  ({big[0].parent.parent.parent.name})"
+        )
 
     x = torch.randn(args.batch, 3, pre.size, pre.size)
     with torch.inference_mode():
@@ -191,8 +211,10 @@ def main() -> int:
         xc = x.contiguous(memory_format=torch.channels_last)
         cl(xc)
         t_cl = timed(lambda: cl(xc), 3)
-    print(f"\nencoder batch {args.batch}: contiguous {args.batch / t_plain:.1f} img/s, channels_last "
-          f"{args.batch / t_cl:.1f} img/s ({t_plain / t_cl:.2f} x)")
+    print(
+        f"\nencoder batch {args.batch}: contiguous {args.batch / t_plain:.1f} img/s, channels_last "
+        f"{args.batch / t_cl:.1f} img/s ({t_plain / t_cl:.2f} x)"
+    )
     return 0
 
 

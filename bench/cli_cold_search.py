@@ -39,11 +39,24 @@ def build(path: Path, n: int) -> None:
 
     words = ["dog", "cat", "boat", "beach", "mountain", "lake", "red", "car", "tree", "child", "kite", "sunset"]
     with open_library(path) as lib, lib._write() as s:
-        rows = [{"path": f"/photos/{i // 100}/img_{i:06d}.jpg", "name": f"img_{i:06d}.jpg", "folder_name": str(i // 100),
-                 "size": 1000 + i, "mtime_ns": i, "identity": f"{i:040x}", "status": "ok",
-                 "caption": f"a {words[i % 12]} and a {words[(i * 7) % 12]} by the {words[(i * 5) % 12]}",
-                 "caption_source": "model", "caption_model": "m", "caption_stale": False, "reviewed": False,
-                 "tags_text": words[i % 12]} for i in range(n)]
+        rows = [
+            {
+                "path": f"/photos/{i // 100}/img_{i:06d}.jpg",
+                "name": f"img_{i:06d}.jpg",
+                "folder_name": str(i // 100),
+                "size": 1000 + i,
+                "mtime_ns": i,
+                "identity": f"{i:040x}",
+                "status": "ok",
+                "caption": f"a {words[i % 12]} and a {words[(i * 7) % 12]} by the {words[(i * 5) % 12]}",
+                "caption_source": "model",
+                "caption_model": "m",
+                "caption_stale": False,
+                "reviewed": False,
+                "tags_text": words[i % 12],
+            }
+            for i in range(n)
+        ]
         s.execute(insert(Photo), rows)
 
 
@@ -57,8 +70,10 @@ def add_vectors(path: Path, n: int) -> None:
 
     rng = np.random.default_rng(1)
     with open_library(path) as lib, lib._write_sql() as conn:
-        conn.executemany("INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
-                         [(i + 1, MODEL_ID, to_blob(rng.standard_normal(DIM))) for i in range(n)])
+        conn.executemany(
+            "INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+            [(i + 1, MODEL_ID, to_blob(rng.standard_normal(DIM))) for i in range(n)],
+        )
 
 
 def timed(cmd: list[str], env: dict) -> tuple[float, float]:
@@ -99,18 +114,23 @@ def main() -> int:
                 py = [b[pick] for b, _ in runs]
                 se = [s[pick] for _, s in runs]
                 mp, ms = statistics.median(py), statistics.median(se)
-                print(f"  {label} python -c pass {mp * 1000:6.0f} ms ({min(py) * 1000:.0f}-{max(py) * 1000:.0f})   "
-                      f"photocap {ms * 1000:6.0f} ms ({min(se) * 1000:.0f}-{max(se) * 1000:.0f})   "
-                      f"= {ms / mp:.1f}x the bare interpreter")
-            out = subprocess.run([sys.executable, "-X", "importtime", *search[1:]], env=env, capture_output=True,
-                                 text=True)
+                print(
+                    f"  {label} python -c pass {mp * 1000:6.0f} ms ({min(py) * 1000:.0f}-{max(py) * 1000:.0f})   "
+                    f"photocap {ms * 1000:6.0f} ms ({min(se) * 1000:.0f}-{max(se) * 1000:.0f})   "
+                    f"= {ms / mp:.1f}x the bare interpreter"
+                )
+            out = subprocess.run(
+                [sys.executable, "-X", "importtime", *search[1:]], env=env, capture_output=True, text=True
+            )
             tops = []
             for line in out.stderr.splitlines():
                 parts = line.split("|")
                 if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("  "):
                     tops.append((int(parts[1]), parts[2].strip()))
-            print("  largest top-level imports (cumulative ms):",
-                  ", ".join(f"{name} {us / 1000:.0f}" for us, name in sorted(tops, reverse=True)[:5]))
+            print(
+                "  largest top-level imports (cumulative ms):",
+                ", ".join(f"{name} {us / 1000:.0f}" for us, name in sorted(tops, reverse=True)[:5]),
+            )
     return 0
 
 

@@ -57,6 +57,7 @@ def make_files(folder: Path) -> tuple[Path, Path]:
 
 # ---- the old way (before the budget), kept here as the baseline ---------------------------
 
+
 def old_to_rgb(im):
     import numpy as np
     from PIL import Image
@@ -101,6 +102,7 @@ def old_read_meta(path):
 
 # ---- one case, in a child process -----------------------------------------------------------
 
+
 def child(case: str, way: str, files: list[str], workers: int) -> dict:
     if case != "meta":
         import photocap.engine  # noqa: F401 - sets the OpenMP policy first, as the CLI does
@@ -122,13 +124,17 @@ def child(case: str, way: str, files: list[str], workers: int) -> dict:
 
         cls = OldEngine if way == "old" else CaptionEngine
         budget = imaging.MemoryBudget(2**62) if way == "old" else imaging.DECODE_BUDGET
-        engine = cls(Captioner.tags_only(device="cpu"), batch_size=4, decode_workers=workers,
-                     memory_budget=budget)
-        results = [item.description.text if item.ok else f"refused: {item.error.reason}"
-                   for item in engine.caption_paths(files)]
-    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "seconds": time.perf_counter() - start, "results": results,
-            "budget_mb": imaging.DECODE_BUDGET.limit / 2**20}
+        engine = cls(Captioner.tags_only(device="cpu"), batch_size=4, decode_workers=workers, memory_budget=budget)
+        results = [
+            item.description.text if item.ok else f"refused: {item.error.reason}"
+            for item in engine.caption_paths(files)
+        ]
+    return {
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seconds": time.perf_counter() - start,
+        "results": results,
+        "budget_mb": imaging.DECODE_BUDGET.limit / 2**20,
+    }
 
 
 def run_child(case: str, way: str, files: list[Path], workers: int) -> dict:
@@ -153,8 +159,14 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="photocap-mem-") as tmp:
         folder = Path(tmp)
-        made = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-                               f"import decode_memory as d; from pathlib import Path; d.make_files(Path({tmp!r}))"])
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+                f"import decode_memory as d; from pathlib import Path; d.make_files(Path({tmp!r}))",
+            ]
+        )
         if made.returncode != 0:
             sys.exit("could not make the test files")
         p8, p16 = folder / "big8.png", folder / "big16.png"
@@ -164,11 +176,17 @@ def main() -> None:
                 dst = folder / f"{src.stem}_{i}.png"
                 dst.write_bytes(src.read_bytes())
                 group.append(dst)
-        print(f"files: {SIDE}x{SIDE} 8-bit RGB PNG {p8.stat().st_size / 1e3:.0f} KB, "
-              f"16-bit grey PNG {p16.stat().st_size / 1e3:.0f} KB; {args.workers} decoding threads\n")
-        cases = [("meta 8-bit", "meta", [p8]), ("caption 8-bit", "caption", [p8]),
-                 ("caption 16-bit", "caption", [p16]), ("caption 4x 8-bit", "caption", four8),
-                 ("caption 4x 16-bit", "caption", four16)]
+        print(
+            f"files: {SIDE}x{SIDE} 8-bit RGB PNG {p8.stat().st_size / 1e3:.0f} KB, "
+            f"16-bit grey PNG {p16.stat().st_size / 1e3:.0f} KB; {args.workers} decoding threads\n"
+        )
+        cases = [
+            ("meta 8-bit", "meta", [p8]),
+            ("caption 8-bit", "caption", [p8]),
+            ("caption 16-bit", "caption", [p16]),
+            ("caption 4x 8-bit", "caption", four8),
+            ("caption 4x 16-bit", "caption", four16),
+        ]
         print(f"{'case':20} {'old peak':>10} {'new peak':>10} {'new/old':>8} {'old s':>7} {'new s':>7}")
         budget = None
         for label, case, files in cases:
@@ -181,13 +199,17 @@ def main() -> None:
                 return f"{r[key]:,.{digits}f}{unit}" if key in r else r.get("error", "?")[:10]
 
             ratio = f"{new['peak_mb'] / old['peak_mb']:.2f}" if "peak_mb" in old and "peak_mb" in new else "-"
-            print(f"{label:20} {fmt(old, 'peak_mb', ' MB'):>10} {fmt(new, 'peak_mb', ' MB'):>10} {ratio:>8} "
-                  f"{fmt(old, 'seconds', '', 1):>7} {fmt(new, 'seconds', '', 1):>7}")
+            print(
+                f"{label:20} {fmt(old, 'peak_mb', ' MB'):>10} {fmt(new, 'peak_mb', ' MB'):>10} {ratio:>8} "
+                f"{fmt(old, 'seconds', '', 1):>7} {fmt(new, 'seconds', '', 1):>7}"
+            )
             refused = [r for r in new.get("results", []) if r.startswith("refused")]
             if refused:
                 print(f"{'':20} new: {refused[0]}")
-        print(f"\ndecoding budget (new): {budget:,.0f} MB; "
-              f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(
+            f"\ndecoding budget (new): {budget:,.0f} MB; "
+            f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
 
 
 if __name__ == "__main__":

@@ -123,11 +123,13 @@ class StallMeter:
                 continue
             noted_for = last
             names = {t.ident: t.name for t in threading.enumerate()}
-            lines = [f"stall at +{time.perf_counter() - self._t0:.1f} s, {1000 * (time.perf_counter() - last):.0f} ms late:"]
+            lines = [
+                f"stall at +{time.perf_counter() - self._t0:.1f} s, {1000 * (time.perf_counter() - last):.0f} ms late:"
+            ]
             for ident, frame in sys._current_frames().items():
                 if ident == threading.get_ident():
                     continue
-                stack = [f for f in traceback.extract_stack(frame)][-4:]
+                stack = list(traceback.extract_stack(frame))[-4:]
                 where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
                 lines.append(f"  {'GUI' if ident == main else names.get(ident, ident)}: {where}")
             self.why.append("\n".join(lines))
@@ -146,8 +148,13 @@ class StallMeter:
         self.timer.stop()
         self._watching = False
         lateness = sorted(max(0.0, g - TICK_MS / 1000) * 1000 for g in self.gaps) or [0.0]
-        return {"max_ms": round(lateness[-1], 1), "p99_ms": round(lateness[int(0.99 * (len(lateness) - 1))], 1),
-                "over_50ms": sum(1 for x in lateness if x > 50), "ticks": len(lateness), "why": self.why}
+        return {
+            "max_ms": round(lateness[-1], 1),
+            "p99_ms": round(lateness[int(0.99 * (len(lateness) - 1))], 1),
+            "over_50ms": sum(1 for x in lateness if x > 50),
+            "ticks": len(lateness),
+            "why": self.why,
+        }
 
 
 def _pump(app, until, timeout: float) -> None:
@@ -191,8 +198,13 @@ def run_stall(mode: str, library_file: str, data_dir: str) -> dict:
         window.first_shown.connect(meter.start)
         window.start_after_first_frame()
         window.show()
-        _pump(app, lambda: window.captions.info is not None and window.grid_model.rowCount() > 0
-              and not window.library.scanning, 120)
+        _pump(
+            app,
+            lambda: (
+                window.captions.info is not None and window.grid_model.rowCount() > 0 and not window.library.scanning
+            ),
+            120,
+        )
         result = meter.stop()
         result.update(mode=mode, seconds=round(time.perf_counter() - t0, 1), device=window.captions.info.device)
         window.close()
@@ -261,8 +273,7 @@ def _teach_stall(app, window, meter, mode: str, library_file: str) -> dict:
             app.processEvents()
     seconds = time.perf_counter() - t0
     result = meter.stop()
-    result.update(mode=mode, seconds=round(seconds, 1), outcome=kind, loss_points=points,
-                  device="CPU")
+    result.update(mode=mode, seconds=round(seconds, 1), outcome=kind, loss_points=points, device="CPU")
     window.close()
     return result
 
@@ -365,15 +376,23 @@ def run_grid(mode: str, library_file: str, data_dir: str) -> dict:
     timer.stop()
     result = meter.stop()
     shown = [model.summary(i) for i in grid.visible_ids()[:12]]
-    result.update(mode=mode, rows=model.rowCount(), seconds=round(time.perf_counter() - t0, 1),
-                  rows_loaded_on_screen=sum(1 for s_ in shown if s_ is not None))
+    result.update(
+        mode=mode,
+        rows=model.rowCount(),
+        seconds=round(time.perf_counter() - t0, 1),
+        rows_loaded_on_screen=sum(1 for s_ in shown if s_ is not None),
+    )
     window.close()
     return result
 
 
 def run_launch(import_torch_first: bool, data_dir: str) -> float:
-    env = dict(os.environ, PHOTOCAP_DATA_DIR=data_dir, PHOTOCAP_REPORT_LAUNCH="quit",
-               XDG_CONFIG_HOME=str(Path(data_dir) / "config"))  # the app's QSettings file goes there
+    env = dict(
+        os.environ,
+        PHOTOCAP_DATA_DIR=data_dir,
+        PHOTOCAP_REPORT_LAUNCH="quit",
+        XDG_CONFIG_HOME=str(Path(data_dir) / "config"),
+    )  # the app's QSettings file goes there
     code = ("import torch\n" if import_torch_first else "") + "from photocap.ui.app import main\nmain(['photocap'])"
     t0 = time.time()
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
@@ -385,8 +404,12 @@ def run_launch(import_torch_first: bool, data_dir: str) -> float:
 
 def _child(kind: str, mode: str, library_file: Path, data: Path) -> dict:
     """One measurement in a fresh process; its one line ``RESULT {json}``."""
-    out = subprocess.run([sys.executable, __file__, kind, mode, str(library_file), str(data)],
-                         capture_output=True, text=True, timeout=3600)
+    out = subprocess.run(
+        [sys.executable, __file__, kind, mode, str(library_file), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"{kind} {mode} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
@@ -401,8 +424,11 @@ def main() -> int:
     parser.add_argument("--grid-photos", type=int, default=50_000)
     parser.add_argument("--teach-photos", type=int, default=40, help="photos the user captioned (teaching case)")
     parser.add_argument("--teach-minutes", type=float, default=0.5, help="teaching time budget")
-    parser.add_argument("--cases", default="caption,grid,teach,launch",
-                        help="which measurements to run (comma-separated: caption, grid, teach, launch)")
+    parser.add_argument(
+        "--cases",
+        default="caption,grid,teach,launch",
+        help="which measurements to run (comma-separated: caption, grid, teach, launch)",
+    )
     parser.add_argument("--stall", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
     parser.add_argument("--grid", nargs=3, metavar=("MODE", "LIBRARY", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -415,8 +441,10 @@ def main() -> int:
         print("RESULT " + json.dumps(run_grid(*args.grid)), flush=True)
         return 0
 
-    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-          f"(1/5/15 min) on {os.cpu_count()} cores; Qt platform: {os.environ.get('QT_QPA_PLATFORM', 'xcb')}")
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+        f"(1/5/15 min) on {os.cpu_count()} cores; Qt platform: {os.environ.get('QT_QPA_PLATFORM', 'xcb')}"
+    )
     work = Path(tempfile.mkdtemp(prefix="photocap-bench-gui-"))
     t = time.perf_counter()
     folder = work / "photos"
@@ -427,8 +455,9 @@ def main() -> int:
 
     cases = set(args.cases.split(","))
     os.environ["PHOTOCAP_BENCH_TEACH_MINUTES"] = str(args.teach_minutes)
-    modes = (("app", "gui-thread", "startup", "startup-torch-first") if "caption" in cases else ()) + \
-        (("teach", "teach-gui-thread") if "teach" in cases else ())
+    modes = (("app", "gui-thread", "startup", "startup-torch-first") if "caption" in cases else ()) + (
+        ("teach", "teach-gui-thread") if "teach" in cases else ()
+    )
     results = {}
     for mode in modes:
         data = work / f"data-{mode}"
@@ -474,30 +503,50 @@ def main() -> int:
         c, d = results["startup"], results["startup-torch-first"]
         print("\nGUI event-loop stall during start-up, from the first frame until the model is loaded:")
         for name, r in (("photocap (torch imported after the frame)", c), ("baseline (torch imported before)", d)):
-            print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
-                  f"ready after {r['seconds']:.1f} s")
+            print(
+                f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over 50 ms, "
+                f"ready after {r['seconds']:.1f} s"
+            )
     if "teach" in cases:
-        print(f"\nGUI event-loop stall while teaching from {args.teach_photos} user captions "
-              f"({args.teach_minutes} min budget), 5 ms timer:")
-        for name, r in (("photocap (Teach tab, teach lane, live plot)", results["teach"]),
-                        ("baseline (same generator on the GUI thread)", results["teach-gui-thread"])):
-            print(f"  {name:44s} longest {r['max_ms']:7.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over "
-                  f"50 ms, {r['seconds']:.1f} s, ended {r['outcome']}")
+        print(
+            f"\nGUI event-loop stall while teaching from {args.teach_photos} user captions "
+            f"({args.teach_minutes} min budget), 5 ms timer:"
+        )
+        for name, r in (
+            ("photocap (Teach tab, teach lane, live plot)", results["teach"]),
+            ("baseline (same generator on the GUI thread)", results["teach-gui-thread"]),
+        ):
+            print(
+                f"  {name:44s} longest {r['max_ms']:7.1f} ms, p99 {r['p99_ms']:5.1f} ms, {r['over_50ms']} over "
+                f"50 ms, {r['seconds']:.1f} s, ended {r['outcome']}"
+            )
         for stall in results["teach"].get("why", []):
             print(stall)
     if grid_results:
         g, h, k = grid_results["app"], grid_results["baseline"], grid_results["py-model"]
-        print(f"\nGUI event-loop stall scrolling a grid of {g['rows']:,} photos (half a page per 16 ms, end, top, search typed and cleared):")
-        for name, r in (("photocap (rows + thumbnails from lanes)", g), ("baseline (rows read on the GUI thread)", h),
-                        ("baseline (row count answered in Python)", k)):
-            print(f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, "
-                  f"{r['over_50ms']} over 50 ms; rows on screen loaded at the end {r['rows_loaded_on_screen']}/12")
+        print(
+            f"\nGUI event-loop stall scrolling a grid of {g['rows']:,} photos "
+            "(half a page per 16 ms, end, top, search typed and cleared):"
+        )
+        for name, r in (
+            ("photocap (rows + thumbnails from lanes)", g),
+            ("baseline (rows read on the GUI thread)", h),
+            ("baseline (row count answered in Python)", k),
+        ):
+            print(
+                f"  {name:42s} longest {r['max_ms']:6.1f} ms, p99 {r['p99_ms']:5.1f} ms, "
+                f"{r['over_50ms']} over 50 ms; rows on screen loaded at the end {r['rows_loaded_on_screen']}/12"
+            )
     if app_launch:
         print(f"\nLaunch to first painted frame (median of {args.launches}; spawn of python included):")
-        print(f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
-              f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})")
-        print(f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
-              f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})")
+        print(
+            f"  photocap (torch imported later, in the background)  {statistics.median(app_launch):.2f} s  "
+            f"(min {min(app_launch):.2f}, max {max(app_launch):.2f})"
+        )
+        print(
+            f"  baseline (import torch before the window)           {statistics.median(torch_launch):.2f} s  "
+            f"(min {min(torch_launch):.2f}, max {max(torch_launch):.2f})"
+        )
     print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
     shutil.rmtree(work, ignore_errors=True)
     return 0

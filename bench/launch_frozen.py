@@ -38,22 +38,31 @@ def main() -> int:
     args = parser.parse_args()
     repo = str(Path(__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as tmp:
-        common = {"PHOTOCAP_REPORT_LAUNCH": "quit", "PHOTOCAP_DATA_DIR": str(Path(tmp, "data")),
-                  "XDG_CONFIG_HOME": str(Path(tmp, "config")), "HOME": tmp,
-                  "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-                  "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        common = {
+            "PHOTOCAP_REPORT_LAUNCH": "quit",
+            "PHOTOCAP_DATA_DIR": str(Path(tmp, "data")),
+            "XDG_CONFIG_HOME": str(Path(tmp, "config")),
+            "HOME": tmp,
+            "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+        }
         if os.environ.get("DISPLAY"):
             common["DISPLAY"] = os.environ["DISPLAY"]
-        cases = {"frozen": ([args.frozen, "--no-captioning"], dict(common)),
-                 "source": ([sys.executable, "-m", "photocap", "--no-captioning"], {**common, "PYTHONPATH": repo})}
+        cases = {
+            "frozen": ([args.frozen, "--no-captioning"], dict(common)),
+            "source": ([sys.executable, "-m", "photocap", "--no-captioning"], {**common, "PYTHONPATH": repo}),
+        }
         times: dict[str, list[float]] = {name: [] for name in cases}
-        for name, (cmd, env) in cases.items():  # one warm-up each: the page cache, not the app, is cold first
+        for cmd, env in cases.values():  # one warm-up each: the page cache, not the app, is cold first
             launch_seconds(cmd, env)
         for _ in range(args.runs):
             for name, (cmd, env) in cases.items():
                 times[name].append(launch_seconds(cmd, env))
     load = os.getloadavg()[0]
-    print(f"Launch to first painted frame, median of {args.runs} (platform {common['QT_QPA_PLATFORM']}, load {load:.1f}):")
+    print(
+        f"Launch to first painted frame, median of {args.runs} (platform {common['QT_QPA_PLATFORM']}, load {load:.1f}):"
+    )
     for name, values in times.items():
         print(f"  {name:7s} {statistics.median(values):6.2f} s   (runs: {', '.join(f'{v:.2f}' for v in values)})")
     ratio = statistics.median(times["frozen"]) / statistics.median(times["source"])

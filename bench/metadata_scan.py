@@ -31,8 +31,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photocap import metadata  # noqa: E402
-from photocap.library import open_library  # noqa: E402
+from photocap import metadata
+from photocap.library import open_library
 
 SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
 <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:digiKam="http://www.digikam.org/ns/1.0/">
@@ -58,7 +58,7 @@ def make_tree(root: Path, n: int) -> None:
         if i % 4 == 0:
             (folder / f"IMG_{i:05d}.jpg.xmp").write_text(SIDECAR.format(i=i))
         elif i % 8 == 3:
-            (folder / f"IMG_{i:05d}.jpg.json").write_text('{"description": "Takeout %d"}' % i)
+            (folder / f"IMG_{i:05d}.jpg.json").write_text(f'{{"description": "Takeout {i}"}}')
 
 
 def scan_once(root: Path, db: Path, with_metadata: bool) -> tuple[float, int]:
@@ -91,7 +91,7 @@ def main() -> None:
         off, on = [], []
         imported = 0
         for rep in range(args.reps):
-            for with_md in ((False, True) if rep % 2 == 0 else (True, False)):
+            for with_md in (False, True) if rep % 2 == 0 else (True, False):
                 db = Path(tmp) / f"lib-{rep}-{int(with_md)}.sqlite"
                 dt, n = scan_once(root, db, with_md)
                 (on if with_md else off).append(dt)
@@ -100,8 +100,10 @@ def main() -> None:
         n = args.photos
         b, m = statistics.median(off), statistics.median(on)
         print(f"first scan, metadata reader off (baseline): {n / b:8.0f} files/s  ({b * 1000 / n:.2f} ms/photo)")
-        print(f"first scan, metadata reader on:             {n / m:8.0f} files/s  ({m * 1000 / n:.2f} ms/photo)"
-              f"  = {b / m:.2f}x the baseline's speed; +{(m - b) * 1000 / n:.2f} ms/photo; {imported} imported")
+        print(
+            f"first scan, metadata reader on:             {n / m:8.0f} files/s  ({m * 1000 / n:.2f} ms/photo)"
+            f"  = {b / m:.2f}x the baseline's speed; +{(m - b) * 1000 / n:.2f} ms/photo; {imported} imported"
+        )
 
         files = sorted(root.rglob("*.jpg"))[:300]
         t = time.perf_counter()
@@ -117,8 +119,10 @@ def main() -> None:
                 img.read_exif(), img.read_iptc(), img.read_xmp()
                 img.close()
             exiv = (time.perf_counter() - t) / len(files)
-            print(f"reader alone: photocap.metadata {ours * 1000:.2f} ms/photo; pyexiv2 (EXIF+IPTC+XMP) "
-                  f"{exiv * 1000:.2f} ms/photo = {exiv / ours:.1f}x")
+            print(
+                f"reader alone: photocap.metadata {ours * 1000:.2f} ms/photo; pyexiv2 (EXIF+IPTC+XMP) "
+                f"{exiv * 1000:.2f} ms/photo = {exiv / ours:.1f}x"
+            )
         except ImportError:
             print(f"reader alone: photocap.metadata {ours * 1000:.2f} ms/photo (pyexiv2 not installed)")
 
@@ -126,8 +130,10 @@ def main() -> None:
             t = time.perf_counter()
             report = lib.scan(root)
             dt = time.perf_counter() - t
-        print(f"rescan of the unchanged tree (sidecars checked from the listing): {n / dt:8.0f} files/s, "
-              f"{report.updated} re-read")
+        print(
+            f"rescan of the unchanged tree (sidecars checked from the listing): {n / dt:8.0f} files/s, "
+            f"{report.updated} re-read"
+        )
 
 
 if __name__ == "__main__":

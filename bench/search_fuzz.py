@@ -44,14 +44,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from search_latency import ALBUMS, ACTIONS, EXTRAS, PLACES, SUBJECTS, TAGS, build_library, pct  # noqa: E402
+from search_latency import ACTIONS, ALBUMS, EXTRAS, PLACES, SUBJECTS, TAGS, build_library, pct
 
-from photocap.library import SearchError, open_library  # noqa: E402
-from photocap.library import search as search_mod  # noqa: E402
-from photocap.library.fts import FtsQuery  # noqa: E402
+from photocap.library import SearchError, open_library
+from photocap.library import search as search_mod
+from photocap.library.fts import FtsQuery
 
-VOCAB = sorted({w for phrase in SUBJECTS + ACTIONS + PLACES + EXTRAS + TAGS + ALBUMS for w in phrase.lower().split()}
-               | {"img", "jpg", "pictures", "2012", "2019", "xylophone", "zebra", "café", "naïve"})
+VOCAB = sorted(
+    {w for phrase in SUBJECTS + ACTIONS + PLACES + EXTRAS + TAGS + ALBUMS for w in phrase.lower().split()}
+    | {"img", "jpg", "pictures", "2012", "2019", "xylophone", "zebra", "café", "naïve"}
+)
 
 
 # ---- the query parser before issue 15, verbatim (the BEFORE baseline) ---------------------------
@@ -138,7 +140,7 @@ def _pathological(rnd: random.Random) -> str:
     if kind == 2:
         return (_word(rnd) + " OR ") * n
     if kind == 3:
-        return " ".join(rnd.choice(VOCAB)[:rnd.randint(1, 3)] + "*" for _ in range(n))
+        return " ".join(rnd.choice(VOCAB)[: rnd.randint(1, 3)] + "*" for _ in range(n))
     if kind == 4:
         return " ".join(_word(rnd) for _ in range(n))
     if kind == 5:
@@ -181,8 +183,9 @@ def drop_prefix_index(path: Path) -> None:
 def used_mb(path: Path) -> float:
     conn = sqlite3.connect(path)
     try:
-        pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count",
-                                                                                 "page_size"))
+        pages, free, size = (
+            conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count", "page_size")
+        )
         return (pages - free) * size / 1e6
     finally:
         conn.close()
@@ -198,7 +201,7 @@ def time_before(lib, queries: list[str], cap_ms: float) -> tuple[list[float], li
             deadline = time.perf_counter() + cap_ms / 1000
             t, c = time.perf_counter(), time.thread_time()
             try:
-                lib.search(q, limit=50, should_stop=lambda: time.perf_counter() > deadline)
+                lib.search(q, limit=50, should_stop=lambda: time.perf_counter() > deadline)  # noqa: B023 (used in this turn)
             except search_mod.SearchCancelled:
                 capped += 1
             except (UnicodeEncodeError, SearchError):
@@ -216,7 +219,7 @@ def time_after(lib, queries: list[str]) -> tuple[list[float], list[float], int]:
         t, c = time.perf_counter(), time.thread_time()
         try:
             lib.search(q, limit=50)
-        except Exception:  # noqa: BLE001 - counted: the target is none
+        except Exception:
             raised += 1
         times.append((time.perf_counter() - t) * 1000)
         cpu.append((time.thread_time() - c) * 1000)
@@ -224,8 +227,7 @@ def time_after(lib, queries: list[str]) -> tuple[list[float], list[float], int]:
 
 
 def dist(times: list[float]) -> str:
-    return (f"p50 {pct(times, 50):8.2f}  p95 {pct(times, 95):8.2f}  p99 {pct(times, 99):8.2f}  "
-            f"max {max(times):9.2f} ms")
+    return f"p50 {pct(times, 50):8.2f}  p95 {pct(times, 95):8.2f}  p99 {pct(times, 99):8.2f}  max {max(times):9.2f} ms"
 
 
 def main() -> int:
@@ -248,7 +250,9 @@ def main() -> int:
         old_path = tmp / "before.sqlite"
         shutil.copyfile(lib_path, old_path)
         drop_prefix_index(old_path)
-        print(f"library file {used_mb(lib_path):.0f} MB in use with the prefix index, {used_mb(old_path):.0f} MB without")
+        print(
+            f"library file {used_mb(lib_path):.0f} MB in use with the prefix index, {used_mb(old_path):.0f} MB without"
+        )
         with open_library(old_path) as lib:  # the schema is at head, only the index differs
             before, before_cpu, raised_before, capped = time_before(lib, queries, args.before_cap_ms)
         with open_library(lib_path) as lib:
@@ -264,23 +268,29 @@ def main() -> int:
                 letters_cpu.append((time.thread_time() - c) * 1000)
         print(f"load average after: {os.getloadavg()[0]:.2f}\n")
         print(f"{len(queries):,} fuzzed queries (seed {args.seed}), limit 50:")
-        print(f"  BEFORE  {dist(before)}   {raised_before} raised, {capped} interrupted at "
-              f"{args.before_cap_ms:.0f} ms")
+        print(f"  BEFORE  {dist(before)}   {raised_before} raised, {capped} interrupted at {args.before_cap_ms:.0f} ms")
         print(f"  AFTER   {dist(after)}   {raised_after} raised")
-        print(f"  CPU time of the searching thread (less inflated by other programs' load):")
+        print("  CPU time of the searching thread (less inflated by other programs' load):")
         print(f"  BEFORE  {dist(before_cpu)}")
         print(f"  AFTER   {dist(after_cpu)}")
-        print(f"  wall-clock ratio   p50 {pct(before, 50) / pct(after, 50):.1f}x  p95 {pct(before, 95) / pct(after, 95):.1f}x  "
-              f"p99 {pct(before, 99) / pct(after, 99):.1f}x  max {max(before) / max(after):.1f}x (BEFORE / AFTER)")
-        print(f"  single-letter prefixes a*..z*, 0*..9* AFTER: p50 {pct(letters, 50):.2f} ms, max {max(letters):.2f} ms "
-              f"(CPU p50 {pct(letters_cpu, 50):.2f} ms, max {max(letters_cpu):.2f} ms)")
+        print(
+            f"  wall-clock ratio   p50 {pct(before, 50) / pct(after, 50):.1f}x  "
+            f"p95 {pct(before, 95) / pct(after, 95):.1f}x  "
+            f"p99 {pct(before, 99) / pct(after, 99):.1f}x  max {max(before) / max(after):.1f}x (BEFORE / AFTER)"
+        )
+        print(
+            f"  single-letter prefixes a*..z*, 0*..9* AFTER: p50 {pct(letters, 50):.2f} ms, max {max(letters):.2f} ms "
+            f"(CPU p50 {pct(letters_cpu, 50):.2f} ms, max {max(letters_cpu):.2f} ms)"
+        )
         over = sum(t > 100 for t in after)
-        print(f"  targets (wall clock): max <= 100 ms: {'met' if over == 0 else f'{over} over'}; p95 <= 20 ms: "
-              f"{'met' if pct(after, 95) <= 20 else 'not met'}; single letter <= 30 ms: "
-              f"{'met' if max(letters) <= 30 else 'not met'}")
+        print(
+            f"  targets (wall clock): max <= 100 ms: {'met' if over == 0 else f'{over} over'}; p95 <= 20 ms: "
+            f"{'met' if pct(after, 95) <= 20 else 'not met'}; single letter <= 30 ms: "
+            f"{'met' if max(letters) <= 30 else 'not met'}"
+        )
         print("\n  slowest AFTER:")
         for t, q in sorted(zip(after, queries), reverse=True)[:5]:
-            print(f"    {t:8.2f} ms  {ascii(q[:60])}{'...' if len(q) > 60 else ''} ({len(q):,} chars)")
+            print(f"    {t:8.2f} ms  {q[:60]!a}{'...' if len(q) > 60 else ''} ({len(q):,} chars)")
     return 0
 
 

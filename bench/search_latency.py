@@ -35,29 +35,158 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photocap.library import PhotoFilter, open_library  # noqa: E402
-from photocap.library.fts import parse_query  # noqa: E402
-from photocap.library.schema import Photo  # noqa: E402
+from photocap.library import PhotoFilter, open_library
+from photocap.library.fts import parse_query
+from photocap.library.schema import Photo
 
-SUBJECTS = ["a dog", "two dogs", "a cat", "a little girl", "a young boy", "two children", "an old man", "a woman",
-            "a group of people", "a man", "a horse", "a bird", "a red car", "a yellow bus", "a boat", "a bicycle",
-            "a plate of food", "a cup of coffee", "a birthday cake", "a family", "a couple", "a baby", "a surfer",
-            "a skier", "a train", "a tall building", "a bridge", "a lighthouse", "sheep", "a cow"]
-ACTIONS = ["running", "sitting", "standing", "playing", "walking", "lying", "eating", "jumping", "smiling",
-           "posing", "parked", "waiting", "swimming", "riding a bike", "reading a book", "", "", ""]
-PLACES = ["on the beach", "in a park", "on a city street", "in the snow", "in a kitchen", "near a lake",
-          "in front of a building", "on a mountain trail", "at a birthday party", "in a garden", "on a sofa",
-          "in a forest", "at the zoo", "on a boat", "at the station", "in a field", "by the river", "at a wedding",
-          "in the living room", "on a bridge"]
-EXTRAS = ["at sunset", "in the rain", "with a ball", "with a red umbrella", "under a blue sky", "at night",
-          "in autumn", "with friends", "in black and white", "", "", "", "", ""]
-TAGS = ["dog", "cat", "person", "beach", "car", "bus", "boat", "bicycle", "food", "cake", "snow", "tree", "water",
-        "mountain", "building", "sky", "grass", "horse", "bird", "sheep", "train", "bridge", "umbrella", "ball"]
-ALBUMS = ["Holidays", "Family", "Birthday", "Weekend", "Trip to Italy", "Christmas", "Garden", "Work", "Misc",
-          "Wedding", "School", "Hiking"]
+SUBJECTS = [
+    "a dog",
+    "two dogs",
+    "a cat",
+    "a little girl",
+    "a young boy",
+    "two children",
+    "an old man",
+    "a woman",
+    "a group of people",
+    "a man",
+    "a horse",
+    "a bird",
+    "a red car",
+    "a yellow bus",
+    "a boat",
+    "a bicycle",
+    "a plate of food",
+    "a cup of coffee",
+    "a birthday cake",
+    "a family",
+    "a couple",
+    "a baby",
+    "a surfer",
+    "a skier",
+    "a train",
+    "a tall building",
+    "a bridge",
+    "a lighthouse",
+    "sheep",
+    "a cow",
+]
+ACTIONS = [
+    "running",
+    "sitting",
+    "standing",
+    "playing",
+    "walking",
+    "lying",
+    "eating",
+    "jumping",
+    "smiling",
+    "posing",
+    "parked",
+    "waiting",
+    "swimming",
+    "riding a bike",
+    "reading a book",
+    "",
+    "",
+    "",
+]
+PLACES = [
+    "on the beach",
+    "in a park",
+    "on a city street",
+    "in the snow",
+    "in a kitchen",
+    "near a lake",
+    "in front of a building",
+    "on a mountain trail",
+    "at a birthday party",
+    "in a garden",
+    "on a sofa",
+    "in a forest",
+    "at the zoo",
+    "on a boat",
+    "at the station",
+    "in a field",
+    "by the river",
+    "at a wedding",
+    "in the living room",
+    "on a bridge",
+]
+EXTRAS = [
+    "at sunset",
+    "in the rain",
+    "with a ball",
+    "with a red umbrella",
+    "under a blue sky",
+    "at night",
+    "in autumn",
+    "with friends",
+    "in black and white",
+    "",
+    "",
+    "",
+    "",
+    "",
+]
+TAGS = [
+    "dog",
+    "cat",
+    "person",
+    "beach",
+    "car",
+    "bus",
+    "boat",
+    "bicycle",
+    "food",
+    "cake",
+    "snow",
+    "tree",
+    "water",
+    "mountain",
+    "building",
+    "sky",
+    "grass",
+    "horse",
+    "bird",
+    "sheep",
+    "train",
+    "bridge",
+    "umbrella",
+    "ball",
+]
+ALBUMS = [
+    "Holidays",
+    "Family",
+    "Birthday",
+    "Weekend",
+    "Trip to Italy",
+    "Christmas",
+    "Garden",
+    "Work",
+    "Misc",
+    "Wedding",
+    "School",
+    "Hiking",
+]
 
-QUERIES = ["dog", "beach", "dogs beach", '"on the beach"', "sunset", "birthday party", "red car", "snow*",
-           "children -dog", "mountain lake", "coffee", "bicycle street", "italy", "a", "xylophone"]
+QUERIES = [
+    "dog",
+    "beach",
+    "dogs beach",
+    '"on the beach"',
+    "sunset",
+    "birthday party",
+    "red car",
+    "snow*",
+    "children -dog",
+    "mountain lake",
+    "coffee",
+    "bicycle street",
+    "italy",
+    "a",
+    "xylophone",
+]
 
 
 # searches with filters, shown apart
@@ -87,13 +216,29 @@ def build_library(path: Path, n: int, seed: int = 1):
         source = rnd.choices(["model", "tags", "user", None], [80, 10, 5, 5])[0]
         text_ = caption(rnd) if source else None
         tags = " ".join(rnd.sample(TAGS, 3)) if source in ("model", "tags") else ""
-        batch.append(dict(
-            path=f"/bench/Pictures/{year}/{album}/{name}", name=name, folder_name=f"Pictures / {year} / {album}",
-            size=2_000_000 + i, mtime_ns=i, identity=f"{i:032x}", width=4000, height=3000, format="JPEG",
-            taken_at=start + dt.timedelta(minutes=i * 79), status="ok", added_at=start, updated_at=start,
-            caption=text_, caption_source=source, caption_model="m1" if source in ("model", "tags") else None,
-            caption_stale=False, reviewed=source == "user", tags_text=tags,
-        ))
+        batch.append(
+            dict(
+                path=f"/bench/Pictures/{year}/{album}/{name}",
+                name=name,
+                folder_name=f"Pictures / {year} / {album}",
+                size=2_000_000 + i,
+                mtime_ns=i,
+                identity=f"{i:032x}",
+                width=4000,
+                height=3000,
+                format="JPEG",
+                taken_at=start + dt.timedelta(minutes=i * 79),
+                status="ok",
+                added_at=start,
+                updated_at=start,
+                caption=text_,
+                caption_source=source,
+                caption_model="m1" if source in ("model", "tags") else None,
+                caption_stale=False,
+                reviewed=source == "user",
+                tags_text=tags,
+            )
+        )
         if len(batch) == 5000:
             with lib._write() as s:
                 s.execute(insert(Photo), batch)
@@ -116,20 +261,23 @@ def like_sql(query: str) -> tuple[str, dict]:
     for i, term in enumerate(_terms(q.exclude)):
         params[f"x{i}"] = f"%{term}%"
         where.append(f"caption NOT LIKE :x{i}")
-    sql = ("SELECT id, path, caption FROM photos WHERE status != 'missing' AND " + " AND ".join(where or ["1"])
-           + " ORDER BY taken_at DESC LIMIT 50")
+    sql = (
+        "SELECT id, path, caption FROM photos WHERE status != 'missing' AND "
+        + " AND ".join(where or ["1"])
+        + " ORDER BY taken_at DESC LIMIT 50"
+    )
     return sql, params
 
 
 def _terms(expr: str | None) -> list[str]:
     if not expr:
         return []
-    return [t for t in expr.replace(" *", "").split('"')[1::2]]
+    return list(expr.replace(" *", "").split('"')[1::2])
 
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def bench_search(lib, reps: int, seed: int = 2):
@@ -169,12 +317,16 @@ def bench_grid(lib, reps: int) -> list[tuple[str, float, float]]:
     ids = lib.list_photo_ids(limit=5000)
     calls = [
         ("list_photo_ids() all, by date", lambda: lib.list_photo_ids()),
-        ("list_photo_ids(-taken, offset 50000, limit 200)", lambda: lib.list_photo_ids(order="-taken", offset=50000,
-                                                                                       limit=200)),
+        (
+            "list_photo_ids(-taken, offset 50000, limit 200)",
+            lambda: lib.list_photo_ids(order="-taken", offset=50000, limit=200),
+        ),
         ("count_photos(needs review)", lambda: lib.count_photos(PhotoFilter(needs_review=True))),
         ("photos_by_ids(200)", lambda: lib.photos_by_ids(ids[1000:1200])),
-        ("photos_needing_caption(new model, 64, first_ids=200)",
-         lambda: lib.photos_needing_caption("m2", limit=64, first_ids=ids[3000:3200])),
+        (
+            "photos_needing_caption(new model, 64, first_ids=200)",
+            lambda: lib.photos_needing_caption("m2", limit=64, first_ids=ids[3000:3200]),
+        ),
         ("photo_detail", lambda: lib.photo_detail(ids[7])),
     ]
     out = []
@@ -192,7 +344,7 @@ def bench_grid(lib, reps: int) -> list[tuple[str, float, float]]:
 def bench_scan(root: Path, n: int, lib_path: Path):
     rnd = random.Random(3)
     samples = []
-    for i in range(16):
+    for _ in range(16):
         buf = io.BytesIO()
         Image.new("RGB", (64, 48), (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))).save(buf, "JPEG")
         samples.append(buf.getvalue())
@@ -221,8 +373,10 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
         lib, build_s = build_library(tmp / "bench.sqlite", args.photos)
         size_mb = (tmp / "bench.sqlite").stat().st_size / 1e6
-        print(f"library: {args.photos:,} photos built in {build_s:.1f} s ({args.photos / build_s:,.0f} rows/s "
-              f"with FTS triggers), file {size_mb:.0f} MB")
+        print(
+            f"library: {args.photos:,} photos built in {build_s:.1f} s ({args.photos / build_s:,.0f} rows/s "
+            f"with FTS triggers), file {size_mb:.0f} MB"
+        )
         fts, like, hits, filtered = bench_search(lib, args.reps)
         grid = bench_grid(lib, args.reps)
         lib.close()
@@ -232,10 +386,14 @@ def main() -> int:
             print(f"{q:<18}{hits[q]:>6}{f50:>9.2f} {f95:>9.2f} {l50:>9.2f} {l95:>9.2f} {l50 / f50:>7.1f}x")
         all_f = [v for vs in fts.values() for v in vs]
         all_l = [v for vs in like.values() for v in vs]
-        print(f"{'all queries':<24}{pct(all_f, 50):>9.2f} {pct(all_f, 95):>9.2f} {pct(all_l, 50):>9.2f} "
-              f"{pct(all_l, 95):>9.2f} {pct(all_l, 50) / pct(all_f, 50):>7.1f}x   (ms; ratio = LIKE p50 / FTS p50)")
-        print(f"search p95 {pct(all_f, 95):.2f} ms (target <= 10 ms); LIKE p95 {pct(all_l, 95):.2f} ms, "
-              f"{pct(all_l, 95) / pct(all_f, 95):.1f}x slower")
+        print(
+            f"{'all queries':<24}{pct(all_f, 50):>9.2f} {pct(all_f, 95):>9.2f} {pct(all_l, 50):>9.2f} "
+            f"{pct(all_l, 95):>9.2f} {pct(all_l, 50) / pct(all_f, 50):>7.1f}x   (ms; ratio = LIKE p50 / FTS p50)"
+        )
+        print(
+            f"search p95 {pct(all_f, 95):.2f} ms (target <= 10 ms); LIKE p95 {pct(all_l, 95):.2f} ms, "
+            f"{pct(all_l, 95) / pct(all_f, 95):.1f}x slower"
+        )
         print("\nwith filters:")
         for label, n, times in filtered:
             print(f"  {label:<28}{n:>6} hits  p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms")
@@ -244,9 +402,11 @@ def main() -> int:
             print(f"  {name:<55} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
         if args.tree:
             first, second = bench_scan(tmp / "tree", args.tree, tmp / "scan.sqlite")
-            print(f"\nscan of a {args.tree:,}-file tree: first {first.seconds:.2f} s "
-                  f"({args.tree / first.seconds:,.0f} files/s, every file read), second (unchanged) "
-                  f"{second.seconds:.3f} s ({args.tree / second.seconds:,.0f} files/s, nothing read)")
+            print(
+                f"\nscan of a {args.tree:,}-file tree: first {first.seconds:.2f} s "
+                f"({args.tree / first.seconds:,.0f} files/s, every file read), second (unchanged) "
+                f"{second.seconds:.3f} s ({args.tree / second.seconds:,.0f} files/s, nothing read)"
+            )
     return 0
 
 

@@ -34,35 +34,93 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.search_latency import QUERIES, build_library, caption, pct  # noqa: E402
-from photocap.library import open_library  # noqa: E402
-from photocap.library.schema import ImageFeature, TextVector  # noqa: E402
-from photocap.library.vectors import to_blob  # noqa: E402
+from bench.search_latency import QUERIES, build_library, caption, pct
+from photocap.library import open_library
+from photocap.library.schema import ImageFeature, TextVector
+from photocap.library.vectors import to_blob
 
-SENTENCES = ["a boat on a lake at sunset", "kids playing outside", "a kitty on the couch", "ocean waves",
-             "a puppy in the snow"]
+SENTENCES = [
+    "a boat on a lake at sunset",
+    "kids playing outside",
+    "a kitty on the couch",
+    "ocean waves",
+    "a puppy in the snow",
+]
 
 # real photos: name -> where it comes from (a scikit-image function or a wallpaper folder)
-SKIMAGE = ["astronaut", "camera", "chelsea", "coffee", "rocket", "hubble_deep_field", "clock", "coins", "moon",
-           "grass", "gravel", "brick", "page", "text", "immunohistochemistry", "retina", "colorwheel"]
-WALLPAPERS = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
-              "Grey", "Kite", "OneStandsOut", "Path", "summer_1am", "Volna", "Altai", "Canopee", "Flow", "Kokkini",
-              "Shell", "SafeLanding", "FlyingKonqui"]
+SKIMAGE = [
+    "astronaut",
+    "camera",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "clock",
+    "coins",
+    "moon",
+    "grass",
+    "gravel",
+    "brick",
+    "page",
+    "text",
+    "immunohistochemistry",
+    "retina",
+    "colorwheel",
+]
+WALLPAPERS = [
+    "Autumn",
+    "BytheWater",
+    "ColdRipple",
+    "ColorfulCups",
+    "DarkestHour",
+    "EveningGlow",
+    "FallenLeaf",
+    "Grey",
+    "Kite",
+    "OneStandsOut",
+    "Path",
+    "summer_1am",
+    "Volna",
+    "Altai",
+    "Canopee",
+    "Flow",
+    "Kokkini",
+    "Shell",
+    "SafeLanding",
+    "FlyingKonqui",
+]
 LAKES = {"BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "summer_1am"}
 # query -> photos judged relevant by looking at them
 JUDGED: dict[str, set[str]] = {
     # general words
-    "animal": {"chelsea"}, "pet": {"chelsea"}, "boat": {"EveningGlow"}, "water": LAKES | {"Volna"},
-    "forest": {"Path", "OneStandsOut"}, "drink": {"coffee"}, "space": {"hubble_deep_field", "rocket", "astronaut"},
+    "animal": {"chelsea"},
+    "pet": {"chelsea"},
+    "boat": {"EveningGlow"},
+    "water": LAKES | {"Volna"},
+    "forest": {"Path", "OneStandsOut"},
+    "drink": {"coffee"},
+    "space": {"hubble_deep_field", "rocket", "astronaut"},
     "plant": {"OneStandsOut", "Path", "FallenLeaf", "grass"},
     # synonyms
-    "kitty": {"chelsea"}, "ocean": {"Volna"}, "sea": {"Volna"}, "lake": LAKES, "mug": {"coffee", "ColorfulCups"},
-    "woods": {"Path", "OneStandsOut"}, "money": {"coins"}, "pier": {"BytheWater", "ColdRipple"},
-    "timepiece": {"clock"}, "galaxy": {"hubble_deep_field"},
+    "kitty": {"chelsea"},
+    "ocean": {"Volna"},
+    "sea": {"Volna"},
+    "lake": LAKES,
+    "mug": {"coffee", "ColorfulCups"},
+    "woods": {"Path", "OneStandsOut"},
+    "money": {"coins"},
+    "pier": {"BytheWater", "ColdRipple"},
+    "timepiece": {"clock"},
+    "galaxy": {"hubble_deep_field"},
     # sentences
-    "a boat on a lake at sunset": {"EveningGlow"}, "a cat sitting down": {"chelsea"},
-    "a cup of coffee": {"coffee"}, "a walk in the forest": {"Path"}, "a kite flying in the sky": {"Kite"},
-    "a rocket launch": {"rocket"}, "waves on a sandy beach": {"Volna"}, "autumn leaves on the ground": {"FallenLeaf"},
+    "a boat on a lake at sunset": {"EveningGlow"},
+    "a cat sitting down": {"chelsea"},
+    "a cup of coffee": {"coffee"},
+    "a walk in the forest": {"Path"},
+    "a kite flying in the sky": {"Kite"},
+    "a rocket launch": {"rocket"},
+    "waves on a sandy beach": {"Volna"},
+    "autumn leaves on the ground": {"FallenLeaf"},
 }
 
 
@@ -75,10 +133,14 @@ def add_vectors(lib, n: int, pool: np.ndarray, seed: int = 3) -> float:
         base = pool[rnd.integers(0, len(pool), len(ids))] + rnd.normal(0, 0.02, (len(ids), pool.shape[1]))
         feats = np.maximum(rnd.normal(0.3, 0.5, (len(ids), 1280)), 0)
         with lib._write() as s:
-            s.execute(insert(TextVector), [dict(photo_id=i, model_id="all-MiniLM-L6-v2", vector=to_blob(v))
-                                           for i, v in zip(ids, base)])
-            s.execute(insert(ImageFeature), [dict(photo_id=i, encoder_id="bench", vector=to_blob(f))
-                                             for i, f in zip(ids, feats)])
+            s.execute(
+                insert(TextVector),
+                [dict(photo_id=i, model_id="all-MiniLM-L6-v2", vector=to_blob(v)) for i, v in zip(ids, base)],
+            )
+            s.execute(
+                insert(ImageFeature),
+                [dict(photo_id=i, encoder_id="bench", vector=to_blob(f)) for i, f in zip(ids, feats)],
+            )
     return time.perf_counter() - t0
 
 
@@ -97,8 +159,10 @@ def bench_latency(args, embedder) -> None:
     t0 = time.perf_counter()
     pool = embedder.embed(pool_texts)
     rate = len(pool_texts) / (time.perf_counter() - t0)
-    print(f"embedding throughput: {rate:.0f} captions/s ({len(pool_texts)} captions, batch 32, "
-          f"{os.cpu_count()} CPUs, numpy)")
+    print(
+        f"embedding throughput: {rate:.0f} captions/s ({len(pool_texts)} captions, batch 32, "
+        f"{os.cpu_count()} CPUs, numpy)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         lib, build_s = build_library(Path(tmp, "bench.sqlite"), args.photos)
         vec_s = add_vectors(lib, args.photos, pool)
@@ -115,17 +179,24 @@ def bench_latency(args, embedder) -> None:
         rnd.shuffle(order)
         for q in order:
             words += timed(lambda q=q: lib.search(q, limit=50), 1)
-            hybrid += timed(lambda q=q: lib.search(q, limit=50, query_vector=qvecs[q],
-                                                   vector_model="all-MiniLM-L6-v2"), 1)
+            hybrid += timed(
+                lambda q=q: lib.search(q, limit=50, query_vector=qvecs[q], vector_model="all-MiniLM-L6-v2"), 1
+            )
             pid = rnd.randint(1, args.photos)
             similar += timed(lambda pid=pid: lib.similar_photos(pid, 50), 1)
         lib.close()
     print(f"\n{'(ms, limit 50)':34} {'p50':>7} {'p95':>7} {'max':>7}")
-    for name, xs in (("FTS-only search", words), ("hybrid search (words + meaning)", hybrid),
-                     ("similar photos", similar), ("embed one query (meaning lane)", embed_ms)):
+    for name, xs in (
+        ("FTS-only search", words),
+        ("hybrid search (words + meaning)", hybrid),
+        ("similar photos", similar),
+        ("embed one query (meaning lane)", embed_ms),
+    ):
         print(f"{name:34} {pct(xs, 50):7.1f} {pct(xs, 95):7.1f} {max(xs):7.1f}")
-    print(f"hybrid / FTS-only p95: {pct(hybrid, 95) / pct(words, 95):.2f}x; "
-          f"similar / FTS-only p95: {pct(similar, 95) / pct(words, 95):.2f}x")
+    print(
+        f"hybrid / FTS-only p95: {pct(hybrid, 95) / pct(words, 95):.2f}x; "
+        f"similar / FTS-only p95: {pct(similar, 95) / pct(words, 95):.2f}x"
+    )
 
 
 # ---- quality -----------------------------------------------------------------------------------
@@ -144,8 +215,11 @@ def real_photos(folder: Path) -> dict[str, Path]:
         print("scikit-image not installed: its photos are left out")
     for name in WALLPAPERS:
         images = Path("/usr/share/wallpapers", name, "contents", "images")
-        files = sorted(p for p in images.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")) \
-            if images.is_dir() else []
+        files = (
+            sorted(p for p in images.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+            if images.is_dir()
+            else []
+        )
         if files:
             sources.append((name, lambda p=files[0]: Image.open(p)))
     for i, (name, load) in enumerate(sources):
@@ -187,10 +261,14 @@ def bench_quality(embedder) -> None:
             if not relevant:
                 continue
             vec = embed_query(embedder, query)
-            got = {"words": lib.search(query, limit=5),
-                   "hybrid": lib.search(query, limit=5, query_vector=vec, vector_model=embedder.model_id)}
-            recall = {k: len({name_of[h.photo_id] for h in hits} & relevant) / min(5, len(relevant))
-                      for k, hits in got.items()}
+            got = {
+                "words": lib.search(query, limit=5),
+                "hybrid": lib.search(query, limit=5, query_vector=vec, vector_model=embedder.model_id),
+            }
+            recall = {
+                k: len({name_of[h.photo_id] for h in hits} & relevant) / min(5, len(relevant))
+                for k, hits in got.items()
+            }
             for k in sums:
                 sums[k] += recall[k]
             rows.append((query, recall, [name_of[h.photo_id] for h in got["hybrid"]]))

@@ -26,16 +26,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from photocap.library import db  # noqa: E402
-from photocap.library.schema import Photo  # noqa: E402
+from photocap.library import db
+from photocap.library.schema import Photo
 
 
 def rows(start: int, n: int) -> list[dict]:
-    return [{"path": f"/p/{i:07d}.jpg", "name": f"{i:07d}.jpg", "folder_name": "p", "size": i, "mtime_ns": i,
-             "identity": f"{i:040x}", "status": "ok", "caption_stale": False, "reviewed": False, "tags_text": ""}
-            for i in range(start, start + n)]
+    return [
+        {
+            "path": f"/p/{i:07d}.jpg",
+            "name": f"{i:07d}.jpg",
+            "folder_name": "p",
+            "size": i,
+            "mtime_ns": i,
+            "identity": f"{i:040x}",
+            "status": "ok",
+            "caption_stale": False,
+            "reviewed": False,
+            "tags_text": "",
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def one_round(folder: Path, mode: str, n: int) -> dict[str, float]:

@@ -82,16 +82,25 @@ def main() -> int:
             hyps[item.path] = d.held_back if d.held_back is not None else d.text
             fell += d.source == "tags"
         s = score_captions({r.path: r.captions for r in test}, hyps, tokenizer="simple", meteor=False)
-        row = {"n": n, "bleu4": round(s["BLEU-4"], 3), "cider": round(s["CIDEr"], 3), "seconds": round(seconds, 1),
-               "steps": last.step, "fell_back": round(fell / len(test), 2), "load": load(),
-               "example": hyps[test[0].path] + f" (ref: {test[0].captions[0]})"}
+        row = {
+            "n": n,
+            "bleu4": round(s["BLEU-4"], 3),
+            "cider": round(s["CIDEr"], 3),
+            "seconds": round(seconds, 1),
+            "steps": last.step,
+            "fell_back": round(fell / len(test), 2),
+            "load": load(),
+            "example": hyps[test[0].path] + f" (ref: {test[0].captions[0]})",
+        }
         rows.append(row)
         say(json.dumps(row))
     say("\n| user captions | BLEU-4 | CIDEr | teaching (s) | steps | fall-back on test |")
     say("|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        say(f"| {r['n']} | {r['bleu4']:.3f} | {r['cider']:.3f} | {r['seconds']:.0f} | {r['steps']} | "
-            f"{r['fell_back']:.0%} |")
+        say(
+            f"| {r['n']} | {r['bleu4']:.3f} | {r['cider']:.3f} | {r['seconds']:.0f} | {r['steps']} | "
+            f"{r['fell_back']:.0%} |"
+        )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(rows, indent=1))

@@ -33,8 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from PIL import Image, ImageEnhance, ImageOps  # noqa: E402
+import itertools
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
 
 WALLPAPERS = Path("/usr/share/wallpapers")
 # scene -> (source, caption with a name only this scene has)
@@ -49,8 +51,23 @@ SCENES = {
     "sky": ("MilkyWay", "the night sky over lake tuonela", "tuonela"),
     "leaf": ("Autumn", "the red leaf from kalevala park", "kalevala"),
 }
-UNRELATED = ["Altai", "Cascade", "Cluster", "ColdRipple", "DarkestHour", "Elarun", "EveningGlow", "Flow", "IceCold",
-             "Kay", "Kokkini", "OneStandsOut", "PastelHills", "SafeLanding", "Volna"]
+UNRELATED = [
+    "Altai",
+    "Cascade",
+    "Cluster",
+    "ColdRipple",
+    "DarkestHour",
+    "Elarun",
+    "EveningGlow",
+    "Flow",
+    "IceCold",
+    "Kay",
+    "Kokkini",
+    "OneStandsOut",
+    "PastelHills",
+    "SafeLanding",
+    "Volna",
+]
 TAUGHT_SHOTS, HELD_SHOTS = 3, 7
 ENDINGS = {"the", "a", "an", "at", "of", "on", "in", "with", "and", "to", "from", "behind", "over", "called", "by"}
 
@@ -90,7 +107,7 @@ def broken(text: str) -> bool:
     words = text.split()
     if len(words) < 2 or words[-1] in ENDINGS:
         return True
-    return any(a == b for a, b in zip(words, words[1:]))
+    return any(a == b for a, b in itertools.pairwise(words))
 
 
 def build(root: Path, seed: int = 0) -> tuple[dict, list[str]]:
@@ -132,8 +149,13 @@ def judge(texts: dict[str, str], scenes: dict, unrelated: list[str]) -> dict:
         words = set(re.findall(r"[a-z]+", t.lower()))
         if words & set(names.values()) or broken(t):
             harmed += 1
-    return {"held_out_shots": total, "right": right / total, "wrong": wrong / total,
-            "unrelated": len(unrelated), "unrelated_harmed": harmed / len(unrelated)}
+    return {
+        "held_out_shots": total,
+        "right": right / total,
+        "wrong": wrong / total,
+        "unrelated": len(unrelated),
+        "unrelated_harmed": harmed / len(unrelated),
+    }
 
 
 def main() -> int:
@@ -175,24 +197,33 @@ def main() -> int:
         fell += d.source == "tags"
     with_fallback = judge(final, scenes, unrelated)
     # a tags description counts as not harmed: judge() calls "" broken, so count those separately
-    harmed = sum(1 for p in unrelated if final[p] and (broken(final[p]) or
-                 set(re.findall(r"[a-z]+", final[p])) & {v[2] for v in SCENES.values()})) / len(unrelated)
+    harmed = sum(
+        1
+        for p in unrelated
+        if final[p] and (broken(final[p]) or set(re.findall(r"[a-z]+", final[p])) & {v[2] for v in SCENES.values()})
+    ) / len(unrelated)
     with_fallback["unrelated_harmed"] = harmed
     without = judge(raw, scenes, unrelated)
     result = {
-        "teaching_seconds": round(teach_s, 1), "captions": len(SCENES) * TAUGHT_SHOTS,
-        "with_fallback": with_fallback, "without_fallback": without,
+        "teaching_seconds": round(teach_s, 1),
+        "captions": len(SCENES) * TAUGHT_SHOTS,
+        "with_fallback": with_fallback,
+        "without_fallback": without,
         "fell_back_held_out": sum(1 for p in held if not final[p]) / len(held),
         "fell_back_unrelated": sum(1 for p in unrelated if not final[p]) / len(unrelated),
-        "examples": {Path(p).name: {"caption": raw[p], "used": bool(final[p]), "confidence": conf[p]}
-                     for p in held[::7] + unrelated[:8]},
+        "examples": {
+            Path(p).name: {"caption": raw[p], "used": bool(final[p]), "confidence": conf[p]}
+            for p in held[::7] + unrelated[:8]
+        },
         "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "best_metrics": {k: v for k, v in last.metrics.items() if isinstance(v, (int, float))},
     }
     say(json.dumps(result, indent=1))
-    say(f"teaching {teach_s / 60:.1f} min; held-out shots right {with_fallback['right']:.0%}, wrong "
+    say(
+        f"teaching {teach_s / 60:.1f} min; held-out shots right {with_fallback['right']:.0%}, wrong "
         f"{with_fallback['wrong']:.0%}; unrelated harmed {harmed:.0%} (without the fall-back: right "
-        f"{without['right']:.0%}, wrong {without['wrong']:.0%}, unrelated harmed {without['unrelated_harmed']:.0%})")
+        f"{without['right']:.0%}, wrong {without['wrong']:.0%}, unrelated harmed {without['unrelated_harmed']:.0%})"
+    )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photocap.model import build_encoder  # noqa: E402
-from photocap.model.device import configure_threads  # noqa: E402
-from trainer.datasets import load_karpathy  # noqa: E402
-from trainer.evaluate import evaluate_model, synthetic_scorer  # noqa: E402
-from trainer.features import ensure_features  # noqa: E402
-from trainer.synthetic import KARPATHY_FILE, make_synthetic  # noqa: E402
-from trainer.train import BEST_FILE, TrainConfig, run_to_end, train  # noqa: E402
+from photocap.model import build_encoder
+from photocap.model.device import configure_threads
+from trainer.datasets import load_karpathy
+from trainer.evaluate import evaluate_model, synthetic_scorer
+from trainer.features import ensure_features
+from trainer.synthetic import KARPATHY_FILE, make_synthetic
+from trainer.train import BEST_FILE, TrainConfig, run_to_end, train
 
 
 def say(msg: str) -> None:
@@ -51,8 +51,9 @@ def steps_time(cfg: TrainConfig, ds, steps: int) -> tuple[float, int, int]:
     """Seconds per training step over ``steps`` steps (after one warm-up step), and steps per epoch."""
     per_epoch = total = None
     stamps = []
-    for ev in train(TrainConfig(**{**cfg.to_dict(), "max_steps": steps + 1, "log_every": 1, "epochs": 1,
-                                   "val_images": 0}), ds):
+    for ev in train(
+        TrainConfig(**{**cfg.to_dict(), "max_steps": steps + 1, "log_every": 1, "epochs": 1, "val_images": 0}), ds
+    ):
         if ev.kind == "start":
             per_epoch = ev.metrics["steps_per_epoch"]
         if ev.kind == "step":
@@ -85,8 +86,11 @@ def main() -> int:
     # 1. data set and feature pass --------------------------------------------------------------
     data = work / "data"
     ann = data / KARPATHY_FILE
-    meta_ok = ann.is_file() and json.loads(ann.read_text()).get("seed") == args.seed and \
-        len(json.loads(ann.read_text())["images"]) == args.train + args.val + args.test
+    meta_ok = (
+        ann.is_file()
+        and json.loads(ann.read_text()).get("seed") == args.seed
+        and len(json.loads(ann.read_text())["images"]) == args.train + args.val + args.test
+    )
     if not meta_ok:
         shutil.rmtree(data, ignore_errors=True)
         t0 = time.perf_counter()
@@ -101,27 +105,45 @@ def main() -> int:
     t0 = time.perf_counter()
     ensure_features([r.path for r in ds.images], encoder, ds.name, cache_root)
     feat_s = time.perf_counter() - t0
-    results["feature_pass"] = {"images": len(ds.images), "seconds": round(feat_s, 1),
-                               "images_per_s": round(len(ds.images) / feat_s, 1)}
+    results["feature_pass"] = {
+        "images": len(ds.images),
+        "seconds": round(feat_s, 1),
+        "images_per_s": round(len(ds.images) / feat_s, 1),
+    }
     say(f"feature pass: {len(ds.images)} images in {feat_s:.1f} s ({len(ds.images) / feat_s:.1f} img/s)")
 
-    base = dict(feature_cache=str(cache_root), device="cpu", seed=args.seed, val_images=args.val,
-                attention_lambda=args.attention_lambda, early_stop=0, epochs=1000, max_minutes=args.minutes)
+    base = dict(
+        feature_cache=str(cache_root),
+        device="cpu",
+        seed=args.seed,
+        val_images=args.val,
+        attention_lambda=args.attention_lambda,
+        early_stop=0,
+        epochs=1000,
+        max_minutes=args.minutes,
+    )
 
     # 2. epoch time: cache vs encoder in every step -------------------------------------------------
     timing = {}
-    for label, kw in (("attention, image-grouped batches", dict(decoder="attention")),
-                      ("attention, per-caption batches", dict(decoder="attention", by_image=False)),
-                      ("show_tell, per-caption batches", dict(decoder="show_tell"))):
+    for label, kw in (
+        ("attention, image-grouped batches", dict(decoder="attention")),
+        ("attention, per-caption batches", dict(decoder="attention", by_image=False)),
+        ("show_tell, per-caption batches", dict(decoder="show_tell")),
+    ):
         row = {}
         for cached in (True, False):
             cfg = TrainConfig(**{**base, **kw, "out_dir": str(work / "timing"), "use_cache": cached})
             steps = args.recompute_steps if not cached else 3 * args.recompute_steps
             per_step, per_epoch, _ = steps_time(cfg, ds, steps)
-            row["cached" if cached else "recompute"] = {"s_per_step": round(per_step, 4), "steps_per_epoch": per_epoch,
-                                                        "epoch_s": round(per_step * per_epoch, 1)}
-            say(f"{label}, {'cached features' if cached else 'encoder every step'}: {per_step * 1000:.0f} ms/step, "
-                f"{per_epoch} steps -> {per_step * per_epoch:.1f} s/epoch")
+            row["cached" if cached else "recompute"] = {
+                "s_per_step": round(per_step, 4),
+                "steps_per_epoch": per_epoch,
+                "epoch_s": round(per_step * per_epoch, 1),
+            }
+            say(
+                f"{label}, {'cached features' if cached else 'encoder every step'}: {per_step * 1000:.0f} ms/step, "
+                f"{per_epoch} steps -> {per_step * per_epoch:.1f} s/epoch"
+            )
         if "recompute" in row:
             row["speedup"] = round(row["recompute"]["epoch_s"] / row["cached"]["epoch_s"], 1)
             say(f"  cache speed-up: {row['speedup']}x")
@@ -134,8 +156,9 @@ def main() -> int:
     for kind in args.models.split(","):
         out = work / "runs" / kind
         shutil.rmtree(out, ignore_errors=True)
-        cfg = TrainConfig(**{**base, "decoder": kind, "out_dir": str(out), "log_every": 100,
-                             "name": f"synthetic benchmark {kind}"})
+        cfg = TrainConfig(
+            **{**base, "decoder": kind, "out_dir": str(out), "log_every": 100, "name": f"synthetic benchmark {kind}"}
+        )
         say(f"training {kind} for {args.minutes} minutes (load {loadavg()})")
         epochs = []
         t0 = time.perf_counter()
@@ -144,26 +167,44 @@ def main() -> int:
             if ev.kind == "validation":
                 m = ev.metrics
                 epochs.append({k: v for k, v in m.items() if not isinstance(v, str)})
-                say(f"  epoch {ev.epoch} ({m['elapsed_s']:.0f} s): val loss {m['val_loss']:.3f} BLEU-4 {m['BLEU-4']:.3f} "
+                say(
+                    f"  epoch {ev.epoch} ({m['elapsed_s']:.0f} s): val loss {m['val_loss']:.3f} "
+                    f"BLEU-4 {m['BLEU-4']:.3f} "
                     f"CIDEr {m['CIDEr']:.2f} relation acc {m.get('relation_accuracy', 0):.3f} "
-                    f"(coverage {m.get('relation_coverage', 0):.2f})")
+                    f"(coverage {m.get('relation_coverage', 0):.2f})"
+                )
             elif ev.kind in ("start", "done"):
                 say(f"  {ev}")
 
         run_to_end(train(cfg, ds, extra_metrics=synthetic_scorer(ds)), show)
         train_s = time.perf_counter() - t0
         say(f"  evaluating on {args.test} test images (load {loadavg()})")
-        report = evaluate_model(out / BEST_FILE, ds, "test", beams=(1, 3), device="cpu", tokenizer="auto",
-                                meteor="auto", report_path=out / "test.eval.json",
-                                feature_cache=cache_root)
-        results["models"][kind] = {"train_seconds": round(train_s, 1), "epochs_run": len(epochs),
-                                   "history": epochs, "test": report["results"], "examples": report["examples"]}
+        report = evaluate_model(
+            out / BEST_FILE,
+            ds,
+            "test",
+            beams=(1, 3),
+            device="cpu",
+            tokenizer="auto",
+            meteor="auto",
+            report_path=out / "test.eval.json",
+            feature_cache=cache_root,
+        )
+        results["models"][kind] = {
+            "train_seconds": round(train_s, 1),
+            "epochs_run": len(epochs),
+            "history": epochs,
+            "test": report["results"],
+            "examples": report["examples"],
+        }
         for mode, r in report["results"].items():
-            say(f"  {kind} {mode}: BLEU-1 {r['BLEU-1']:.3f} BLEU-4 {r['BLEU-4']:.3f} CIDEr {r['CIDEr']:.3f} "
+            say(
+                f"  {kind} {mode}: BLEU-1 {r['BLEU-1']:.3f} BLEU-4 {r['BLEU-4']:.3f} CIDEr {r['CIDEr']:.3f} "
                 f"METEOR {r['METEOR'] if r['METEOR'] is None else round(r['METEOR'], 3)} ROUGE-L {r['ROUGE-L']:.3f} "
                 f"relation acc {r['relation_accuracy']:.3f} (coverage {r['relation_coverage']:.2f}) "
                 f"object prec {r['object_precision']:.3f} colour prec {r['colour_precision']:.3f} "
-                f"[{r['tokenizer']} tokens, METEOR {r['meteor']}]")
+                f"[{r['tokenizer']} tokens, METEOR {r['meteor']}]"
+            )
     results["machine"]["loadavg_end"] = loadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -46,8 +46,11 @@ def main() -> None:
     render(svg, 512).save(ICONS / "photocap.png")
     # Each size rendered from the vector, not scaled down from one bitmap.
     ico_sizes = [16, 24, 32, 48, 64, 128, 256]
-    render(svg, 256).save(ICONS / "photocap.ico", sizes=[(s, s) for s in ico_sizes],
-                          append_images=[render(svg, s) for s in ico_sizes[:-1]])
+    render(svg, 256).save(
+        ICONS / "photocap.ico",
+        sizes=[(s, s) for s in ico_sizes],
+        append_images=[render(svg, s) for s in ico_sizes[:-1]],
+    )
     big.save(ICONS / "photocap.icns", append_images=[render(svg, s) for s in (16, 32, 64, 128, 256, 512)])
     for name in ("photocap.png", "photocap.ico", "photocap.icns"):
         print(f"{ICONS / name}: {(ICONS / name).stat().st_size:,} bytes")

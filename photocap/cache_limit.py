@@ -101,8 +101,9 @@ class Pruned:
     size: int  # bytes left in thumbnails and feature caches
 
 
-def prune(limit: int | None = None, root: str | os.PathLike | None = None,
-          keep: Iterable[str | os.PathLike] = ()) -> Pruned:
+def prune(
+    limit: int | None = None, root: str | os.PathLike | None = None, keep: Iterable[str | os.PathLike] = ()
+) -> Pruned:
     """Remove the least recently used entries until they fit in ``limit`` bytes (default: the
     setting); entries in ``keep`` stay whatever their age. Safe while another process reads an
     entry (an open memory map keeps its file) or writes one (it is made again)."""

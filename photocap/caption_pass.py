@@ -39,12 +39,20 @@ class PassLibrary(Protocol):
 
     def count_needing_caption(self, model_id: str) -> int: ...
 
-    def photos_needing_caption(self, model_id: str, limit: int | None = None,
-                               first_ids: Sequence[int] | None = None) -> Sequence[Any]: ...
+    def photos_needing_caption(
+        self, model_id: str, limit: int | None = None, first_ids: Sequence[int] | None = None
+    ) -> Sequence[Any]: ...
 
-    def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
-                       tags: Sequence[tuple[str, float]] | None = None, file_version: tuple[int, int] | None = None,
-                       confidence: float | None = None) -> bool: ...
+    def record_caption(
+        self,
+        photo_id: int,
+        text: str,
+        source: str,
+        model_version: str | None = None,
+        tags: Sequence[tuple[str, float]] | None = None,
+        file_version: tuple[int, int] | None = None,
+        confidence: float | None = None,
+    ) -> bool: ...
 
     def record_problem(self, path_or_id: int, reason: str) -> None: ...
 
@@ -89,10 +97,16 @@ class CaptionSummary:
     stopped: bool
 
 
-def caption_pass(engine: CaptionEngine, library: PassLibrary, visible: Callable[[], Sequence[int]] = tuple,
-                 should_stop: Callable[[], bool] = lambda: False, chunk: int = 16, recount_every: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, speed: RateMeter | None = None,
-                 ) -> Generator[CaptionProgress, None, CaptionSummary]:
+def caption_pass(
+    engine: CaptionEngine,
+    library: PassLibrary,
+    visible: Callable[[], Sequence[int]] = tuple,
+    should_stop: Callable[[], bool] = lambda: False,
+    chunk: int = 16,
+    recount_every: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
+    speed: RateMeter | None = None,
+) -> Generator[CaptionProgress, None, CaptionSummary]:
     """Caption every photo that needs it with ``engine``, ``visible()`` ones first.
 
     Yields a :class:`CaptionProgress` per photo (its ``landed`` holds that photo's outcome,
@@ -145,8 +159,9 @@ def caption_pass(engine: CaptionEngine, library: PassLibrary, visible: Callable[
                 total = done + failed + max(0, library.count_needing_caption(model_id))
             total = max(total, done + failed)
             remaining = total - done - failed
-            yield CaptionProgress(done, total, failed, speed.rate, speed.eta(remaining),
-                                  [landed] if landed is not None else [])
+            yield CaptionProgress(
+                done, total, failed, speed.rate, speed.eta(remaining), [landed] if landed is not None else []
+            )
     finally:
         items.close()
     return CaptionSummary(done, failed, clock() - started, should_stop())
@@ -161,8 +176,9 @@ def _write(engine: CaptionEngine, library: PassLibrary, photo_id: int, item: Cap
             return Landed(photo_id, None, None, error=reason, path=item.path)
         d = item.description
         tags = tuple((str(t), float(p)) for t, p in d.tags)
-        stored = library.record_caption(photo_id, d.text, d.source, engine.model_id, list(tags),
-                                        file_version=item.version, confidence=d.confidence)
+        stored = library.record_caption(
+            photo_id, d.text, d.source, engine.model_id, list(tags), file_version=item.version, confidence=d.confidence
+        )
         if d.feature is not None:
             library.store_image_feature(photo_id, engine.captioner.feature_id, d.feature)
         return Landed(photo_id, d.text, d.source, tags, kept_user_caption=not stored, path=item.path)

@@ -24,10 +24,10 @@ from typing import Any
 # module before torch for it to take effect.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from photocap import imaging  # noqa: E402
-from photocap.model import Captioner, Description  # noqa: E402
-from photocap.model.encoders import DEFAULT_ENCODER  # noqa: E402
-from photocap.prefetch import Prefetcher  # noqa: E402
+from photocap import imaging
+from photocap.model import Captioner, Description
+from photocap.model.encoders import DEFAULT_ENCODER
+from photocap.prefetch import Prefetcher
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,15 @@ class CaptionItem:
 
 
 class CaptionEngine:
-    def __init__(self, captioner: Captioner, beam: int = 3, max_len: int = 20, batch_size: int = 16,
-                 decode_workers: int | None = None, memory_budget: imaging.MemoryBudget | None = None):
+    def __init__(
+        self,
+        captioner: Captioner,
+        beam: int = 3,
+        max_len: int = 20,
+        batch_size: int = 16,
+        decode_workers: int | None = None,
+        memory_budget: imaging.MemoryBudget | None = None,
+    ):
         self.captioner = captioner
         self.beam = beam
         self.max_len = max_len
@@ -62,9 +69,16 @@ class CaptionEngine:
         self.memory_budget = memory_budget or imaging.DECODE_BUDGET
 
     @classmethod
-    def create(cls, model_path: str | os.PathLike | None = None, device: str = "auto", beam: int = 3,
-               max_len: int = 20, batch_size: int = 16, encoder: str = DEFAULT_ENCODER,
-               encoder_weights: str | os.PathLike | None = "default") -> CaptionEngine:
+    def create(
+        cls,
+        model_path: str | os.PathLike | None = None,
+        device: str = "auto",
+        beam: int = 3,
+        max_len: int = 20,
+        batch_size: int = 16,
+        encoder: str = DEFAULT_ENCODER,
+        encoder_weights: str | os.PathLike | None = "default",
+    ) -> CaptionEngine:
         """With ``model_path`` a trained captioner; without, a tagger that describes photos by tags."""
         if model_path:
             captioner = Captioner.load(model_path, device=device, encoder_weights=encoder_weights)
@@ -85,8 +99,9 @@ class CaptionEngine:
         try:
             before = os.stat(path)
         except OSError as exc:
-            raise imaging.UnreadableFile(path, "the file is gone" if isinstance(exc, FileNotFoundError)
-                                         else (exc.strerror or type(exc).__name__)) from exc
+            raise imaging.UnreadableFile(
+                path, "the file is gone" if isinstance(exc, FileNotFoundError) else (exc.strerror or type(exc).__name__)
+            ) from exc
         image = self._load(path)
         try:
             after = os.stat(path)
@@ -116,8 +131,9 @@ class CaptionEngine:
         """Describe already-loaded, already-sized RGB images (one batch)."""
         return self.captioner.describe(images, beam=self.beam, max_len=self.max_len)
 
-    def caption_paths(self, paths: Iterable[str | os.PathLike],
-                      should_stop: Callable[[], bool] | None = None) -> Iterator[CaptionItem]:
+    def caption_paths(
+        self, paths: Iterable[str | os.PathLike], should_stop: Callable[[], bool] | None = None
+    ) -> Iterator[CaptionItem]:
         """Yield one :class:`CaptionItem` per path, in input order.
 
         Decoding runs ahead by about two batches on a thread pool; the model describes

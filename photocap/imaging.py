@@ -46,8 +46,19 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 PHOTO_EXTENSIONS = frozenset(
     {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-        ".heic", ".heif", ".hif",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+        ".heic",
+        ".heif",
+        ".hif",
     }
 )
 # Magic numbers: content type, whatever the extension says.
@@ -82,8 +93,7 @@ def too_large_reason(width: int, height: int) -> str:
 
 
 def over_budget_reason(need: int, limit: int) -> str:
-    return (f"needs {_megabytes(need)} of memory to decode, more than photocap's "
-            f"decoding budget of {_megabytes(limit)}")
+    return f"needs {_megabytes(need)} of memory to decode, more than photocap's decoding budget of {_megabytes(limit)}"
 
 
 def _megabytes(n: int) -> str:
@@ -116,6 +126,7 @@ class ImageTooLarge(ImageError):
 
 
 # ---- the decoding memory budget ---------------------------------------------------------
+
 
 class OverBudget(Exception):
     """A request bigger than the whole budget: it could never be granted."""
@@ -206,8 +217,9 @@ def bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | None = None,
-                streamed: bool = False) -> int:
+def decode_cost(
+    im: Image.Image, factor: int = 1, full_size: tuple[int, int] | None = None, streamed: bool = False
+) -> int:
     """Peak bytes to decode ``im`` (as opened, after any draft) and reduce it by ``factor``.
 
     Counts the decoded pixels at their bit depth, the decoder's own buffers, a progressive
@@ -238,6 +250,7 @@ def decode_cost(im: Image.Image, factor: int = 1, full_size: tuple[int, int] | N
 
 # ---- opening --------------------------------------------------------------------------
 
+
 def looks_like_photo(path: str | Path) -> bool:
     """True when the name or the first bytes say this is an image we can open."""
     p = Path(path)
@@ -253,7 +266,6 @@ def looks_like_photo(path: str | Path) -> bool:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return True
     return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif")
-
 
 
 def _open_file(path: Path) -> BinaryIO:
@@ -290,7 +302,7 @@ def _open(path: str | Path) -> Image.Image:
     except UnidentifiedImageError as exc:
         fh.close()
         raise UnsupportedFormat(p, _unsupported_reason(p)) from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types for bad headers
+    except Exception as exc:
         error = _decode_error(p, exc, fh)
         fh.close()
         raise error from exc
@@ -317,8 +329,7 @@ def _close(im: Image.Image, keep_pixels: bool = False) -> None:
 def _bomb_reason(exc: Exception) -> str:
     m = re.search(r"\((\d+) pixels\)", str(exc))
     if m:
-        return (f"image too large: {int(m[1]) / 1e6:,.0f} megapixels, "
-                f"more than {MAX_PIXELS // 1_000_000} megapixels")
+        return f"image too large: {int(m[1]) / 1e6:,.0f} megapixels, more than {MAX_PIXELS // 1_000_000} megapixels"
     return f"image too large: more than {MAX_PIXELS // 1_000_000} megapixels"
 
 
@@ -329,9 +340,15 @@ def _unsupported_reason(path: Path) -> str:
 
 
 _ERRNO_REASONS = {
-    errno.ENOENT: NOT_FOUND, errno.EACCES: PERMISSION_DENIED, errno.EPERM: PERMISSION_DENIED,
-    errno.EISDIR: IS_FOLDER, errno.ELOOP: LINK_LOOP, errno.EIO: DISK_ERROR,
-    errno.ENXIO: NOT_A_FILE, errno.ENODEV: NOT_A_FILE, errno.ENOTDIR: NOT_FOUND,
+    errno.ENOENT: NOT_FOUND,
+    errno.EACCES: PERMISSION_DENIED,
+    errno.EPERM: PERMISSION_DENIED,
+    errno.EISDIR: IS_FOLDER,
+    errno.ELOOP: LINK_LOOP,
+    errno.EIO: DISK_ERROR,
+    errno.ENXIO: NOT_A_FILE,
+    errno.ENODEV: NOT_A_FILE,
+    errno.ENOTDIR: NOT_FOUND,
 }
 
 
@@ -366,9 +383,11 @@ def _decode_error(path: Path, exc: BaseException, fh: BinaryIO | None = None) ->
     if isinstance(exc, OSError) and exc.errno is not None:
         return UnreadableFile(path, _os_reason(exc))
     text = str(exc).lower()
-    if (isinstance(exc, EOFError) or _declares_more_than_it_has(fh)
-            or any(w in text for w in ("truncated", "end of file", "premature end", "not enough data",
-                                       "unexpected end"))):
+    if (
+        isinstance(exc, EOFError)
+        or _declares_more_than_it_has(fh)
+        or any(w in text for w in ("truncated", "end of file", "premature end", "not enough data", "unexpected end"))
+    ):
         return CorruptImage(path, TRUNCATED)
     return CorruptImage(path, DAMAGED)
 
@@ -381,6 +400,7 @@ def reason_for(exc: BaseException) -> str:
 
 
 # ---- decoding -------------------------------------------------------------------------
+
 
 def to_rgb(im: Image.Image) -> Image.Image:
     """Any Pillow mode to 8-bit RGB: palettes and alpha over white, CMYK, 16-bit, float.
@@ -449,8 +469,9 @@ def reduce_image(im: Image.Image, factor: int) -> Image.Image:
     return _reduce_strips(strips, im.size, im.mode, factor)
 
 
-def _reduce_strips(strips: Iterable[tuple[int, Image.Image]], size: tuple[int, int], mode: str,
-                   factor: int) -> Image.Image:
+def _reduce_strips(
+    strips: Iterable[tuple[int, Image.Image]], size: tuple[int, int], mode: str, factor: int
+) -> Image.Image:
     """Reduce each strip (its first row a multiple of ``factor``) and paste them together."""
     w, h = size
     out: Image.Image | None = None
@@ -543,7 +564,7 @@ def _png_pixel_data(fh: BinaryIO) -> Iterator[bytes]:
 
 def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tuple[int, Image.Image]]:
     """(first row, strip image in the photo's own mode) for every ``rows`` rows."""
-    fh = getattr(im, "_photocap_file")
+    fh = im._photocap_file
     inflate = zlib.decompressobj()
     line = layout.row_bytes + 1
     stride_w = layout.row_bytes // layout.stride
@@ -565,12 +586,22 @@ def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tupl
         del pending[: n * line]
         if any(f > 4 for f in filtered[::line]):
             raise ValueError("unknown PNG row filter")
-        header = (stride_w.to_bytes(4, "big") + (n + 1).to_bytes(4, "big")
-                  + bytes((8, _STRIDE_TYPE[layout.stride], 0, 0, 0)))
+        header = (
+            stride_w.to_bytes(4, "big") + (n + 1).to_bytes(4, "big") + bytes((8, _STRIDE_TYPE[layout.stride], 0, 0, 0))
+        )
         store = zlib.compressobj(0)  # stored, not compressed: Pillow only needs a zlib stream
         data = b"".join((store.compress(b"\x00"), store.compress(previous), store.compress(filtered), store.flush()))
-        mini = b"".join((_PNG_SIGNATURE, _png_chunk(b"IHDR", header), len(data).to_bytes(4, "big"), b"IDAT", data,
-                         b"\0\0\0\0", _png_chunk(b"IEND", b"")))  # Pillow does not check IDAT's CRC
+        mini = b"".join(
+            (
+                _PNG_SIGNATURE,
+                _png_chunk(b"IHDR", header),
+                len(data).to_bytes(4, "big"),
+                b"IDAT",
+                data,
+                b"\0\0\0\0",
+                _png_chunk(b"IEND", b""),
+            )
+        )  # Pillow does not check IDAT's CRC
         del data
         with Image.open(io.BytesIO(mini)) as unfiltered:
             raw = unfiltered.tobytes()
@@ -593,9 +624,15 @@ def _stream_reduce_png(im: Image.Image, factor: int) -> Image.Image | None:
     return _reduce_strips(_png_strips(im, layout, rows), im.size, im.mode, factor)
 
 
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _orientation(im: Image.Image) -> int:
@@ -604,8 +641,9 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
-def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
-             budget: MemoryBudget | None = None) -> Image.Image:
+def load_rgb(
+    path: str | Path, min_size: int | tuple[int, int] | None = None, budget: MemoryBudget | None = None
+) -> Image.Image:
     """Decode ``path`` to an upright 8-bit RGB image.
 
     With ``min_size`` the photo comes back smaller, both sides still at least ``min_size``
@@ -649,7 +687,7 @@ def load_rgb(path: str | Path, min_size: int | tuple[int, int] | None = None,
             return to_rgb(small)  # inside: unreduced, this conversion is a full-size copy
     except OverBudget as exc:
         raise ImageTooLarge(p, str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes a reason, never a traceback
+    except Exception as exc:
         raise _decode_error(p, exc, getattr(im, "_photocap_file", None)) from exc
     finally:
         _close(im, keep_pixels=True)  # the pixels may be what is returned (already RGB, not reduced)
@@ -716,8 +754,9 @@ def _open_dc_only(path: Path, im: Image.Image) -> Image.Image:
     return fast
 
 
-def load_for_model(path: str | Path, size: int = 224, resize: str = "squash",
-                   budget: MemoryBudget | None = None) -> Image.Image:
+def load_for_model(
+    path: str | Path, size: int = 224, resize: str = "squash", budget: MemoryBudget | None = None
+) -> Image.Image:
     """The photo as the encoder wants it: ``size`` x ``size`` RGB.
 
     ``squash`` stretches the whole photo to a square (what EfficientNet-Lite0 prefers);
@@ -797,7 +836,7 @@ def exif_without_decoding(im: Image.Image) -> Image.Exif | None:
             if found:
                 im.info["exif"] = found
         return im.getexif()
-    except Exception:  # noqa: BLE001 - broken EXIF must not make the photo unreadable
+    except Exception:
         return None
     finally:
         del im.load
@@ -815,7 +854,7 @@ def read_meta(path: str | Path) -> PhotoMeta:
                 w, h = h, w
             try:
                 ifd = exif.get_ifd(_EXIF_IFD) if _EXIF_IFD in exif else {}
-            except Exception:  # noqa: BLE001
+            except Exception:
                 ifd = {}
             taken = _parse_exif_date(ifd.get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME))
             camera = _camera_name(exif.get(_TAG_MAKE), exif.get(_TAG_MODEL))
@@ -846,8 +885,24 @@ def _camera_name(make, model) -> str | None:
 
 
 __all__ = [
-    "CorruptImage", "DECODE_BUDGET", "HEIF_AVAILABLE", "ImageError", "ImageTooLarge", "MAX_PIXELS",
-    "MemoryBudget", "PHOTO_EXTENSIONS", "PhotoMeta", "UnreadableFile", "UnsupportedFormat", "decode_cost",
-    "load_for_model", "load_rgb", "looks_like_photo", "make_thumbnail", "read_meta", "reason_for",
-    "reduce_image", "to_rgb",
+    "DECODE_BUDGET",
+    "HEIF_AVAILABLE",
+    "MAX_PIXELS",
+    "PHOTO_EXTENSIONS",
+    "CorruptImage",
+    "ImageError",
+    "ImageTooLarge",
+    "MemoryBudget",
+    "PhotoMeta",
+    "UnreadableFile",
+    "UnsupportedFormat",
+    "decode_cost",
+    "load_for_model",
+    "load_rgb",
+    "looks_like_photo",
+    "make_thumbnail",
+    "read_meta",
+    "reason_for",
+    "reduce_image",
+    "to_rgb",
 ]

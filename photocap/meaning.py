@@ -32,8 +32,9 @@ def embed_query(embedder: SentenceEmbedder, typed: str) -> np.ndarray | None:
     return embedder.embed([text])[0]
 
 
-def embed_pending(library, embedder: SentenceEmbedder, should_stop: Callable[[], bool] | None = None,
-                  chunk: int = 32) -> Iterator[tuple[int, int]]:
+def embed_pending(
+    library, embedder: SentenceEmbedder, should_stop: Callable[[], bool] | None = None, chunk: int = 32
+) -> Iterator[tuple[int, int]]:
     """Give every photo with words a sentence vector; yields (vectors stored, photos still waiting).
 
     One chunk per step, written before the yield: stopping at any yield loses nothing. A
@@ -45,8 +46,11 @@ def embed_pending(library, embedder: SentenceEmbedder, should_stop: Callable[[],
     done = 0
     tried: set[tuple[int, str]] = set()
     while should_stop is None or not should_stop():
-        todo = [(pid, text) for pid, text in library.texts_needing_vectors(embedder.model_id, chunk)
-                if (pid, text) not in tried]
+        todo = [
+            (pid, text)
+            for pid, text in library.texts_needing_vectors(embedder.model_id, chunk)
+            if (pid, text) not in tried
+        ]
         if not todo:
             return done
         tried.update(todo)

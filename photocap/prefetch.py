@@ -57,7 +57,7 @@ class Prefetcher(Generic[T, R]):
     def _run(self, item: T) -> Loaded[T, R]:
         try:
             return Loaded(item, self.load(item))
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, who decides
+        except Exception as exc:
             return Loaded(item, error=exc)
 
     def map(self, items: Iterable[T], ahead: int | None = None) -> Iterator[Loaded[T, R]]:

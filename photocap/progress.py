@@ -26,8 +26,14 @@ class RateMeter:
     ``update(count)`` takes the running total; ``add(n)`` counts ``n`` more.
     """
 
-    def __init__(self, window: float = math.inf, min_span: float = 0.0, min_count: int = 0,
-                 clock: Callable[[], float] = time.monotonic, start: int = 0):
+    def __init__(
+        self,
+        window: float = math.inf,
+        min_span: float = 0.0,
+        min_count: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        start: int = 0,
+    ):
         self.window, self.min_span, self.min_count = window, min_span, min_count
         self.clock = clock
         self.marks: deque[tuple[float, int]] = deque()

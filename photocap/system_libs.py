@@ -70,22 +70,29 @@ def needs_xcb(env: Mapping[str, str], platform: str = sys.platform) -> bool:
     return not env.get("WAYLAND_DISPLAY")  # on Wayland Qt uses its Wayland plugin
 
 
-def missing_libraries(libraries: Iterable[tuple[str, str]] = XCB_LIBRARIES,
-                      can_load: Callable[[str], bool] = _can_load) -> list[tuple[str, str]]:
+def missing_libraries(
+    libraries: Iterable[tuple[str, str]] = XCB_LIBRARIES, can_load: Callable[[str], bool] = _can_load
+) -> list[tuple[str, str]]:
     return [(name, package) for name, package in libraries if not can_load(name)]
 
 
 def problem_message(missing: list[tuple[str, str]]) -> str:
     files = ", ".join(name for name, _ in missing)
     packages = " ".join(dict.fromkeys(package for _, package in missing))
-    return (f"photocap: the window cannot open: Qt needs system libraries that are missing ({files}).\n"
-            f"On Debian or Ubuntu install them with:\n"
-            f"    sudo apt-get install {packages}\n"
-            f"(other systems: the packages that provide these files; {SKIP_ENV}=1 skips this check)")
+    return (
+        f"photocap: the window cannot open: Qt needs system libraries that are missing ({files}).\n"
+        f"On Debian or Ubuntu install them with:\n"
+        f"    sudo apt-get install {packages}\n"
+        f"(other systems: the packages that provide these files; {SKIP_ENV}=1 skips this check)"
+    )
 
 
-def check(env: Mapping[str, str] | None = None, libraries: Iterable[tuple[str, str]] = XCB_LIBRARIES,
-          can_load: Callable[[str], bool] = _can_load, platform: str = sys.platform) -> str | None:
+def check(
+    env: Mapping[str, str] | None = None,
+    libraries: Iterable[tuple[str, str]] = XCB_LIBRARIES,
+    can_load: Callable[[str], bool] = _can_load,
+    platform: str = sys.platform,
+) -> str | None:
     """None when Qt can start; otherwise the message that tells the user what to install."""
     if not needs_xcb(os.environ if env is None else env, platform):
         return None

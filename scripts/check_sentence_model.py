@@ -16,10 +16,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photocap.model.sentence import SentenceEmbedder, model_zip  # noqa: E402
+from photocap.model.sentence import SentenceEmbedder, model_zip
 
-TEXTS = ["cat", "kitten", "truck", "a boat on a lake at sunset", "canoe, dock or seashore",
-         "Egyptian cat, tabby or tiger cat", "a mountain landscape with snow", ""]
+TEXTS = [
+    "cat",
+    "kitten",
+    "truck",
+    "a boat on a lake at sunset",
+    "canoe, dock or seashore",
+    "Egyptian cat, tabby or tiger cat",
+    "a mountain landscape with snow",
+    "",
+]
 
 
 def main() -> int:

@@ -42,8 +42,13 @@ class Batch:
 class CaptionPairs:
     """Every (image, caption) of some images, encoded with ``vocab``."""
 
-    def __init__(self, images: list[ImageRecord], vocab: Vocabulary, image_rows: list[int] | None = None,
-                 max_words: int = MAX_WORDS):
+    def __init__(
+        self,
+        images: list[ImageRecord],
+        vocab: Vocabulary,
+        image_rows: list[int] | None = None,
+        max_words: int = MAX_WORDS,
+    ):
         self.images = images
         rows = image_rows if image_rows is not None else list(range(len(images)))
         pair_img, pair_row, encoded = [], [], []
@@ -73,8 +78,9 @@ class CaptionPairs:
         caps = torch.from_numpy(self.tokens[pairs, :width].copy())
         return Batch(uniq, torch.from_numpy(inverse.reshape(-1).astype(np.int64)), caps, pairs)
 
-    def epoch_batches(self, epoch: int, seed: int, batch_size: int, by_image: bool = False,
-                      rank: int = 0, world: int = 1) -> list[np.ndarray]:
+    def epoch_batches(
+        self, epoch: int, seed: int, batch_size: int, by_image: bool = False, rank: int = 0, world: int = 1
+    ) -> list[np.ndarray]:
         """This rank's batches for ``epoch``; every rank gets the same number."""
         rng = np.random.default_rng([seed, epoch])
         if by_image:
@@ -83,7 +89,7 @@ class CaptionPairs:
             batches = self._bucketed(rng, batch_size)
         if world > 1:
             per_rank = len(batches) // world
-            batches = batches[rank: per_rank * world: world]
+            batches = batches[rank : per_rank * world : world]
         return batches
 
     def _by_image(self, rng, batch_size):
@@ -106,8 +112,8 @@ class CaptionPairs:
         batches = []
         pool = batch_size * pool_batches
         for start in range(0, len(order), pool):
-            chunk = order[start:start + pool]
+            chunk = order[start : start + pool]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+            batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
         perm = rng.permutation(len(batches))
         return [batches[i] for i in perm]

@@ -24,15 +24,22 @@ from trainer.metrics import score_captions
 
 
 @torch.no_grad()
-def generate(decoder: CaptionDecoder, vocab: Vocabulary, features: Callable[[np.ndarray], torch.Tensor],
-             rows: list[int], beam: int = 1, max_len: int = 20, batch_size: int = 64) -> list[str]:
+def generate(
+    decoder: CaptionDecoder,
+    vocab: Vocabulary,
+    features: Callable[[np.ndarray], torch.Tensor],
+    rows: list[int],
+    beam: int = 1,
+    max_len: int = 20,
+    batch_size: int = 64,
+) -> list[str]:
     """One caption per row, decoded in batches; the decoder is put in eval mode and restored."""
     was_training = decoder.training
     decoder.eval()
     out: list[str] = []
     try:
         for start in range(0, len(rows), batch_size):
-            feats = features(np.asarray(rows[start:start + batch_size]))
+            feats = features(np.asarray(rows[start : start + batch_size]))
             res = decode(decoder, feats, beam=beam, max_len=max_len)
             out.extend(vocab.decode(t) for t in res.tokens)
     finally:
@@ -58,12 +65,23 @@ def synthetic_scorer(dataset: CaptionDataset) -> Callable[[dict[str, str]], dict
     return score
 
 
-def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset, split: str = "test",
-                   beams: tuple[int, ...] = (1, 3), max_len: int = 20, batch_size: int = 64,
-                   limit: int | None = None, use_cache: bool = True, device: str = "auto",
-                   tokenizer: str = "auto", meteor: bool | str = "auto", examples: int = 5,
-                   feature_cache: str | os.PathLike | None = None,
-                   report_path: str | os.PathLike | None = None, progress: Callable[[str], None] | None = None) -> dict:
+def evaluate_model(
+    model: str | os.PathLike | Captioner,
+    dataset: CaptionDataset,
+    split: str = "test",
+    beams: tuple[int, ...] = (1, 3),
+    max_len: int = 20,
+    batch_size: int = 64,
+    limit: int | None = None,
+    use_cache: bool = True,
+    device: str = "auto",
+    tokenizer: str = "auto",
+    meteor: bool | str = "auto",
+    examples: int = 5,
+    feature_cache: str | os.PathLike | None = None,
+    report_path: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Caption every image of ``split`` with each beam width and score against its references."""
     say = progress or (lambda msg: None)
     captioner = model if isinstance(model, Captioner) else Captioner.load(model, device=device)
@@ -77,8 +95,13 @@ def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset
     cache = None
     if use_cache and not captioner.meta.get("provenance", {}).get("encoder_finetuned"):
         all_paths = [r.path for r in dataset.images]
-        gen = compute_features(all_paths if len(all_paths) <= 4 * len(paths) else paths, captioner.encoder,
-                               dataset.name, feature_cache or cache_root(), device=captioner.device)
+        gen = compute_features(
+            all_paths if len(all_paths) <= 4 * len(paths) else paths,
+            captioner.encoder,
+            dataset.name,
+            feature_cache or cache_root(),
+            device=captioner.device,
+        )
         try:
             while True:
                 p = next(gen)
@@ -89,8 +112,15 @@ def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset
     rows = list(range(len(paths)))
     refs = {p: r.captions for p, r in zip(paths, records)}
     extra = synthetic_scorer(dataset)
-    report: dict = {"model_id": captioner.model_id, "dataset": dataset.name, "split": split,
-                    "images": len(paths), "max_len": max_len, "results": {}, "examples": []}
+    report: dict = {
+        "model_id": captioner.model_id,
+        "dataset": dataset.name,
+        "split": split,
+        "images": len(paths),
+        "max_len": max_len,
+        "results": {},
+        "examples": [],
+    }
     generated: dict[str, list[str]] = {}
     for beam in beams:
         name = "greedy" if beam <= 1 else f"beam{beam}"
@@ -107,8 +137,9 @@ def evaluate_model(model: str | os.PathLike | Captioner, dataset: CaptionDataset
         say(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float)))
     step = max(1, len(paths) // max(1, examples))
     for i in range(0, len(paths), step)[:examples]:
-        report["examples"].append({"image": paths[i], "references": refs[paths[i]],
-                                   **{name: hyps[i] for name, hyps in generated.items()}})
+        report["examples"].append(
+            {"image": paths[i], "references": refs[paths[i]], **{name: hyps[i] for name, hyps in generated.items()}}
+        )
     if report_path is not None:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
         Path(report_path).write_text(json.dumps(report, indent=2))

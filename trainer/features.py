@@ -102,10 +102,15 @@ def _image_or_reason(loaded: Loaded[str, Any]) -> tuple[Any, str | None]:
     raise loaded.error
 
 
-def compute_features(paths: Sequence[str], encoder: Encoder, name: str = "dataset", root: str | os.PathLike | None = None,
-                     batch_size: int = 32, device: str | torch.device = "cpu",
-                     should_stop: Callable[[], bool] | None = None
-                     ) -> Generator[FeatureProgress, None, FeatureCache | None]:
+def compute_features(
+    paths: Sequence[str],
+    encoder: Encoder,
+    name: str = "dataset",
+    root: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    device: str | torch.device = "cpu",
+    should_stop: Callable[[], bool] | None = None,
+) -> Generator[FeatureProgress, None, FeatureCache | None]:
     """Yield progress while building (or ``return`` at once when found); returns the cache.
 
     Returns ``None`` when ``should_stop`` says so before the end (nothing is left behind).
@@ -156,9 +161,20 @@ def compute_features(paths: Sequence[str], encoder: Encoder, name: str = "datase
         spatial.flush()
         pooled.flush()
         del spatial, pooled
-        index = {"version": CACHE_VERSION, "key": key, "name": name, "n": max(n, 1), "locations": grid_l, "dim": c,
-                 "grid": list(probe.grid), "encoder": encoder.spec(), "preprocess": pre.to_dict(),
-                 "paths": paths, "failed": failed, "seconds": round(time.perf_counter() - t0, 2)}
+        index = {
+            "version": CACHE_VERSION,
+            "key": key,
+            "name": name,
+            "n": max(n, 1),
+            "locations": grid_l,
+            "dim": c,
+            "grid": list(probe.grid),
+            "encoder": encoder.spec(),
+            "preprocess": pre.to_dict(),
+            "paths": paths,
+            "failed": failed,
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
         (tmp / "index.json").write_text(json.dumps(index))
         try:
             os.replace(tmp, final)
@@ -177,8 +193,15 @@ class _Stopped(Exception):
     pass
 
 
-def ensure_features(paths: Sequence[str], encoder: Encoder, name: str = "dataset", root=None, batch_size: int = 32,
-                    device="cpu", progress: Callable[[FeatureProgress], None] | None = None) -> FeatureCache:
+def ensure_features(
+    paths: Sequence[str],
+    encoder: Encoder,
+    name: str = "dataset",
+    root=None,
+    batch_size: int = 32,
+    device="cpu",
+    progress: Callable[[FeatureProgress], None] | None = None,
+) -> FeatureCache:
     gen = compute_features(paths, encoder, name, root, batch_size, device)
     while True:
         try:
@@ -196,8 +219,14 @@ class FeatureSource:
     for measuring what the cache saves; images are decoded on a thread pool.
     """
 
-    def __init__(self, paths: Sequence[str], encoder: Encoder, cache: FeatureCache | None = None,
-                 pooled: bool = False, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        paths: Sequence[str],
+        encoder: Encoder,
+        cache: FeatureCache | None = None,
+        pooled: bool = False,
+        device: str | torch.device = "cpu",
+    ):
         self.paths = list(paths)
         self.encoder = encoder
         self.cache = cache

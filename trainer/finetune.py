@@ -61,8 +61,9 @@ class FinetuneOptions:
         return cls(**{**{f.name: getattr(cfg, f.name) for f in fields(cls)}, **changes})
 
 
-def grow_base(model: str | os.PathLike | Captioner, captions: list[str], min_count: int = 1,
-              device: str = "cpu") -> BaseModel:
+def grow_base(
+    model: str | os.PathLike | Captioner, captions: list[str], min_count: int = 1, device: str = "cpu"
+) -> BaseModel:
     """Load the base model and grow its vocabulary and decoder for the words of ``captions``."""
     cap = model if isinstance(model, Captioner) else Captioner.load(model, device=device)
     if cap.decoder is None:
@@ -89,15 +90,30 @@ def lift_new_words(decoder, old_size: int) -> None:
 
 def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
     dc = base.decoder.config
-    network = dict(decoder=dc.kind, embed_dim=dc.embed_dim, hidden_dim=dc.hidden_dim, attention_dim=dc.attention_dim,
-                   rnn=dc.rnn, num_layers=dc.num_layers, dropout=dc.dropout, feature_proj=dc.feature_proj,
-                   positions=bool(dc.positions), encoder=base.encoder.name, grid=base.encoder.grid)
+    network = dict(
+        decoder=dc.kind,
+        embed_dim=dc.embed_dim,
+        hidden_dim=dc.hidden_dim,
+        attention_dim=dc.attention_dim,
+        rnn=dc.rnn,
+        num_layers=dc.num_layers,
+        dropout=dc.dropout,
+        feature_proj=dc.feature_proj,
+        positions=bool(dc.positions),
+        encoder=base.encoder.name,
+        grid=base.encoder.grid,
+    )
     settings = {**asdict(opts), "name": opts.name or "fine-tuned on my captions"}
     return TrainConfig(**settings, **network, log_every=5)
 
 
-def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts: FinetuneOptions | None = None,
-             control: TrainControl | None = None, resume: bool = False) -> Iterator[TrainEvent]:
+def finetune(
+    model: str | os.PathLike | Captioner,
+    dataset: CaptionDataset,
+    opts: FinetuneOptions | None = None,
+    control: TrainControl | None = None,
+    resume: bool = False,
+) -> Iterator[TrainEvent]:
     """Fine-tune ``model`` on ``dataset`` (train split; val split for early stopping)."""
     opts = opts or FinetuneOptions()
     train_caps = [c for r in dataset.split("train") for c in r.captions]
@@ -105,18 +121,33 @@ def finetune(model: str | os.PathLike | Captioner, dataset: CaptionDataset, opts
         raise ValueError("no captions to fine-tune on (the training split is empty)")
     base = grow_base(model, train_caps, opts.min_count, device="cpu")
     lift_new_words(base.decoder, len(base.vocab) - len(base.new_words))
-    yield TrainEvent("info", message=f"base model {base.model_id}: vocabulary {len(base.vocab)} "
-                                     f"(+{len(base.new_words)} new words: {', '.join(base.new_words[:12])}"
-                                     f"{' ...' if len(base.new_words) > 12 else ''})")
+    yield TrainEvent(
+        "info",
+        message=f"base model {base.model_id}: vocabulary {len(base.vocab)} "
+        f"(+{len(base.new_words)} new words: {', '.join(base.new_words[:12])}"
+        f"{' ...' if len(base.new_words) > 12 else ''})",
+    )
     cfg = finetune_config(base, opts)
-    return (yield from train(cfg, dataset, control, resume=resume, base=base,
-                     provenance={"parent_model_id": base.model_id, "new_words": base.new_words,
-                                 "finetuned_on": dataset.name}))
+    return (
+        yield from train(
+            cfg,
+            dataset,
+            control,
+            resume=resume,
+            base=base,
+            provenance={"parent_model_id": base.model_id, "new_words": base.new_words, "finetuned_on": dataset.name},
+        )
+    )
 
 
-def finetune_library(library_path: str | os.PathLike, model: str | os.PathLike, opts: FinetuneOptions | None = None,
-                     control: TrainControl | None = None, resume: bool = False,
-                     register: bool = True) -> Iterator[TrainEvent]:
+def finetune_library(
+    library_path: str | os.PathLike,
+    model: str | os.PathLike,
+    opts: FinetuneOptions | None = None,
+    control: TrainControl | None = None,
+    resume: bool = False,
+    register: bool = True,
+) -> Iterator[TrainEvent]:
     """Fine-tune on the library's user captions, recording the run in the library and registering the
     best model as a new (inactive) model version. ``register=False`` leaves the library untouched."""
     opts = opts or FinetuneOptions()
@@ -130,8 +161,10 @@ def finetune_library(library_path: str | os.PathLike, model: str | os.PathLike, 
         base_id = model_file_id(model)
         params = {k: v for k, v in asdict(opts).items() if k != "feature_cache"}
         n_examples = dataset.num_pairs("train")
-        run_id = lib.with_library("start_training_run", lambda library: library.start_training_run(
-            base_model_id=base_id, params=params, n_examples=n_examples))
+        run_id = lib.with_library(
+            "start_training_run",
+            lambda library: library.start_training_run(base_model_id=base_id, params=params, n_examples=n_examples),
+        )
     status, result_id, metrics, error = "failed", None, {}, None
     try:
         last = None
@@ -178,14 +211,19 @@ class _LibraryLink:
                 return fn(lib)
             finally:
                 lib.close()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.errors.append(f"{what}: {exc}")
             return None
 
-    def finish_run(self, run_id: int, status: str, model_id: str | None, metrics: dict,
-                   error: str | None = None) -> None:
-        self.with_library("finish_training_run", lambda library: library.finish_training_run(
-            run_id=run_id, status=status, result_model_id=model_id, metrics=metrics, error=error))
+    def finish_run(
+        self, run_id: int, status: str, model_id: str | None, metrics: dict, error: str | None = None
+    ) -> None:
+        self.with_library(
+            "finish_training_run",
+            lambda library: library.finish_training_run(
+                run_id=run_id, status=status, result_model_id=model_id, metrics=metrics, error=error
+            ),
+        )
 
     def register(self, model_path: str, metrics: dict, opts: FinetuneOptions) -> tuple[TrainEvent, str | None]:
         from photocap.model.captioner import model_file_id
@@ -196,14 +234,31 @@ class _LibraryLink:
         n_errors = len(self.errors)
         name = meta.get("name") or opts.name
         parent = meta.get("provenance", {}).get("parent_model_id")
-        self.with_library("register_model_version", lambda library: library.register_model_version(
-            model_id=model_id, path=str(model_path), name=name, parent_model_id=parent, metrics=metrics))
+        self.with_library(
+            "register_model_version",
+            lambda library: library.register_model_version(
+                model_id=model_id, path=str(model_path), name=name, parent_model_id=parent, metrics=metrics
+            ),
+        )
         if len(self.errors) > n_errors:
-            return TrainEvent("info", path=model_path, message="the model was saved but could not be registered with "
-                                                               f"the library: {self.errors[-1]}"), None
-        return TrainEvent("info", path=model_path, message="registered with the library as a new model version "
-                                                           "(not active until you choose it)"), model_id
+            return TrainEvent(
+                "info",
+                path=model_path,
+                message=f"the model was saved but could not be registered with the library: {self.errors[-1]}",
+            ), None
+        return TrainEvent(
+            "info",
+            path=model_path,
+            message="registered with the library as a new model version (not active until you choose it)",
+        ), model_id
 
 
-__all__ = ["BEST_FILE", "FinetuneOptions", "finetune", "finetune_config", "finetune_library", "grow_base",
-           "lift_new_words"]
+__all__ = [
+    "BEST_FILE",
+    "FinetuneOptions",
+    "finetune",
+    "finetune_config",
+    "finetune_library",
+    "grow_base",
+    "lift_new_words",
+]

@@ -39,8 +39,16 @@ def _teach(control, library_path: str, options: dict, resume: bool):
     return teach(library_path, TeachOptions(**options), control=control, resume=resume)
 
 
-def _dataset(control, library_path: str, annotations: str, images: str | None, fmt: str, minutes: float | None,
-             name: str, config: dict):
+def _dataset(
+    control,
+    library_path: str,
+    annotations: str,
+    images: str | None,
+    fmt: str,
+    minutes: float | None,
+    name: str,
+    config: dict,
+):
     """Train on a COCO / Flickr / Karpathy dataset (the run folder beside the library's teaching);
     the best model is imported into the library as a new, inactive version (``done`` carries its id)."""
     import datetime as _dt
@@ -57,8 +65,15 @@ def _dataset(control, library_path: str, annotations: str, images: str | None, f
             yield ev
             continue
         info = import_model(library_path, ev.path)
-        yield TrainEvent("done", step=ev.step, epoch=ev.epoch, total_steps=ev.total_steps,
-                         metrics={**ev.metrics, "model_id": info.model_id}, path=info.path, message=ev.message)
+        yield TrainEvent(
+            "done",
+            step=ev.step,
+            epoch=ev.epoch,
+            total_steps=ev.total_steps,
+            metrics={**ev.metrics, "model_id": info.model_id},
+            path=info.path,
+            message=ev.message,
+        )
 
 
 RECIPES: dict[str, Callable] = {"teach": _teach, "dataset": _dataset}
@@ -92,7 +107,7 @@ def _child(recipe: str, args: tuple, events, commands) -> None:
         for ev in RECIPES[recipe](control, *args):
             events.put(("event", dataclasses.asdict(ev)))
         events.put(("end", None))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent in one line
+    except Exception as exc:
         events.put(("error", " ".join(str(exc).split()) or exc.__class__.__name__))
 
 
@@ -104,8 +119,9 @@ class TrainingProcess:
         ctx = mp.get_context("spawn")  # never fork a process with Qt and torch threads in it
         self._events = ctx.Queue()
         self._commands = ctx.Queue()
-        self.process = ctx.Process(target=_child, args=(recipe, args, self._events, self._commands),
-                                   name=f"photocap-{recipe}", daemon=True)
+        self.process = ctx.Process(
+            target=_child, args=(recipe, args, self._events, self._commands), name=f"photocap-{recipe}", daemon=True
+        )
         self._cancelled = False
 
     def start(self) -> None:
@@ -123,8 +139,9 @@ class TrainingProcess:
             self._cancelled = True
             self._commands.put("cancel")
 
-    def events(self, should_stop: Callable[[], bool] | None = None, poll: float = 0.2,
-               grace: float = 40.0) -> Iterator[SimpleNamespace]:
+    def events(
+        self, should_stop: Callable[[], bool] | None = None, poll: float = 0.2, grace: float = 40.0
+    ) -> Iterator[SimpleNamespace]:
         """The child's events until it ends. ``should_stop()`` true: cancel (the child saves its
         state at its next step and ends with a ``cancelled`` event); after ``grace`` seconds
         without an end (the child is still loading, say) the stream stops anyway."""
@@ -141,8 +158,9 @@ class TrainingProcess:
                 what, payload = self._events.get(timeout=poll)
             except queue.Empty:
                 if not self.process.is_alive():
-                    raise TrainingFailed(f"the training process stopped unexpectedly (exit code "
-                                         f"{self.process.exitcode})") from None
+                    raise TrainingFailed(
+                        f"the training process stopped unexpectedly (exit code {self.process.exitcode})"
+                    ) from None
                 continue
             if what == "event":
                 yield SimpleNamespace(**payload)

@@ -39,9 +39,8 @@ def save_state(path: str | os.PathLike, state: dict) -> Path:
 def load_state(path: str | os.PathLike) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - corrupt file, or one holding pickled objects
-        raise StateError(f"cannot resume from {path}: {exc}. Start again without --resume "
-                         f"or delete the file.") from exc
+    except Exception as exc:
+        raise StateError(f"cannot resume from {path}: {exc}. Start again without --resume or delete the file.") from exc
     if not isinstance(state, dict) or state.get("state_version") != STATE_VERSION:
         raise StateError(f"{path} is not a photocap training state (version {STATE_VERSION})")
     return state

@@ -13,6 +13,7 @@ relation accuracy and object/colour precision against the scene.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -26,8 +27,12 @@ from photocap.model.vocab import tokenize
 
 SHAPES = ("circle", "square", "triangle", "star")
 COLOURS = {
-    "red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220),
-    "yellow": (235, 215, 40), "purple": (140, 60, 180), "orange": (245, 140, 30),
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (235, 215, 40),
+    "purple": (140, 60, 180),
+    "orange": (245, 140, 30),
 }
 SIZES = {"small": (13, 17), "large": (28, 36)}  # radius range in pixels on a 224 canvas
 RELATIONS = ("left of", "right of", "above", "below")
@@ -78,7 +83,7 @@ def _clear(a: Shape, b: Shape) -> bool:
 def _chain(objs: list[Shape]) -> str:
     """'a A rel a B rel a C': each relation links neighbours in the list."""
     parts = [f"a {objs[0].phrase()}"]
-    for prev, cur in zip(objs, objs[1:]):
+    for prev, cur in itertools.pairwise(objs):
         parts.append(f"{PHRASE[relation(prev, cur)]} a {cur.phrase()}")
     return " ".join(parts)
 
@@ -94,8 +99,13 @@ def _captions(shapes: list[Shape], rng: random.Random) -> list[str]:
     listing = " and ".join(f"a {s.phrase()}" for s in by_x)
     orders = [by_x, by_y, by_x[::-1], by_y[::-1]]
     rng.shuffle(orders)
-    return [_chain(by_x), f"{count} shapes {_chain(by_y)}", f"there are {count} shapes {_chain(orders[0])}",
-            _chain(orders[1]), f"{count} shapes {listing}"]
+    return [
+        _chain(by_x),
+        f"{count} shapes {_chain(by_y)}",
+        f"there are {count} shapes {_chain(orders[0])}",
+        _chain(orders[1]),
+        f"{count} shapes {listing}",
+    ]
 
 
 def _star(cx, cy, r):
@@ -136,15 +146,30 @@ def make_scene(rng: random.Random, filename: str, max_shapes: int = 3) -> Scene:
             size = rng.choice(tuple(SIZES))
             r = rng.uniform(*SIZES[size])
             m = r + 4
-            shapes.append(Shape(rng.choice(SHAPES), rng.choice(tuple(COLOURS)), size,
-                                round(rng.uniform(m, 224 - m), 1), round(rng.uniform(m, 224 - m), 1), round(r, 1)))
-        if all(_clear(a, b) for i, a in enumerate(shapes) for b in shapes[i + 1:]):
+            shapes.append(
+                Shape(
+                    rng.choice(SHAPES),
+                    rng.choice(tuple(COLOURS)),
+                    size,
+                    round(rng.uniform(m, 224 - m), 1),
+                    round(rng.uniform(m, 224 - m), 1),
+                    round(r, 1),
+                )
+            )
+        if all(_clear(a, b) for i, a in enumerate(shapes) for b in shapes[i + 1 :]):
             return Scene(filename, shapes, _captions(shapes, rng))
     raise RuntimeError("could not place the shapes")  # pragma: no cover - 1000 tries never all fail
 
 
-def make_synthetic(out_dir: str | os.PathLike, n_train: int = 4000, n_val: int = 250, n_test: int = 500,
-                   seed: int = 0, image_size: int = 224, progress=None) -> Path:
+def make_synthetic(
+    out_dir: str | os.PathLike,
+    n_train: int = 4000,
+    n_val: int = 250,
+    n_test: int = 500,
+    seed: int = 0,
+    image_size: int = 224,
+    progress=None,
+) -> Path:
     """Write the benchmark into ``out_dir``; returns the Karpathy JSON path. Same seed, same files."""
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -157,10 +182,19 @@ def make_synthetic(out_dir: str | os.PathLike, n_train: int = 4000, n_val: int =
         bg = tuple(rng.randint(205, 250) for _ in range(3))
         img_rng = random.Random(rng.getrandbits(64))
         draw_scene(scene.shapes, image_size, bg, img_rng).save(out / "images" / name, optimize=False)
-        images.append({"filepath": "images", "filename": name, "imgid": i, "split": split,
-                       "sentids": list(range(5 * i, 5 * i + 5)),
-                       "sentences": [{"raw": c, "tokens": tokenize(c), "imgid": i, "sentid": 5 * i + j}
-                                     for j, c in enumerate(scene.captions)]})
+        images.append(
+            {
+                "filepath": "images",
+                "filename": name,
+                "imgid": i,
+                "split": split,
+                "sentids": list(range(5 * i, 5 * i + 5)),
+                "sentences": [
+                    {"raw": c, "tokens": tokenize(c), "imgid": i, "sentid": 5 * i + j}
+                    for j, c in enumerate(scene.captions)
+                ],
+            }
+        )
         scenes.append({"filename": name, "split": split, "shapes": [asdict(s) for s in scene.shapes]})
         if progress is not None and (i + 1) % 500 == 0:
             progress(i + 1, len(splits))
@@ -184,9 +218,14 @@ def load_scenes(directory: str | os.PathLike) -> dict[str, list[Shape]]:
 
 # ---- reading captions back ------------------------------------------------------------
 
-_REL_TOKENS = [(("to", "the", "left", "of"), "left of"), (("to", "the", "right", "of"), "right of"),
-               (("left", "of"), "left of"), (("right", "of"), "right of"),
-               (("above",), "above"), (("below",), "below")]
+_REL_TOKENS = [
+    (("to", "the", "left", "of"), "left of"),
+    (("to", "the", "right", "of"), "right of"),
+    (("left", "of"), "left of"),
+    (("right", "of"), "right of"),
+    (("above",), "above"),
+    (("below",), "below"),
+]
 
 
 @dataclass
@@ -207,10 +246,12 @@ def parse_caption(text: str) -> tuple[list[Mention], list[tuple[int, str, int]],
     i = 0
     while i < len(words):
         w = words[i]
-        rel = next((name for toks, name in _REL_TOKENS if tuple(words[i:i + len(toks)]) == toks), None)
+        rel = next((name for toks, name in _REL_TOKENS if tuple(words[i : i + len(toks)]) == toks), None)
         if rel is not None:
             pending_rel = rel if mentions else None
-            i += len(next(toks for toks, name in _REL_TOKENS if name == rel and tuple(words[i:i + len(toks)]) == toks))
+            i += len(
+                next(toks for toks, name in _REL_TOKENS if name == rel and tuple(words[i : i + len(toks)]) == toks)
+            )
             continue
         if w in COLOURS:
             colour = w
@@ -275,9 +316,12 @@ def score_captions(captions: dict[str, str], scenes: dict[str, list[Shape]]) -> 
             n_count_ok += count == len(shapes)
     div = lambda a, b: a / b if b else 0.0  # noqa: E731
     return {
-        "relation_accuracy": div(n_rel_ok, n_rel), "relations_stated": n_rel,
+        "relation_accuracy": div(n_rel_ok, n_rel),
+        "relations_stated": n_rel,
         "relation_coverage": div(n_rel, n_rel_possible),
-        "object_precision": div(n_obj_ok, n_obj), "shape_precision": div(n_shape_ok, n_obj),
-        "colour_precision": div(n_col_ok, n_col), "object_recall": div(recall_hit, recall_total),
+        "object_precision": div(n_obj_ok, n_obj),
+        "shape_precision": div(n_shape_ok, n_obj),
+        "colour_precision": div(n_col_ok, n_col),
+        "object_recall": div(recall_hit, recall_total),
         "count_accuracy": div(n_count_ok, n_count),
     }

@@ -104,8 +104,12 @@ def interrupted_teaching(library_path: str | os.PathLike) -> dict | None:
     plan = _read_plan(library_path)
     if plan is None or not (run_dir(library_path) / STATE_FILE).is_file():
         return None
-    return {"started": plan.started, "epoch": plan.epoch, "captions": plan.n_captions,
-            "base_model_id": plan.base_model_id}
+    return {
+        "started": plan.started,
+        "epoch": plan.epoch,
+        "captions": plan.n_captions,
+        "base_model_id": plan.base_model_id,
+    }
 
 
 def discard_interrupted(library_path: str | os.PathLike) -> None:
@@ -122,8 +126,9 @@ def default_minutes(n_captions: int) -> float:
     return round(min(60.0, 3.0 + n_captions / 250), 1)
 
 
-def plan_training(n_train: int, n_val: int, out_dir: str, minutes: float | None, device: str = "auto",
-                  seed: int = 0) -> TrainConfig:
+def plan_training(
+    n_train: int, n_val: int, out_dir: str, minutes: float | None, device: str = "auto", seed: int = 0
+) -> TrainConfig:
     """Training settings for ``n_train`` captions (from scratch).
 
     * batch 8 below 200 captions, 16 below 2,000, 32 below 20,000, else 64: small data
@@ -142,14 +147,29 @@ def plan_training(n_train: int, n_val: int, out_dir: str, minutes: float | None,
     epochs = int(min(200, max(3, math.ceil(600 / steps))))
     small = n_train < 2000
     return TrainConfig(
-        out_dir=out_dir, decoder="attention", embed_dim=128 if small else 256, hidden_dim=256 if small else 512,
-        attention_dim=128, feature_proj=128 if small else 256, dropout=0.3, min_count=1, batch_size=batch,
-        by_image=False, epochs=epochs, lr=1e-3, attention_lambda=0.1,
-        early_stop=0 if steps < 25 else 5, lr_patience=1 if steps >= 25 else 3,
+        out_dir=out_dir,
+        decoder="attention",
+        embed_dim=128 if small else 256,
+        hidden_dim=256 if small else 512,
+        attention_dim=128,
+        feature_proj=128 if small else 256,
+        dropout=0.3,
+        min_count=1,
+        batch_size=batch,
+        by_image=False,
+        epochs=epochs,
+        lr=1e-3,
+        attention_lambda=0.1,
+        early_stop=0 if steps < 25 else 5,
+        lr_patience=1 if steps >= 25 else 3,
         monitor="cider" if n_val >= 20 else "loss",  # CIDEr on a handful of photos is noise
         max_minutes=minutes if minutes is not None else default_minutes(n_train),
-        val_images=min(200, max(1, n_val)), log_every=max(1, min(20, steps)), device=device, seed=seed,
-        name="taught on my captions")
+        val_images=min(200, max(1, n_val)),
+        log_every=max(1, min(20, steps)),
+        device=device,
+        seed=seed,
+        name="taught on my captions",
+    )
 
 
 def _dataset(plan: TeachPlan) -> CaptionDataset:
@@ -171,8 +191,10 @@ def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
     caps = held_out_rule([UserCaption(str(r.photo_id), r.path, r.text, r.split) for r in rows])
     photos = {c.photo_id for c in caps}
     if len(photos) < MIN_PHOTOS:
-        raise ValueError(f"write captions for at least {MIN_PHOTOS} photos first ({len(photos)} so far): "
-                         "teaching learns from the captions you wrote")
+        raise ValueError(
+            f"write captions for at least {MIN_PHOTOS} photos first ({len(photos)} so far): "
+            "teaching learns from the captions you wrote"
+        )
     base_path = active.path if active is not None and active.path and Path(active.path).is_file() else None
     n_train = sum(1 for c in caps if c.split == "train")
     n_val = len({c.photo_id for c in caps if c.split == "val"})
@@ -181,14 +203,23 @@ def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
         if not hasattr(cfg, key):
             raise ValueError(f"unknown training setting {key!r}")
         setattr(cfg, key, value)
-    return TeachPlan(started=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                     library=str(library_path), captions=[[c.photo_id, c.path, c.text, c.split] for c in caps],
-                     base_model_id=active.model_id if base_path else None, base_model_path=base_path,
-                     config=cfg.to_dict(), options=asdict(opts))
+    return TeachPlan(
+        started=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        library=str(library_path),
+        captions=[[c.photo_id, c.path, c.text, c.split] for c in caps],
+        base_model_id=active.model_id if base_path else None,
+        base_model_path=base_path,
+        config=cfg.to_dict(),
+        options=asdict(opts),
+    )
 
 
-def teach(library_path: str | os.PathLike, opts: TeachOptions | None = None, control: TrainControl | None = None,
-          resume: bool = False) -> Iterator[TrainEvent]:
+def teach(
+    library_path: str | os.PathLike,
+    opts: TeachOptions | None = None,
+    control: TrainControl | None = None,
+    resume: bool = False,
+) -> Iterator[TrainEvent]:
     """Teach from the library's user captions; yields :class:`trainer.train.TrainEvent` (see module doc).
 
     The last event is ``done`` (``.metrics["model_id"]`` of the newly registered, inactive
@@ -211,8 +242,11 @@ def teach(library_path: str | os.PathLike, opts: TeachOptions | None = None, con
     dataset = _dataset(plan)
     counts = dataset.counts()
     how = f"fine-tuning {plan.base_model_id}" if plan.base_model_path else "a new model from scratch"
-    yield TrainEvent("info", message=f"teaching {how} from {plan.n_captions} of your captions "
-                                     f"({counts['train']} photos to learn from, {counts['val']} held out)")
+    yield TrainEvent(
+        "info",
+        message=f"teaching {how} from {plan.n_captions} of your captions "
+        f"({counts['train']} photos to learn from, {counts['val']} held out)",
+    )
     lib = _LibraryRecorder(library_path)
     run_id = lib.start(plan)
     status, last, error = "failed", None, None
@@ -235,10 +269,15 @@ def teach(library_path: str | os.PathLike, opts: TeachOptions | None = None, con
             lib.finish(run_id, "done", info.model_id, last.metrics)
             run_id = None
             discard_interrupted(library_path)
-            yield TrainEvent("done", step=last.step, epoch=last.epoch, total_steps=last.total_steps,
-                             metrics={**last.metrics, "model_id": info.model_id}, path=info.path,
-                             message=f"registered as {info.name!r} ({info.model_id}); not in use until you "
-                                     "choose it")
+            yield TrainEvent(
+                "done",
+                step=last.step,
+                epoch=last.epoch,
+                total_steps=last.total_steps,
+                metrics={**last.metrics, "model_id": info.model_id},
+                path=info.path,
+                message=f"registered as {info.name!r} ({info.model_id}); not in use until you choose it",
+            )
     except GeneratorExit:
         status = "cancelled"
         raise
@@ -293,7 +332,7 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
     mean_lp = []
     with torch.inference_mode():
         for start in range(0, len(lp_rows), 64):
-            chunk = lp_rows[start:start + 64]
+            chunk = lp_rows[start : start + 64]
             out = decode(cap.decoder, feats(chunk, not cap.decoder.has_attention), beam=3, max_len=cfg.max_len)
             mean_lp += [lp / max(n, 1) for lp, n in zip(out.logprob, out.lengths)]
     calibration = conf.calibrate(distances, mean_lp)
@@ -304,14 +343,29 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
         n = plan.n_captions
         name = f"Taught {_dt.date.today().isoformat()} · {n} caption{'s' * (n != 1)}"
         prov = dict(cap.meta.get("provenance") or {})
-        prov.update(taught_from="library", captions=n, held_out=len(val_rows), base_model_id=plan.base_model_id,
-                    parent_model_id=plan.base_model_id, started=plan.started)
-        path = save_model(folder / f"{model_id}.safetensors", cap.encoder, cap.decoder, cap.vocab,
-                          model_id=model_id, name=name, provenance=prov, calibration=calibration,
-                          taught=prototypes)
+        prov.update(
+            taught_from="library",
+            captions=n,
+            held_out=len(val_rows),
+            base_model_id=plan.base_model_id,
+            parent_model_id=plan.base_model_id,
+            started=plan.started,
+        )
+        path = save_model(
+            folder / f"{model_id}.safetensors",
+            cap.encoder,
+            cap.decoder,
+            cap.vocab,
+            model_id=model_id,
+            name=name,
+            provenance=prov,
+            calibration=calibration,
+            taught=prototypes,
+        )
         metrics = {**_numbers(done.metrics), "captions": n, "held_out": len(val_rows)}
-        return lib.register_model_version(model_id, path, name=name, parent_model_id=plan.base_model_id,
-                                          metrics=metrics)
+        return lib.register_model_version(
+            model_id, path, name=name, parent_model_id=plan.base_model_id, metrics=metrics
+        )
     finally:
         lib.close()
 
@@ -321,11 +375,16 @@ class _LibraryRecorder(_LibraryLink):
 
     def start(self, plan: TeachPlan) -> int | None:
         params = {"teach": True, **{k: plan.config.get(k) for k in ("batch_size", "epochs", "lr", "max_minutes")}}
-        return self.with_library("start_training_run", lambda library: library.start_training_run(
-            base_model_id=plan.base_model_id, params=params, n_examples=plan.n_captions))
+        return self.with_library(
+            "start_training_run",
+            lambda library: library.start_training_run(
+                base_model_id=plan.base_model_id, params=params, n_examples=plan.n_captions
+            ),
+        )
 
-    def finish(self, run_id: int | None, status: str, model_id: str | None, metrics: dict,
-               error: str | None = None) -> None:
+    def finish(
+        self, run_id: int | None, status: str, model_id: str | None, metrics: dict, error: str | None = None
+    ) -> None:
         if run_id is not None:
             self.finish_run(run_id, status, model_id, _numbers(metrics), error)
 
@@ -369,14 +428,15 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     finally:
         lib.close()
     # the photos teaching held out (the same rule); small libraries hold none out: the taught ones then
-    split = {r.photo_id: r.split for r in held_out_rule([UserCaption(str(r.photo_id), r.path, r.text, r.split)
-                                                          for r in rows])}
+    split = {
+        r.photo_id: r.split
+        for r in held_out_rule([UserCaption(str(r.photo_id), r.path, r.text, r.split) for r in rows])
+    }
     held = [r for r in rows if split[str(r.photo_id)] == "val"] or rows
     held = held[:limit]
     new = CaptionEngine.create(versions[model_id].path, device=device)
     cur_path = active.path if active is not None and active.path and Path(active.path).is_file() else None
-    current = CaptionEngine.create(cur_path, device=device) if active is None or active.model_id != model_id \
-        else new
+    current = CaptionEngine.create(cur_path, device=device) if active is None or active.model_id != model_id else new
 
     def describe(engine, paths):
         out = {}
@@ -395,8 +455,11 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
         rows.append(CompareRow(r.photo_id, r.path, r.text, cd.text if cd else None, nd.text, nd.confidence))
     un_paths = [str(Path(p.path)) for p in unedited]
     new_un = describe(new, un_paths)
-    un_rows = [CompareRow(p.id, p.path, None, p.caption, new_un[q].text, new_un[q].confidence)
-               for p, q in zip(unedited, un_paths) if q in new_un]
+    un_rows = [
+        CompareRow(p.id, p.path, None, p.caption, new_un[q].text, new_un[q].confidence)
+        for p, q in zip(unedited, un_paths)
+        if q in new_un
+    ]
     scores: dict[str, dict[str, float]] = {}
     if rows:
         refs = {str(i): [r.reference] for i, r in enumerate(rows)}
@@ -424,7 +487,7 @@ def import_model(library_path: str | os.PathLike, file: str | os.PathLike):
         cap = Captioner.load(src, device="cpu")
     except (CheckpointError, EncoderWeightsError) as exc:
         raise ImportRefused(_one_line(str(exc))) from exc
-    except Exception as exc:  # noqa: BLE001 - any other failure to load is a refusal too
+    except Exception as exc:
         raise ImportRefused(_one_line(f"{src} cannot be loaded as a photocap model: {exc}")) from exc
     if cap.decoder is None:
         raise ImportRefused(f"{src} has no caption decoder")
@@ -442,10 +505,18 @@ def import_model(library_path: str | os.PathLike, file: str | os.PathLike):
         shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
         prov = meta.get("provenance") or {}
-        metrics = {k: v for k, v in (prov.get("metrics") or {}).items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        return lib.register_model_version(model_id, dest, name=meta.get("name") or src.stem,
-                                          parent_model_id=prov.get("parent_model_id"), metrics=metrics)
+        metrics = {
+            k: v
+            for k, v in (prov.get("metrics") or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        return lib.register_model_version(
+            model_id,
+            dest,
+            name=meta.get("name") or src.stem,
+            parent_model_id=prov.get("parent_model_id"),
+            metrics=metrics,
+        )
     finally:
         lib.close()
 
@@ -454,5 +525,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["CompareRow", "Comparison", "ImportRefused", "TeachOptions", "compare", "default_minutes",
-           "discard_interrupted", "held_out_rule", "import_model", "interrupted_teaching", "plan_training", "teach"]
+__all__ = [
+    "CompareRow",
+    "Comparison",
+    "ImportRefused",
+    "TeachOptions",
+    "compare",
+    "default_minutes",
+    "discard_interrupted",
+    "held_out_rule",
+    "import_model",
+    "interrupted_teaching",
+    "plan_training",
+    "teach",
+]

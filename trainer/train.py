@@ -49,9 +49,24 @@ from trainer.state import STATE_FILE, StateError, load_state, rng_state, save_st
 BEST_FILE, LAST_FILE = "best.safetensors", "last.safetensors"
 MONITORS = {"cider": "CIDEr", "bleu4": "BLEU-4", "loss": "val_loss"}
 # Settings that must not change when resuming (they change the network or the batches).
-_FIXED_ON_RESUME = ("decoder", "embed_dim", "hidden_dim", "attention_dim", "rnn", "num_layers", "feature_proj",
-                    "positions", "encoder", "grid", "finetune_encoder_blocks", "batch_size", "by_image", "seed",
-                    "min_count", "max_words")
+_FIXED_ON_RESUME = (
+    "decoder",
+    "embed_dim",
+    "hidden_dim",
+    "attention_dim",
+    "rnn",
+    "num_layers",
+    "feature_proj",
+    "positions",
+    "encoder",
+    "grid",
+    "finetune_encoder_blocks",
+    "batch_size",
+    "by_image",
+    "seed",
+    "min_count",
+    "max_words",
+)
 
 
 @dataclass
@@ -139,8 +154,10 @@ class TrainEvent:
     def __str__(self) -> str:
         parts = [f"[{self.kind}]"]
         if self.kind == "step":
-            parts.append(f"epoch {self.epoch} step {self.step}/{self.total_steps or '?'} loss {self.loss:.4f} "
-                         f"lr {self.lr:.2e} {self.throughput:.0f} captions/s")
+            parts.append(
+                f"epoch {self.epoch} step {self.step}/{self.total_steps or '?'} loss {self.loss:.4f} "
+                f"lr {self.lr:.2e} {self.throughput:.0f} captions/s"
+            )
             if self.eta_s is not None:
                 parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "features":
@@ -148,8 +165,10 @@ class TrainEvent:
             if self.eta_s is not None:
                 parts.append(f"eta {format_duration(self.eta_s)}")
         elif self.kind == "validation":
-            parts.append(f"epoch {self.epoch}: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in self.metrics.items() if isinstance(v, float)))
+            parts.append(
+                f"epoch {self.epoch}: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items() if isinstance(v, float))
+            )
         if self.message:
             parts.append(self.message)
         if self.path:
@@ -211,15 +230,31 @@ class BaseModel:
 
 def make_decoder(cfg: TrainConfig, vocab_size: int, feature_dim: int, locations: int) -> CaptionDecoder:
     attention = cfg.decoder == "attention"
-    return build_decoder(DecoderConfig(
-        kind=cfg.decoder, vocab_size=vocab_size, feature_dim=feature_dim, embed_dim=cfg.embed_dim,
-        hidden_dim=cfg.hidden_dim, attention_dim=cfg.attention_dim, rnn=cfg.rnn, num_layers=cfg.num_layers,
-        dropout=cfg.dropout, feature_proj=cfg.feature_proj if attention else 0,
-        positions=locations if (attention and cfg.positions) else 0))
+    return build_decoder(
+        DecoderConfig(
+            kind=cfg.decoder,
+            vocab_size=vocab_size,
+            feature_dim=feature_dim,
+            embed_dim=cfg.embed_dim,
+            hidden_dim=cfg.hidden_dim,
+            attention_dim=cfg.attention_dim,
+            rnn=cfg.rnn,
+            num_layers=cfg.num_layers,
+            dropout=cfg.dropout,
+            feature_proj=cfg.feature_proj if attention else 0,
+            positions=locations if (attention and cfg.positions) else 0,
+        )
+    )
 
 
-def caption_loss(decoder: torch.nn.Module, feats: torch.Tensor, captions: torch.Tensor, image_index: torch.Tensor,
-                 attention_lambda: float = 0.0, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def caption_loss(
+    decoder: torch.nn.Module,
+    feats: torch.Tensor,
+    captions: torch.Tensor,
+    image_index: torch.Tensor,
+    attention_lambda: float = 0.0,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss to minimise, mean cross-entropy per real token). Padding never counts."""
     out = decoder(feats, captions, image_index)
     target = captions[:, 1:]
@@ -241,8 +276,9 @@ def validation_loss(decoder: CaptionDecoder, pairs: CaptionPairs, features: Feat
     total = tokens = 0.0
     for start in range(0, len(pairs), batch_size):
         b = pairs.batch(np.arange(start, min(len(pairs), start + batch_size)))
-        _, ce = caption_loss(decoder, features(b.image_rows), b.captions.to(features.device),
-                             b.image_index.to(features.device))
+        _, ce = caption_loss(
+            decoder, features(b.image_rows), b.captions.to(features.device), b.image_index.to(features.device)
+        )
         n = b.num_tokens
         total += float(ce) * n
         tokens += n
@@ -250,9 +286,16 @@ def validation_loss(decoder: CaptionDecoder, pairs: CaptionPairs, features: Feat
     return total / max(tokens, 1)
 
 
-def validate(decoder: CaptionDecoder, vocab: Vocabulary, dataset: CaptionDataset, val_idx: list[int],
-             pairs: CaptionPairs, features: FeatureSource, cfg: TrainConfig,
-             extra_metrics: Callable[[dict[str, str]], dict] | None = None) -> dict:
+def validate(
+    decoder: CaptionDecoder,
+    vocab: Vocabulary,
+    dataset: CaptionDataset,
+    val_idx: list[int],
+    pairs: CaptionPairs,
+    features: FeatureSource,
+    cfg: TrainConfig,
+    extra_metrics: Callable[[dict[str, str]], dict] | None = None,
+) -> dict:
     """Validation loss on every val caption, and metrics of greedy captions for up to ``val_images``."""
     metrics: dict = {"val_loss": validation_loss(decoder, pairs, features, max(cfg.batch_size, 64))}
     rows = val_idx[: cfg.val_images]
@@ -274,9 +317,15 @@ def _monitor_value(metrics: dict, monitor: str) -> float:
     return -v if monitor == "loss" else v
 
 
-def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | None = None, resume: bool = False,
-          base: BaseModel | None = None, extra_metrics: Callable[[dict[str, str]], dict] | None = None,
-          provenance: dict | None = None) -> Generator[TrainEvent, None, TrainResult | None]:
+def train(
+    cfg: TrainConfig,
+    dataset: CaptionDataset,
+    control: TrainControl | None = None,
+    resume: bool = False,
+    base: BaseModel | None = None,
+    extra_metrics: Callable[[dict[str, str]], dict] | None = None,
+    provenance: dict | None = None,
+) -> Generator[TrainEvent, None, TrainResult | None]:
     """Train on ``dataset``'s train split, validate on its val split; yields events (see module doc).
 
     ``base``: start from this model (fine-tuning; see :mod:`trainer.finetune`).
@@ -298,8 +347,9 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
         old = state["config"]
         changed = [k for k in _FIXED_ON_RESUME if old.get(k) != getattr(cfg, k)]
         if changed:
-            raise StateError(f"cannot resume {state_path}: these settings differ from the interrupted run: "
-                             f"{', '.join(changed)}")
+            raise StateError(
+                f"cannot resume {state_path}: these settings differ from the interrupted run: {', '.join(changed)}"
+            )
     torch.manual_seed(cfg.seed)
 
     # ---- data, vocabulary, encoder -------------------------------------------------------
@@ -322,16 +372,16 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     cache = None
     if use_cache:
         if main:
-            gen = compute_features(paths, encoder, dataset.name, cfg.feature_cache, device=device,
-                                   should_stop=lambda: control.cancelled)
+            gen = compute_features(
+                paths, encoder, dataset.name, cfg.feature_cache, device=device, should_stop=lambda: control.cancelled
+            )
             while True:
                 try:
                     p = next(gen)
                 except StopIteration as stop:
                     cache = stop.value
                     break
-                yield TrainEvent("features", step=p.done, total_steps=p.total, throughput=p.images_per_s,
-                                 eta_s=p.eta_s)
+                yield TrainEvent("features", step=p.done, total_steps=p.total, throughput=p.images_per_s, eta_s=p.eta_s)
             if cache is None:
                 yield TrainEvent("cancelled", message="cancelled during the feature pass (nothing saved)")
                 return
@@ -341,8 +391,11 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
             cache = ensure_features(paths, encoder, dataset.name, cfg.feature_cache, device=device)
         failed = [i for i, p in enumerate(paths) if p in cache.failed]
         if failed:
-            yield TrainEvent("info", message=f"{len(failed)} images could not be read and are left out "
-                                             f"(first: {paths[failed[0]]}: {cache.index['failed'][paths[failed[0]]]})")
+            yield TrainEvent(
+                "info",
+                message=f"{len(failed)} images could not be read and are left out "
+                f"(first: {paths[failed[0]]}: {cache.index['failed'][paths[failed[0]]]})",
+            )
             bad = set(failed)
             train_idx = [i for i in train_idx if i not in bad]
             val_idx = [i for i in val_idx if i not in bad]
@@ -361,14 +414,15 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     else:
         decoder = make_decoder(cfg, len(vocab), encoder.feature_dim, locations)
     decoder = decoder.to(device)
-    groups = [{"params": [p for p in decoder.parameters()], "lr": cfg.lr}]
+    groups = [{"params": list(decoder.parameters()), "lr": cfg.lr}]
     if enc_params:
         groups.append({"params": enc_params, "lr": cfg.encoder_lr})
     optimizer = torch.optim.Adam(groups)
     # fp16 autocast (CUDA GPUs without bf16) needs loss scaling; bf16 and fp32 do not
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_decay,
-                                                           patience=cfg.lr_patience, min_lr=cfg.min_lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=cfg.lr_decay, patience=cfg.lr_patience, min_lr=cfg.min_lr
+    )
     run_id = uuid.uuid4().hex[:8]
     epoch, done_in_epoch, step, elapsed = 0, 0, 0, 0.0
     best, best_epoch, bad_epochs, history = -math.inf, -1, 0, []
@@ -383,44 +437,89 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
         run_id, epoch, done_in_epoch, step = state["run_id"], state["epoch"], state["batch_in_epoch"], state["step"]
-        elapsed, best, best_epoch, bad_epochs = state["elapsed"], state["best"], state["best_epoch"], state["bad_epochs"]
+        elapsed, best, best_epoch, bad_epochs = (
+            state["elapsed"],
+            state["best"],
+            state["best_epoch"],
+            state["bad_epochs"],
+        )
         history, best_metrics = list(state["history"]), dict(state["best_metrics"])
     model = distributed.wrap(decoder, dist_info, device)
-    prov = {"trainer": "photocap-train", "dataset": dataset.name, "run_id": run_id, "config": cfg.to_dict(),
-            "encoder_finetuned": bool(enc_params), **(provenance or {})}
+    prov = {
+        "trainer": "photocap-train",
+        "dataset": dataset.name,
+        "run_id": run_id,
+        "config": cfg.to_dict(),
+        "encoder_finetuned": bool(enc_params),
+        **(provenance or {}),
+    }
     if base is not None:
         prov.setdefault("parent_model_id", base.model_id)
 
     def snapshot() -> dict:
-        return {"config": cfg.to_dict(), "vocab": list(vocab.itos), "run_id": run_id, "epoch": epoch,
-                "batch_in_epoch": done_in_epoch, "step": step, "elapsed": elapsed, "best": best,
-                "best_epoch": best_epoch, "bad_epochs": bad_epochs, "history": history, "best_metrics": best_metrics,
-                "decoder": decoder.state_dict(), "encoder": encoder.state_dict() if enc_params else {},
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
-                "scaler": scaler.state_dict() if scaler.is_enabled() else {}}
+        return {
+            "config": cfg.to_dict(),
+            "vocab": list(vocab.itos),
+            "run_id": run_id,
+            "epoch": epoch,
+            "batch_in_epoch": done_in_epoch,
+            "step": step,
+            "elapsed": elapsed,
+            "best": best,
+            "best_epoch": best_epoch,
+            "bad_epochs": bad_epochs,
+            "history": history,
+            "best_metrics": best_metrics,
+            "decoder": decoder.state_dict(),
+            "encoder": encoder.state_dict() if enc_params else {},
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng_state(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+        }
 
     def write_state() -> None:
         if main:
             save_state(state_path, snapshot())
 
     def write_model(name: str, metrics: dict) -> Path:
-        return save_model(out / name, encoder, decoder, vocab, model_id=f"{run_id}-s{step}",
-                          name=cfg.name or f"{dataset.name} {cfg.decoder}",
-                          provenance={**prov, "epoch": epoch, "step": step, "metrics": _plain(metrics)},
-                          include_encoder=bool(enc_params))
+        return save_model(
+            out / name,
+            encoder,
+            decoder,
+            vocab,
+            model_id=f"{run_id}-s{step}",
+            name=cfg.name or f"{dataset.name} {cfg.decoder}",
+            provenance={**prov, "epoch": epoch, "step": step, "metrics": _plain(metrics)},
+            include_encoder=bool(enc_params),
+        )
 
-    per_epoch = len(train_pairs.epoch_batches(0, cfg.seed, cfg.batch_size, cfg.batches_by_image,
-                                              dist_info.rank, dist_info.world))
+    per_epoch = len(
+        train_pairs.epoch_batches(0, cfg.seed, cfg.batch_size, cfg.batches_by_image, dist_info.rank, dist_info.world)
+    )
     total_steps = per_epoch * cfg.epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
-    yield TrainEvent("start", step=step, epoch=epoch, total_steps=total_steps, metrics={
-        "steps_per_epoch": per_epoch, "train_captions": len(train_pairs), "train_images": len(train_idx),
-        "val_images": len(val_idx), "vocab_size": len(vocab), "cached_features": features.cached}, message=(
-        f"{'resuming' if state else 'training'} {cfg.decoder} on {dataset.name}: {len(train_pairs)} captions of "
-        f"{len(train_idx)} images, {len(val_idx)} val images, vocabulary {len(vocab)}, "
-        f"{'cached features' if features.cached else 'live encoder'}, {per_epoch} steps/epoch, device {device}"
-        + (f", {dist_info.world} processes" if dist_info.enabled else "")))
+    yield TrainEvent(
+        "start",
+        step=step,
+        epoch=epoch,
+        total_steps=total_steps,
+        metrics={
+            "steps_per_epoch": per_epoch,
+            "train_captions": len(train_pairs),
+            "train_images": len(train_idx),
+            "val_images": len(val_idx),
+            "vocab_size": len(vocab),
+            "cached_features": features.cached,
+        },
+        message=(
+            f"{'resuming' if state else 'training'} {cfg.decoder} on {dataset.name}: {len(train_pairs)} captions of "
+            f"{len(train_idx)} images, {len(val_idx)} val images, vocabulary {len(vocab)}, "
+            f"{'cached features' if features.cached else 'live encoder'}, {per_epoch} steps/epoch, device {device}"
+            + (f", {dist_info.world} processes" if dist_info.enabled else "")
+        ),
+    )
 
     # ---- the loop ----------------------------------------------------------------------------
     decoder.train()
@@ -432,8 +531,9 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
     win_loss, win_n = 0.0, 0
     try:
         while epoch < cfg.epochs and not stop_reason:
-            batches = train_pairs.epoch_batches(epoch, cfg.seed, cfg.batch_size, cfg.batches_by_image,
-                                                dist_info.rank, dist_info.world)
+            batches = train_pairs.epoch_batches(
+                epoch, cfg.seed, cfg.batch_size, cfg.batches_by_image, dist_info.rank, dist_info.world
+            )
             while done_in_epoch < len(batches):
                 if control.paused and not control.cancelled:
                     t_pause = time.perf_counter()
@@ -444,12 +544,18 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                     steps_speed.skip(time.perf_counter() - t_pause)
                     pairs_speed.restart(pairs_speed.count)
                 elapsed = time.perf_counter() - t_start
-                over_budget = (cfg.max_minutes is not None and elapsed >= cfg.max_minutes * 60) or \
-                              (cfg.max_steps is not None and step >= cfg.max_steps)
+                over_budget = (cfg.max_minutes is not None and elapsed >= cfg.max_minutes * 60) or (
+                    cfg.max_steps is not None and step >= cfg.max_steps
+                )
                 if distributed.any_rank(control.cancelled, dist_info, device):
                     write_state()
-                    yield TrainEvent("cancelled", step=step, epoch=epoch, path=str(state_path),
-                                     message="stopped; continue with --resume")
+                    yield TrainEvent(
+                        "cancelled",
+                        step=step,
+                        epoch=epoch,
+                        path=str(state_path),
+                        message="stopped; continue with --resume",
+                    )
                     return
                 if distributed.any_rank(over_budget, dist_info, device):
                     stop_reason = "time or step budget reached"
@@ -457,8 +563,14 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                 b = train_pairs.batch(batches[done_in_epoch])
                 feats = features(b.image_rows, grad=bool(enc_params))
                 with autocast(device):
-                    loss, ce = caption_loss(model, feats, b.captions.to(device), b.image_index.to(device),
-                                            cfg.attention_lambda, cfg.label_smoothing)
+                    loss, ce = caption_loss(
+                        model,
+                        feats,
+                        b.captions.to(device),
+                        b.image_index.to(device),
+                        cfg.attention_lambda,
+                        cfg.label_smoothing,
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 # DDP averages the decoder's gradients; the fine-tuned encoder blocks run outside
@@ -484,8 +596,16 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                     if cfg.max_minutes is not None:
                         eta = min(eta if eta is not None else math.inf, cfg.max_minutes * 60 - elapsed)
                     rate = pairs_speed.rate
-                    yield TrainEvent("step", step=step, epoch=epoch, total_steps=total_steps, loss=win_loss / win_n,
-                                     lr=optimizer.param_groups[0]["lr"], throughput=rate * dist_info.world, eta_s=eta)
+                    yield TrainEvent(
+                        "step",
+                        step=step,
+                        epoch=epoch,
+                        total_steps=total_steps,
+                        loss=win_loss / win_n,
+                        lr=optimizer.param_groups[0]["lr"],
+                        throughput=rate * dist_info.world,
+                        eta_s=eta,
+                    )
                     pairs_speed.restart(pairs_speed.count)
                     win_loss, win_n = 0.0, 0
             # ---- end of an epoch (or of the budget): validate, decide, save ----
@@ -494,12 +614,19 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
                 break  # the budget ran out right after a validation: nothing new to judge
             metrics = {}
             if main:
-                metrics = validate(decoder, vocab, dataset, val_idx, val_pairs, features, cfg, extra_metrics) \
-                    if val_idx else {}
+                metrics = (
+                    validate(decoder, vocab, dataset, val_idx, val_pairs, features, cfg, extra_metrics)
+                    if val_idx
+                    else {}
+                )
             value = _monitor_value(metrics, cfg.monitor) if metrics else float(step)  # no val set: latest is best
             value = distributed.broadcast_floats([value], dist_info, device)[0]
-            metrics.update(epoch=epoch, step=step, lr=optimizer.param_groups[0]["lr"],
-                           elapsed_s=round(time.perf_counter() - t_start, 1))
+            metrics.update(
+                epoch=epoch,
+                step=step,
+                lr=optimizer.param_groups[0]["lr"],
+                elapsed_s=round(time.perf_counter() - t_start, 1),
+            )
             history.append(_plain(metrics))
             yield TrainEvent("validation", step=step, epoch=epoch, total_steps=total_steps, metrics=metrics)
             improved = value > best
@@ -521,8 +648,15 @@ def train(cfg: TrainConfig, dataset: CaptionDataset, control: TrainControl | Non
             distributed.barrier(dist_info)
             if cfg.early_stop and bad_epochs >= cfg.early_stop:
                 stop_reason = f"no improvement in {bad_epochs} epochs"
-        yield TrainEvent("done", step=step, epoch=epoch, total_steps=total_steps, metrics=best_metrics,
-                         path=str(out / BEST_FILE), message=stop_reason or "all epochs done")
+        yield TrainEvent(
+            "done",
+            step=step,
+            epoch=epoch,
+            total_steps=total_steps,
+            metrics=best_metrics,
+            path=str(out / BEST_FILE),
+            message=stop_reason or "all epochs done",
+        )
         return TrainResult(decoder, encoder, vocab, history, best_metrics)
     except GeneratorExit:
         # the consumer stopped iterating (e.g. the GUI worker was aborted): keep the progress
@@ -534,17 +668,16 @@ def _plain(metrics: dict) -> dict:
     """JSON/weights_only-safe copy: numbers and strings only."""
     out = {}
     for k, v in metrics.items():
-        if isinstance(v, (bool, int, str)) or v is None:
-            out[k] = v
-        elif isinstance(v, float):
+        if isinstance(v, (bool, int, str)) or v is None or isinstance(v, float):
             out[k] = v
         elif isinstance(v, (np.floating, np.integer)):
             out[k] = v.item()
     return out
 
 
-def run_to_end(gen: Iterator[TrainEvent], on_event: Callable[[TrainEvent], None] | None = None
-               ) -> tuple[TrainEvent | None, TrainResult | None]:
+def run_to_end(
+    gen: Iterator[TrainEvent], on_event: Callable[[TrainEvent], None] | None = None
+) -> tuple[TrainEvent | None, TrainResult | None]:
     """Drive a training generator to its end (for scripts and tests): (last event, its result)."""
     last = None
     while True:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import SIZE, save_small  # noqa: E402
+from take_screenshots import SIZE, save_small
 
 
 def main() -> int:
@@ -40,7 +40,7 @@ def main() -> int:
 
     folder = work / "Pictures" / "Shapes"
     folder.mkdir(parents=True)
-    for src in sorted(Path(args.images).glob("*.png"))[-args.count:]:
+    for src in sorted(Path(args.images).glob("*.png"))[-args.count :]:
         Image.open(src).resize((896, 896), Image.Resampling.BICUBIC).save(folder / src.name)
 
     from photocap.library import open_library

@@ -24,10 +24,10 @@ WALLPAPERS = "/usr/share/wallpapers/*/contents/images/*"
 SIZE = (1440, 900)
 
 
-
 def make_pump(app, status, default_timeout: float = 300.0):
     """``pump(seconds)`` runs the event loop for a while; ``pump(until=f)`` until ``f()`` is true
     (``status()`` says what the window was doing when a step times out)."""
+
     def pump(seconds: float = 0.0, until=None, timeout: float = default_timeout) -> None:
         end = time.monotonic() + (timeout if until else seconds)
         while time.monotonic() < end:
@@ -37,7 +37,9 @@ def make_pump(app, status, default_timeout: float = 300.0):
             time.sleep(0.02)
         if until is not None:
             raise TimeoutError(f"screenshot step timed out; status: {status()!r}")
+
     return pump
+
 
 def pick_wallpapers(pattern: str, n: int) -> list[Path]:
     """One landscape image per wallpaper, preferring JPEG and about 2560 px wide."""
@@ -66,7 +68,9 @@ def save_small(image, path: Path, limit: int = 300_000) -> int:
     im = Image.open(io.BytesIO(bytes(buf.data()))).convert("RGB")
     scale = 1.0
     while True:
-        frame = im if scale == 1.0 else im.resize((int(im.width * scale), int(im.height * scale)), Image.Resampling.LANCZOS)
+        frame = (
+            im if scale == 1.0 else im.resize((int(im.width * scale), int(im.height * scale)), Image.Resampling.LANCZOS)
+        )
         q = frame.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
         q.save(path, optimize=True)
         size = path.stat().st_size
@@ -114,8 +118,9 @@ def main() -> int:
         size = save_small(widget.grab().toImage(), out / name)
         print(f"{out / name}: {size / 1024:.0f} KB")
 
-    window = MainWindow(AppSettings(thumb_size=192), library_path=str(work / "data" / "library.sqlite"),
-                        auto_caption=False)  # switched on below, once both folders are read
+    window = MainWindow(
+        AppSettings(thumb_size=192), library_path=str(work / "data" / "library.sqlite"), auto_caption=False
+    )  # switched on below, once both folders are read
     window.resize(*SIZE)
     window.show()
     window.start()
@@ -160,12 +165,20 @@ def main() -> int:
     shot(window, "main-window.png")
 
     # search: the most common caption word, typed as a person would
-    words = collections.Counter(w for i in window.grid_model.ids()
-                                for w in set(re.findall(r"[a-z]{4,}", (window.grid_model.summary(i).caption or "").lower())))
+    words = collections.Counter(
+        w
+        for i in window.grid_model.ids()
+        for w in set(re.findall(r"[a-z]{4,}", (window.grid_model.summary(i).caption or "").lower()))
+    )
     query = words.most_common(1)[0][0] if words else "sea"
     window.page.header.search.setText(query[: max(3, len(query) - 2)])
-    pump(until=lambda: window.page.header.subtitle.text().startswith(tuple("0123456789")) and "match" in
-         window.page.header.subtitle.text(), timeout=30)
+    pump(
+        until=lambda: (
+            window.page.header.subtitle.text().startswith(tuple("0123456789"))
+            and "match" in window.page.header.subtitle.text()
+        ),
+        timeout=30,
+    )
     pump(until=thumbs_ready, timeout=120)
     first = window.grid_model.photo_id(0)
     if first is not None:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import SIZE, make_pump, save_small  # noqa: E402
+from take_screenshots import SIZE, make_pump, save_small
 
 WALLPAPERS = Path("/usr/share/wallpapers")
 SCENES = {  # wallpaper: the caption its owner wrote
@@ -39,9 +39,13 @@ UNEDITED = ("Altai", "Autumn", "SafeLanding", "MilkyWay", "Volna", "DarkestHour"
 
 
 def wallpaper(name: str) -> Path:
-    files = sorted((WALLPAPERS / name / "contents" / "images").glob("*.*"),
-                   key=lambda p: (p.suffix == ".png", abs(int(p.name.split("x")[0]) - 2560)
-                                  if p.name.split("x")[0].isdigit() else 9999))
+    files = sorted(
+        (WALLPAPERS / name / "contents" / "images").glob("*.*"),
+        key=lambda p: (
+            p.suffix == ".png",
+            abs(int(p.name.split("x")[0]) - 2560) if p.name.split("x")[0].isdigit() else 9999,
+        ),
+    )
     return files[0]
 
 
@@ -121,8 +125,12 @@ def main() -> int:
         size = save_small(image if image is not None else window.grab().toImage(), out / name)
         print(f"{out / name}: {size / 1024:.0f} KB")
 
-    pump(until=lambda: window.captions.info is not None and not window.captions.running
-         and window.browser.counts is not None, timeout=600)  # the un-edited photos get their tags
+    pump(
+        until=lambda: (
+            window.captions.info is not None and not window.captions.running and window.browser.counts is not None
+        ),
+        timeout=600,
+    )  # the un-edited photos get their tags
     view, service = window.teach_view, window.teach_service
     window.tabs.setCurrentWidget(view)
     pump(until=lambda: view.captions_card.big.text() == str(len(captions)), timeout=60)
@@ -138,8 +146,10 @@ def main() -> int:
     service.finished.connect(outcomes.append)
     service.failed.connect(outcomes.append)
     view.teach_button.click()
-    pump(until=lambda: len(grabbed) and view.plot is not None and len(view.plot.scores) >= 8 or bool(outcomes),
-         timeout=1200)
+    pump(
+        until=lambda: (len(grabbed) and view.plot is not None and len(view.plot.scores) >= 8) or bool(outcomes),
+        timeout=1200,
+    )
     if grabbed:
         shot("teach.png", grabbed[0])
     pump(until=lambda: bool(outcomes), timeout=1200)
@@ -156,8 +166,12 @@ def main() -> int:
     window.teacher.compare(outcome.model_id)
     pump(until=lambda: bool(comparisons), timeout=900)
     page = view.compare
-    pump(until=lambda: all(lab.pixmap() is not None and not lab.pixmap().isNull()
-                           for labs in page._thumbs.values() for lab in labs), timeout=120)
+    pump(
+        until=lambda: all(
+            lab.pixmap() is not None and not lab.pixmap().isNull() for labs in page._thumbs.values() for lab in labs
+        ),
+        timeout=120,
+    )
     pump(0.5)
     shot("teach-compare.png")
     window.close()

@@ -19,8 +19,13 @@ import sys
 from photocap import __version__
 
 # module name -> registers one or more subcommands
-_COMMAND_MODULES = ("photocap.cli.caption", "photocap.cli.library_cmds", "photocap.cli.exchange_cmds",
-                    "photocap.cli.teach_cmds", "photocap.cli.meaning_cmds")
+_COMMAND_MODULES = (
+    "photocap.cli.caption",
+    "photocap.cli.library_cmds",
+    "photocap.cli.exchange_cmds",
+    "photocap.cli.teach_cmds",
+    "photocap.cli.meaning_cmds",
+)
 _TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
 
 
@@ -39,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photocap",
         usage="photocap [--library FILE] [FOLDER ...]   (the app)\n"
-              "       photocap COMMAND ...                  (no window; photocap COMMAND --help)",
+        "       photocap COMMAND ...                  (no window; photocap COMMAND --help)",
         description="A photo library that describes every photo in words. Without a command it opens "
         "the app; folders given are added to the library.",
     )
@@ -59,8 +64,9 @@ def _commands(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def _parse_app_args(argv: list[str], commands: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="photocap", parents=[_app_options()],
-                                     description="Open the app (photocap --help lists the commands).")
+    parser = argparse.ArgumentParser(
+        prog="photocap", parents=[_app_options()], description="Open the app (photocap --help lists the commands)."
+    )
     args = parser.parse_args(argv)
     for folder in args.folders:
         if os.path.isdir(folder):
@@ -70,8 +76,11 @@ def _parse_app_args(argv: list[str], commands: list[str]) -> argparse.Namespace:
         if os.path.exists(folder):
             parser.exit(2, f"photocap: {folder} is not a folder (to describe one photo: photocap caption {folder})\n")
         if os.sep not in folder and not folder.startswith("."):
-            parser.exit(2, f"photocap: '{folder}' is neither a command nor a folder "
-                           f"(commands: {', '.join(commands)}; photocap --help)\n")
+            parser.exit(
+                2,
+                f"photocap: '{folder}' is neither a command nor a folder "
+                f"(commands: {', '.join(commands)}; photocap --help)\n",
+            )
         parser.exit(2, f"photocap: no such folder: {folder}\n")
     return args
 

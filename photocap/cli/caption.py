@@ -32,12 +32,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="FILE", help="a photocap model file (.safetensors)")
     p.add_argument("--beam", type=int, default=3, metavar="K", help="beam width (1 = greedy; default 3)")
     p.add_argument("--max-len", type=int, default=20, metavar="N", help="longest caption in words (default 20)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
-                   help="where the model runs (default: CUDA, then MPS, then CPU)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the model runs (default: CUDA, then MPS, then CPU)",
+    )
     p.add_argument("--batch-size", type=int, default=16, metavar="N", help="photos per model batch (default 16)")
     p.add_argument("--tags", type=int, default=3, metavar="N", help="tags to print per photo (default 3)")
-    p.add_argument("--encoder-weights", metavar="FILE",
-                   help="local ImageNet weights for the encoder (for ResNet models when offline)")
+    p.add_argument(
+        "--encoder-weights",
+        metavar="FILE",
+        help="local ImageNet weights for the encoder (for ResNet models when offline)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.add_argument("--quiet", action="store_true", help="do not list the files that could not be read")
     p.set_defaults(func=run)
@@ -45,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from photocap.engine import CaptionEngine
-    from photocap.progress import RateMeter
     from photocap.model import CheckpointError, EncoderWeightsError
+    from photocap.progress import RateMeter
 
     skipped: list = []
     files = collect(args.paths, skipped)
@@ -58,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
         err("no photos found" + (f" ({reasons})" if reasons else ""))
         return 1
     try:
-        engine = CaptionEngine.create(args.model, device=args.device, beam=args.beam, max_len=args.max_len,
-                                      batch_size=args.batch_size, encoder_weights=args.encoder_weights or "default")
+        engine = CaptionEngine.create(
+            args.model,
+            device=args.device,
+            beam=args.beam,
+            max_len=args.max_len,
+            batch_size=args.batch_size,
+            encoder_weights=args.encoder_weights or "default",
+        )
     except (CheckpointError, EncoderWeightsError, RuntimeError, ValueError) as exc:
         err(f"cannot load the caption model: {one_line(str(exc))}")
         return 2
@@ -77,18 +90,32 @@ def run(args: argparse.Namespace) -> int:
         speed.add()
         d = item.description
         if args.json:
-            results.append(json_path(item.path) | {
-                "caption": d.text, "source": d.source, "model": d.model_id, "logprob": d.logprob,
-                "confidence": d.confidence, "held_back": d.held_back,
-                "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]]})
+            results.append(
+                json_path(item.path)
+                | {
+                    "caption": d.text,
+                    "source": d.source,
+                    "model": d.model_id,
+                    "logprob": d.logprob,
+                    "confidence": d.confidence,
+                    "held_back": d.held_back,
+                    "tags": [{"label": t, "p": p} for t, p in d.tags[: args.tags]],
+                }
+            )
         else:
             tags = " · ".join(f"{t} {p:.2f}" for t, p in d.tags[: args.tags])
             sure = f", {d.confidence:.0%} sure" if d.confidence is not None else ""
             held = f"\n  (the model was not sure of: {d.held_back})" if d.held_back else ""
             print(f"{readable(item.path)}\n  {d.text}  [{d.source}{sure}]{held}\n  tags: {tags}", flush=True)
     device = engine.captioner.device_label
-    summary = {"captioned": speed.count, "failed": failed, "seconds": round(speed.elapsed, 3),
-               "photos_per_second": round(speed.rate, 2), "device": device, "model": engine.model_id}
+    summary = {
+        "captioned": speed.count,
+        "failed": failed,
+        "seconds": round(speed.elapsed, 3),
+        "photos_per_second": round(speed.rate, 2),
+        "device": device,
+        "model": engine.model_id,
+    }
     if args.json:
         json.dump({"photos": results, "summary": summary}, sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -19,18 +19,30 @@ from photocap.library.values import EXPORT_FORMATS as FORMATS
 def register(sub: argparse._SubParsersAction) -> None:
     lib_opt = library_option()
 
-    p = sub.add_parser("export", parents=[lib_opt], help="write the library's captions to CSV, JSON or XMP sidecars",
-                       description="Write captions out: --format csv or json to a file (or standard output), "
-                       "or xmp to each photo's XMP sidecar (photo.jpg.xmp, merged with what is there).")
+    p = sub.add_parser(
+        "export",
+        parents=[lib_opt],
+        help="write the library's captions to CSV, JSON or XMP sidecars",
+        description="Write captions out: --format csv or json to a file (or standard output), "
+        "or xmp to each photo's XMP sidecar (photo.jpg.xmp, merged with what is there).",
+    )
     p.add_argument("--format", choices=FORMATS, default="csv")
-    p.add_argument("--source", action="append", choices=("user", "imported", "model", "tags"),
-                   help="which captions (repeatable; default: user and imported)")
+    p.add_argument(
+        "--source",
+        action="append",
+        choices=("user", "imported", "model", "tags"),
+        help="which captions (repeatable; default: user and imported)",
+    )
     p.add_argument("--out", metavar="FILE", help="file to write (csv/json; default: standard output)")
     p.set_defaults(func=run_export)
 
-    p = sub.add_parser("import", parents=[lib_opt], help="read captions from a photocap CSV or JSON export",
-                       description="Read captions exported by photocap (CSV or JSON). Rows match photos by path, "
-                       "then by content identity; a different caption you wrote here is never replaced.")
+    p = sub.add_parser(
+        "import",
+        parents=[lib_opt],
+        help="read captions from a photocap CSV or JSON export",
+        description="Read captions exported by photocap (CSV or JSON). Rows match photos by path, "
+        "then by content identity; a different caption you wrote here is never replaced.",
+    )
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=run_import)
 

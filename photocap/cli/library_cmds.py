@@ -42,48 +42,79 @@ def library_option() -> argparse.ArgumentParser:
 def register(sub: argparse._SubParsersAction) -> None:
     lib_opt = library_option()
 
-    p = sub.add_parser("index", parents=[lib_opt], help="add folders to the library, scan them and caption new photos",
-                       description="Add FOLDERs to the library, scan them (only new or changed files are read), "
-                       "caption the photos that need it, and with --watch keep following changes until Ctrl+C. "
-                       "Without FOLDERs: the library's folders (after switching models, this describes the "
-                       "automatic captions again).")
+    p = sub.add_parser(
+        "index",
+        parents=[lib_opt],
+        help="add folders to the library, scan them and caption new photos",
+        description="Add FOLDERs to the library, scan them (only new or changed files are read), "
+        "caption the photos that need it, and with --watch keep following changes until Ctrl+C. "
+        "Without FOLDERs: the library's folders (after switching models, this describes the "
+        "automatic captions again).",
+    )
     p.add_argument("folders", nargs="*", metavar="FOLDER")
     p.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl+C")
     p.add_argument("--no-caption", action="store_true", help="only scan; do not load the caption model")
-    p.add_argument("--polling", action="store_true",
-                   help="watch by polling (network folders); remembered for these folders")
+    p.add_argument(
+        "--polling", action="store_true", help="watch by polling (network folders); remembered for these folders"
+    )
     p.add_argument("--quiet", action="store_true", help="do not list the files that could not be read")
-    p.add_argument("--model", metavar="FILE", help="caption model file (default: the library's active model, "
-                   "else tags from the bundled encoder)")
+    p.add_argument(
+        "--model",
+        metavar="FILE",
+        help="caption model file (default: the library's active model, else tags from the bundled encoder)",
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--batch-size", type=int, default=16, metavar="N")
     p.add_argument("--beam", type=int, default=3, metavar="K")
-    p.add_argument("--debounce", type=float, default=1.5, metavar="SECONDS",
-                   help="with --watch: quiet time before a changed file is read (default 1.5)")
+    p.add_argument(
+        "--debounce",
+        type=float,
+        default=1.5,
+        metavar="SECONDS",
+        help="with --watch: quiet time before a changed file is read (default 1.5)",
+    )
     p.set_defaults(func=run_index)
 
-    p = sub.add_parser("search", parents=[lib_opt], help="find photos by description",
-                       description='Words must all match (stemmed); "quoted phrases", prefix*, -exclusion, a OR b. '
-                       "A word starting with - excludes it (photocap search -boat dog), also as the first word.")
+    p = sub.add_parser(
+        "search",
+        parents=[lib_opt],
+        help="find photos by description",
+        description='Words must all match (stemmed); "quoted phrases", prefix*, -exclusion, a OR b. '
+        "A word starting with - excludes it (photocap search -boat dog), also as the first word.",
+    )
     p.add_argument("query", nargs="+", metavar="QUERY")
     global _search_parser
     _search_parser = p
     p.add_argument("--limit", type=int, default=20, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--folder", metavar="FOLDER", help="only photos below this folder")
-    p.add_argument("--from", dest="taken_from", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="taken on or after")
-    p.add_argument("--to", dest="taken_to", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD", help="taken on or before")
-    p.add_argument("--source", action="append", choices=("user", "model", "tags", "imported", "none"),
-                   help="caption source (repeatable); 'user' = edited by me")
+    p.add_argument(
+        "--from", dest="taken_from", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD", help="taken on or after"
+    )
+    p.add_argument(
+        "--to", dest="taken_to", type=_dt.date.fromisoformat, metavar="YYYY-MM-DD", help="taken on or before"
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        choices=("user", "model", "tags", "imported", "none"),
+        help="caption source (repeatable); 'user' = edited by me",
+    )
     p.add_argument("--needs-review", action="store_true", help="only automatic captions nobody has checked")
     p.add_argument("--missing", action="store_true", help="include photos whose file is missing")
-    p.add_argument("--words-only", action="store_true",
-                   help="match the words only (by default photos are found by meaning too, once described)")
+    p.add_argument(
+        "--words-only",
+        action="store_true",
+        help="match the words only (by default photos are found by meaning too, once described)",
+    )
     p.set_defaults(func=run_search)
 
-    p = sub.add_parser("edit", parents=[lib_opt], help="write your own caption for a photo",
-                       description="Your caption is never replaced by an automatic one.")
+    p = sub.add_parser(
+        "edit",
+        parents=[lib_opt],
+        help="write your own caption for a photo",
+        description="Your caption is never replaced by an automatic one.",
+    )
     p.add_argument("path", metavar="PATH")
     p.add_argument("caption", metavar="CAPTION")
     p.set_defaults(func=run_edit)
@@ -93,10 +124,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_show)
 
-    p = sub.add_parser("library", help="check the library file for damage, or restore it from a backup",
-                       description="check: a full integrity check of the library file and its search index. "
-                       "restore: put a backup in place of the library (the current file is kept aside, "
-                       "never deleted).")
+    p = sub.add_parser(
+        "library",
+        help="check the library file for damage, or restore it from a backup",
+        description="check: a full integrity check of the library file and its search index. "
+        "restore: put a backup in place of the library (the current file is kept aside, "
+        "never deleted).",
+    )
     lsub = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
     c = lsub.add_parser("check", parents=[lib_opt], help="check the library file and list its backups")
     c.set_defaults(func=run_library_check)
@@ -204,9 +238,10 @@ class _Captioner:
         if model is None and (active := self.lib.active_model()) is not None and active.path:
             model = active.path
         try:
-            self.engine = CaptionEngine.create(model, device=self.args.device, beam=self.args.beam,
-                                               batch_size=self.args.batch_size)
-        except Exception as exc:  # noqa: BLE001 - a bad model file: say so, keep what was scanned
+            self.engine = CaptionEngine.create(
+                model, device=self.args.device, beam=self.args.beam, batch_size=self.args.batch_size
+            )
+        except Exception as exc:
             raise _NoModel(f"cannot load the caption model {model or '(tagger)'}: {exc}") from exc
 
     def run(self, progress: _Progress) -> None:
@@ -236,8 +271,11 @@ class _Captioner:
 
 def _caption_line(p) -> str:
     """'captioning 120/400  8.1 photos/s  ETA 0:35'"""
-    return (f"captioning {p.done + p.failed}/{p.total}" + (f"  {p.rate:.1f} photos/s" if p.rate > 0 else "")
-            + (f"  ETA {format_duration(p.eta_s)}" if p.eta_s is not None else ""))
+    return (
+        f"captioning {p.done + p.failed}/{p.total}"
+        + (f"  {p.rate:.1f} photos/s" if p.rate > 0 else "")
+        + (f"  ETA {format_duration(p.eta_s)}" if p.eta_s is not None else "")
+    )
 
 
 def _embed_words(lib, progress: _Progress) -> None:
@@ -274,13 +312,19 @@ def run_index(args: argparse.Namespace) -> int:
             info = lib.add_folder(folder, polling=args.polling)
             roots.append(info.path)
             # by path: the folder itself even if it sits in (or was merged into) a watched folder
-            report = lib.scan(folder, progress=lambda p: progress.show(
-                f"scanning {p.folder}: {p.seen} photos listed, {p.read}/{p.to_read} read"))
+            report = lib.scan(
+                folder,
+                progress=lambda p: progress.show(
+                    f"scanning {p.folder}: {p.seen} photos listed, {p.read}/{p.to_read} read"
+                ),
+            )
             progress.done()
             _list_problems(args, progress, report)
-            print(f"{readable(report.folder)}: {report.seen} photos ({report.added} new, {report.updated} changed, "
-                  f"{report.moved} moved, {report.restored} back, {report.missing} missing, "
-                  f"{report.unreadable} unreadable) in {report.seconds:.1f} s")
+            print(
+                f"{readable(report.folder)}: {report.seen} photos ({report.added} new, {report.updated} changed, "
+                f"{report.moved} moved, {report.restored} back, {report.missing} missing, "
+                f"{report.unreadable} unreadable) in {report.seconds:.1f} s"
+            )
         if captioner is not None:
             captioner.run(progress)
             _embed_words(lib, progress)
@@ -320,8 +364,9 @@ def _watch(args, lib, roots, captioner, progress) -> None:
 
     batches: queue.Queue = queue.Queue()
     polling = [f.path for f in lib.folders() if f.polling and f.path in roots]
-    with FolderWatcher(roots, batches.put, debounce=args.debounce, polling_roots=polling,
-                       force_polling=args.polling) as watcher:
+    with FolderWatcher(
+        roots, batches.put, debounce=args.debounce, polling_roots=polling, force_polling=args.polling
+    ) as watcher:
         for root, mode in watcher.modes.items():
             print(f"watching {readable(root)} ({mode}); Ctrl+C to stop", file=sys.stderr, flush=True)
         while True:
@@ -331,8 +376,11 @@ def _watch(args, lib, roots, captioner, progress) -> None:
                 continue
             report = lib.apply_changes(batch)
             _list_problems(args, progress, report)
-            print(f"changes: {report.added} new, {report.updated} changed, {report.moved} moved, "
-                  f"{report.restored} back, {report.missing} missing", flush=True)
+            print(
+                f"changes: {report.added} new, {report.updated} changed, {report.moved} moved, "
+                f"{report.restored} back, {report.missing} missing",
+                flush=True,
+            )
             if captioner is not None:
                 captioner.run(progress)
                 _embed_words(lib, progress)
@@ -353,9 +401,14 @@ def run_search(args: argparse.Namespace) -> int:
         return 2
     query = " ".join(args.query)
     with lib:
-        filters = PhotoFilter(folder=args.folder, taken_from=args.taken_from, taken_to=args.taken_to,
-                              sources=tuple(args.source) if args.source else None,
-                              needs_review=True if args.needs_review else None, include_missing=args.missing)
+        filters = PhotoFilter(
+            folder=args.folder,
+            taken_from=args.taken_from,
+            taken_to=args.taken_to,
+            sources=tuple(args.source) if args.source else None,
+            needs_review=True if args.needs_review else None,
+            include_missing=args.missing,
+        )
         vector, model_id = (None, None) if args.words_only else _query_vector(lib, query)
         try:
             hits = lib.search(query, filters, limit=args.limit, query_vector=vector, vector_model=model_id)
@@ -365,8 +418,7 @@ def run_search(args: argparse.Namespace) -> int:
     for note in parse_query(query).notes:
         _err(f"note: {note}")
     if args.json:
-        print(json.dumps([asdict(h) | json_path(h.path) for h in hits],
-                         ensure_ascii=False, indent=1))
+        print(json.dumps([asdict(h) | json_path(h.path) for h in hits], ensure_ascii=False, indent=1))
         return 0
     if not hits:
         _err("no photos found")
@@ -448,8 +500,12 @@ def _show(args: argparse.Namespace, detail) -> int:
         print(f"  source:  {detail.caption_source}{model}{sure}{review}")
     if detail.tags:
         print("  tags:    " + ", ".join(f"{label} {prob:.2f}" for label, prob in detail.tags))
-    meta = [f"{detail.width}x{detail.height}" if detail.width else None, detail.format,
-            f"taken {detail.taken_at:%Y-%m-%d %H:%M}" if detail.taken_at else None, detail.camera]
+    meta = [
+        f"{detail.width}x{detail.height}" if detail.width else None,
+        detail.format,
+        f"taken {detail.taken_at:%Y-%m-%d %H:%M}" if detail.taken_at else None,
+        detail.camera,
+    ]
     print("  photo:   " + ", ".join(m for m in meta if m))
     if len(detail.history) > 1:
         print("  history:")

@@ -16,9 +16,12 @@ from photocap.cli.library_cmds import _err, _open
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("similar", help="photos that look like PHOTO",
-                       description="List the library's photos that look most like PHOTO (a photo in the library "
-                       "or any photo file), most alike first.")
+    p = sub.add_parser(
+        "similar",
+        help="photos that look like PHOTO",
+        description="List the library's photos that look most like PHOTO (a photo in the library "
+        "or any photo file), most alike first.",
+    )
     p.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
     p.add_argument("photo", metavar="PHOTO")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
@@ -53,12 +56,15 @@ def run_similar(args: argparse.Namespace) -> int:
                 return 1
             try:
                 feature_id, feature = _feature_of_file(args.photo)
-            except Exception as exc:  # noqa: BLE001 - one clear line, no traceback
+            except Exception as exc:
                 reason = getattr(exc, "reason", None) or f"{exc.__class__.__name__}: {exc}"
                 _err(f"{args.photo}: cannot read this photo ({reason})")
                 return 1
-            hits = [h for h in lib.similar_to_vector(feature_id, feature, args.limit + 1)
-                    if photo is None or h.photo_id != photo.id][: args.limit]
+            hits = [
+                h
+                for h in lib.similar_to_vector(feature_id, feature, args.limit + 1)
+                if photo is None or h.photo_id != photo.id
+            ][: args.limit]
     if args.json:
         rows = [asdict(h) | {"similarity": round(1.0 - h.rank, 4)} for h in hits]
         for row in rows:

@@ -24,10 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     lib_opt = argparse.ArgumentParser(add_help=False)
     lib_opt.add_argument("--library", metavar="FILE", help="library file (default: the one in your data folder)")
 
-    p = sub.add_parser("teach", parents=[lib_opt], help="teach photocap from the captions you wrote",
-                       description="Train a caption model on the captions you wrote (from scratch, or starting "
-                       "from the model in use) and register it as a new model version. Ctrl+C stops it; "
-                       "--resume continues.")
+    p = sub.add_parser(
+        "teach",
+        parents=[lib_opt],
+        help="teach photocap from the captions you wrote",
+        description="Train a caption model on the captions you wrote (from scratch, or starting "
+        "from the model in use) and register it as a new model version. Ctrl+C stops it; "
+        "--resume continues.",
+    )
     p.add_argument("--minutes", type=float, metavar="M", help="time budget (default: by the number of captions)")
     p.add_argument("--use", action="store_true", help="use the new model at once (captions are redone)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted teaching")
@@ -36,9 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="print the result only")
     p.set_defaults(func=run_teach)
 
-    p = sub.add_parser("model", parents=[lib_opt], help="list, switch, import, remove or rename caption models",
-                       description="The caption models this library knows. Switching (use, rollback) has every "
-                       "automatic caption described again; captions you wrote are never touched.")
+    p = sub.add_parser(
+        "model",
+        parents=[lib_opt],
+        help="list, switch, import, remove or rename caption models",
+        description="The caption models this library knows. Switching (use, rollback) has every "
+        "automatic caption described again; captions you wrote are never touched.",
+    )
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     m = msub.add_parser("list", parents=[lib_opt], help="the model versions (* = in use)")
     m.add_argument("--json", action="store_true", help="print JSON")
@@ -71,8 +79,10 @@ def run_teach(args: argparse.Namespace) -> int:
     from trainer.train import TrainControl
 
     if not args.resume and (left := interrupted_teaching(path)) is not None:
-        print(f"(an interrupted teaching from {left['started']} is discarded; use --resume to continue one)",
-              file=sys.stderr)
+        print(
+            f"(an interrupted teaching from {left['started']} is discarded; use --resume to continue one)",
+            file=sys.stderr,
+        )
     control = TrainControl()
 
     def on_sigint(signum, frame):
@@ -109,8 +119,11 @@ def _when(t) -> str:
 
 
 def _score(metrics: dict) -> str:
-    parts = [f"{label} {metrics[key]:.3f}" for key, label in (("BLEU-4", "BLEU-4"), ("CIDEr", "CIDEr"))
-             if isinstance(metrics.get(key), (int, float))]
+    parts = [
+        f"{label} {metrics[key]:.3f}"
+        for key, label in (("BLEU-4", "BLEU-4"), ("CIDEr", "CIDEr"))
+        if isinstance(metrics.get(key), (int, float))
+    ]
     if isinstance(metrics.get("captions"), int):
         parts.append(f"{metrics['captions']} captions")
     return ", ".join(parts)
@@ -123,10 +136,25 @@ def run_model_list(args: argparse.Namespace) -> int:
     with lib:
         versions = lib.model_versions()
     if args.json:
-        print(json.dumps([{"model_id": v.model_id, "name": v.name, "path": v.path, "parent": v.parent_model_id,
-                           "active": v.active, "created_at": v.created_at.isoformat(),
-                           "activated_at": v.activated_at.isoformat() if v.activated_at else None,
-                           "metrics": v.metrics} for v in versions], ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                [
+                    {
+                        "model_id": v.model_id,
+                        "name": v.name,
+                        "path": v.path,
+                        "parent": v.parent_model_id,
+                        "active": v.active,
+                        "created_at": v.created_at.isoformat(),
+                        "activated_at": v.activated_at.isoformat() if v.activated_at else None,
+                        "metrics": v.metrics,
+                    }
+                    for v in versions
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return 0
     if not versions:
         print("no caption models yet: photos are described by their tags (teach one: photocap teach)")
@@ -137,8 +165,10 @@ def run_model_list(args: argparse.Namespace) -> int:
         mark = "*" if v.active else " "
         parent = f"  from {v.parent_model_id}" if v.parent_model_id else ""
         score = _score(v.metrics)
-        print(f"{mark} {v.model_id}  {v.name or '(unnamed)'}  {_when(v.created_at)}{parent}"
-              + (f"  [{score}]" if score else ""))
+        print(
+            f"{mark} {v.model_id}  {v.name or '(unnamed)'}  {_when(v.created_at)}{parent}"
+            + (f"  [{score}]" if score else "")
+        )
     return 0
 
 
@@ -153,8 +183,10 @@ def _use(args: argparse.Namespace, model_id: str | None) -> int:
             _err(f"no model {model_id!r} in this library (see: photocap model list)")
             return 1
     what = model_id or "tags (no caption model)"
-    print(f"now describing with {what}; {marked} automatic captions will be described again "
-          "(run: photocap index, or open the app)")
+    print(
+        f"now describing with {what}; {marked} automatic captions will be described again "
+        "(run: photocap index, or open the app)"
+    )
     return 0
 
 
@@ -216,10 +248,16 @@ def _on_version(args: argparse.Namespace, action, done) -> int:
 
 
 def run_model_remove(args: argparse.Namespace) -> int:
-    return _on_version(args, lambda lib: lib.remove_model_version(args.model_id),
-                       lambda info: f"removed {info.model_id} ({info.name or 'unnamed'})")
+    return _on_version(
+        args,
+        lambda lib: lib.remove_model_version(args.model_id),
+        lambda info: f"removed {info.model_id} ({info.name or 'unnamed'})",
+    )
 
 
 def run_model_rename(args: argparse.Namespace) -> int:
-    return _on_version(args, lambda lib: lib.rename_model_version(args.model_id, args.name),
-                       lambda info: f"{info.model_id} is now called {info.name!r}")
+    return _on_version(
+        args,
+        lambda lib: lib.rename_model_version(args.model_id, args.name),
+        lambda info: f"{info.model_id} is now called {info.name!r}",
+    )

@@ -27,12 +27,32 @@ from photocap.lazy import lazy_exports
 # What each name is imported from. Imported on first use (PEP 562), so that a command that
 # only searches does not pay for the watcher, the scanner's image reading or Alembic.
 _EXPORTS = {
-    "photocap.library.db": ("LibraryCorrupt", "LibraryError", "LibraryFull", "LibraryNotFound", "LibraryReadOnly",
-                            "LibraryTooNew", "MissingFTS5", "NotALibrary", "open_library", "restore_backup"),
+    "photocap.library.db": (
+        "LibraryCorrupt",
+        "LibraryError",
+        "LibraryFull",
+        "LibraryNotFound",
+        "LibraryReadOnly",
+        "LibraryTooNew",
+        "MissingFTS5",
+        "NotALibrary",
+        "open_library",
+        "restore_backup",
+    ),
     "photocap.library.library": ("Library",),
-    "photocap.library.records": ("CaptionRecord", "FolderInfo", "ModelVersionInfo", "PhotoDetail", "PhotoRef",
-                                 "PhotoSummary", "Problem", "ScanReport", "SearchHit", "TrainingRunInfo",
-                                 "UserCaption"),
+    "photocap.library.records": (
+        "CaptionRecord",
+        "FolderInfo",
+        "ModelVersionInfo",
+        "PhotoDetail",
+        "PhotoRef",
+        "PhotoSummary",
+        "Problem",
+        "ScanReport",
+        "SearchHit",
+        "TrainingRunInfo",
+        "UserCaption",
+    ),
     "photocap.library.scanner": ("ScanProgress",),
     "photocap.library.schema": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
     "photocap.library.search": ("LibraryBusy", "LibraryUnreadable", "PhotoFilter", "SearchCancelled", "SearchError"),
@@ -43,15 +63,106 @@ __getattr__ = lazy_exports(globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from photocap.library.db import (
-        LibraryCorrupt, LibraryError, LibraryFull, LibraryNotFound, LibraryReadOnly, LibraryTooNew, MissingFTS5,
-        NotALibrary, open_library, restore_backup,
+        LibraryCorrupt as LibraryCorrupt,
     )
-    from photocap.library.library import Library
+    from photocap.library.db import (
+        LibraryError as LibraryError,
+    )
+    from photocap.library.db import (
+        LibraryFull as LibraryFull,
+    )
+    from photocap.library.db import (
+        LibraryNotFound as LibraryNotFound,
+    )
+    from photocap.library.db import (
+        LibraryReadOnly as LibraryReadOnly,
+    )
+    from photocap.library.db import (
+        LibraryTooNew as LibraryTooNew,
+    )
+    from photocap.library.db import (
+        MissingFTS5 as MissingFTS5,
+    )
+    from photocap.library.db import (
+        NotALibrary as NotALibrary,
+    )
+    from photocap.library.db import (
+        open_library as open_library,
+    )
+    from photocap.library.db import (
+        restore_backup as restore_backup,
+    )
+    from photocap.library.library import Library as Library
     from photocap.library.records import (
-        CaptionRecord, FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport,
-        SearchHit, TrainingRunInfo, UserCaption,
+        CaptionRecord as CaptionRecord,
     )
-    from photocap.library.scanner import ScanProgress
-    from photocap.library.schema import SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES
-    from photocap.library.search import LibraryBusy, LibraryUnreadable, PhotoFilter, SearchCancelled, SearchError
-    from photocap.library.watcher import Change, FolderWatcher, apply_changes
+    from photocap.library.records import (
+        FolderInfo as FolderInfo,
+    )
+    from photocap.library.records import (
+        ModelVersionInfo as ModelVersionInfo,
+    )
+    from photocap.library.records import (
+        PhotoDetail as PhotoDetail,
+    )
+    from photocap.library.records import (
+        PhotoRef as PhotoRef,
+    )
+    from photocap.library.records import (
+        PhotoSummary as PhotoSummary,
+    )
+    from photocap.library.records import (
+        Problem as Problem,
+    )
+    from photocap.library.records import (
+        ScanReport as ScanReport,
+    )
+    from photocap.library.records import (
+        SearchHit as SearchHit,
+    )
+    from photocap.library.records import (
+        TrainingRunInfo as TrainingRunInfo,
+    )
+    from photocap.library.records import (
+        UserCaption as UserCaption,
+    )
+    from photocap.library.scanner import ScanProgress as ScanProgress
+    from photocap.library.schema import (
+        SOURCE_IMPORTED as SOURCE_IMPORTED,
+    )
+    from photocap.library.schema import (
+        SOURCE_MODEL as SOURCE_MODEL,
+    )
+    from photocap.library.schema import (
+        SOURCE_TAGS as SOURCE_TAGS,
+    )
+    from photocap.library.schema import (
+        SOURCE_USER as SOURCE_USER,
+    )
+    from photocap.library.schema import (
+        SOURCES as SOURCES,
+    )
+    from photocap.library.search import (
+        LibraryBusy as LibraryBusy,
+    )
+    from photocap.library.search import (
+        LibraryUnreadable as LibraryUnreadable,
+    )
+    from photocap.library.search import (
+        PhotoFilter as PhotoFilter,
+    )
+    from photocap.library.search import (
+        SearchCancelled as SearchCancelled,
+    )
+    from photocap.library.search import (
+        SearchError as SearchError,
+    )
+    from photocap.library.watcher import (
+        Change as Change,
+    )
+    from photocap.library.watcher import (
+        FolderWatcher as FolderWatcher,
+    )
+    from photocap.library.watcher import (
+        apply_changes as apply_changes,
+    )

@@ -30,24 +30,44 @@ from photocap.library.hierarchy import broader_text
 from photocap.library.identity import held_out
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
 from photocap.library.schema import (
-    SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_ERROR, STATUS_OK, TAG_IMPORTED, Caption, Photo, Tag, utcnow,
+    SOURCE_IMPORTED,
+    SOURCE_USER,
+    SOURCES,
+    STATUS_ERROR,
+    STATUS_OK,
+    TAG_IMPORTED,
+    Caption,
+    Photo,
+    Tag,
+    utcnow,
 )
 
 
-def _set_current(session: Session, photo: Photo, text: str, source: str, model_id: str | None,
-                 confidence: float | None = None) -> None:
+def _set_current(
+    session: Session, photo: Photo, text: str, source: str, model_id: str | None, confidence: float | None = None
+) -> None:
     same = photo.caption == text and photo.caption_source == source and photo.caption_model == model_id
     now = utcnow()
     if not same:
-        session.add(Caption(photo_id=photo.id, text=text, source=source, model_id=model_id, created_at=now,
-                            confidence=confidence))
+        session.add(
+            Caption(
+                photo_id=photo.id, text=text, source=source, model_id=model_id, created_at=now, confidence=confidence
+            )
+        )
     photo.caption, photo.caption_source, photo.caption_model, photo.caption_at = text, source, model_id, now
     photo.caption_stale = False
 
 
-def record_caption(session: Session, photo_id: int, text: str, source: str, model_id: str | None = None,
-                   tags: Sequence[tuple[str, float]] | None = None,
-                   file_version: tuple[int, int] | None = None, confidence: float | None = None) -> bool:
+def record_caption(
+    session: Session,
+    photo_id: int,
+    text: str,
+    source: str,
+    model_id: str | None = None,
+    tags: Sequence[tuple[str, float]] | None = None,
+    file_version: tuple[int, int] | None = None,
+    confidence: float | None = None,
+) -> bool:
     if source not in SOURCES:
         raise ValueError(f"unknown caption source {source!r} (expected one of {', '.join(SOURCES)})")
     if source == SOURCE_USER:
@@ -100,25 +120,31 @@ def _set_tags(session: Session, photo: Photo, tags: Sequence[tuple[str, float]])
 
 def set_imported_keywords(session: Session, photo: Photo, keywords: Sequence[str]) -> None:
     """Keywords from the photo's metadata (XMP dc:subject, IPTC, digiKam) as tags with source ``imported``."""
-    session.execute(delete(Tag).where(Tag.photo_id == photo.id,
-                                      or_(Tag.source == TAG_IMPORTED, Tag.label.in_(list(keywords)))))
+    session.execute(
+        delete(Tag).where(Tag.photo_id == photo.id, or_(Tag.source == TAG_IMPORTED, Tag.label.in_(list(keywords))))
+    )
     session.add_all(Tag(photo_id=photo.id, label=k, prob=1.0, source=TAG_IMPORTED) for k in dict.fromkeys(keywords))
     session.flush()
     _refresh_tags_text(session, photo)
 
 
 def _refresh_tags_text(session: Session, photo: Photo) -> None:
-    rows = session.execute(select(Tag.label).where(Tag.photo_id == photo.id)
-                           .order_by((Tag.source == TAG_IMPORTED).desc(), Tag.prob.desc(), Tag.label))
+    rows = session.execute(
+        select(Tag.label)
+        .where(Tag.photo_id == photo.id)
+        .order_by((Tag.source == TAG_IMPORTED).desc(), Tag.prob.desc(), Tag.label)
+    )
     photo.tags_text = " ".join(r.label for r in rows)
 
 
-def record_imported(session: Session, photo: Photo, description: str | None, origin: str | None,
-                    keywords: Sequence[str]) -> bool:
+def record_imported(
+    session: Session, photo: Photo, description: str | None, origin: str | None, keywords: Sequence[str]
+) -> bool:
     """What another application wrote (see :mod:`photocap.metadata`): the description becomes an
     ``imported`` caption unless the user wrote one here; returns True when the caption changed."""
-    if keywords or session.scalar(select(func.count()).select_from(Tag).where(
-            Tag.photo_id == photo.id, Tag.source == TAG_IMPORTED)):
+    if keywords or session.scalar(
+        select(func.count()).select_from(Tag).where(Tag.photo_id == photo.id, Tag.source == TAG_IMPORTED)
+    ):
         set_imported_keywords(session, photo, keywords)
     if not description or photo.caption_source == SOURCE_USER:
         return False
@@ -145,8 +171,12 @@ def _needs_caption(model_id: str) -> tuple:
     return (
         Photo.status == STATUS_OK,
         or_(Photo.caption_source.is_(None), Photo.caption_source.not_in((SOURCE_USER, SOURCE_IMPORTED))),
-        or_(Photo.caption_source.is_(None), Photo.caption_model.is_(None), Photo.caption_model != model_id,
-            Photo.caption_stale.is_(True)),
+        or_(
+            Photo.caption_source.is_(None),
+            Photo.caption_model.is_(None),
+            Photo.caption_model != model_id,
+            Photo.caption_stale.is_(True),
+        ),
     )
 
 
@@ -154,8 +184,9 @@ def count_needing_caption(session: Session, model_id: str) -> int:
     return session.scalar(select(func.count()).select_from(Photo).where(*_needs_caption(model_id))) or 0
 
 
-def needing_caption(session: Session, model_id: str, limit: int | None = None,
-                    first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
+def needing_caption(
+    session: Session, model_id: str, limit: int | None = None, first_ids: Sequence[int] | None = None
+) -> list[PhotoRef]:
     needs = _needs_caption(model_id)
     first: list[PhotoRef] = []
     if first_ids:  # the photos on screen, in the caller's order, then the rest by id

@@ -192,10 +192,12 @@ def inspect_file(path: Path) -> FileState:
         tables = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
         if not tables:
             return FileState(False, writable=why is None, why_read_only=why, immutable=immutable)
-        if not LIBRARY_TABLES <= tables:
+        if not tables >= LIBRARY_TABLES:
             shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
-            raise NotALibrary(f"{path} is another application's database (tables: {shown}), not a photocap "
-                              "library; it has not been changed. Choose another file.")
+            raise NotALibrary(
+                f"{path} is another application's database (tables: {shown}), not a photocap "
+                "library; it has not been changed. Choose another file."
+            )
         revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return FileState(True, revision[0] if revision else None, why is None, why, immutable, tables)
     except sqlite3.DatabaseError as error:
@@ -253,8 +255,9 @@ def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: boo
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
-    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=8, max_overflow=8,
-                           pool_timeout=60)
+    engine = create_engine(
+        "sqlite://", creator=connect, poolclass=QueuePool, pool_size=8, max_overflow=8, pool_timeout=60
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -319,7 +322,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def _revision(conn) -> str | None:
     has_table = conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").first()
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).first()
     return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() if has_table else None
 
 
@@ -468,8 +472,9 @@ def translate(error: BaseException, path: Path) -> BaseException:
 
 
 # ---- the one way in -----------------------------------------------------------------------
-def open_library(path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool | None = None,
-                 check: bool = True) -> Library:
+def open_library(
+    path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool | None = None, check: bool = True
+) -> Library:
     """Open the library at ``path`` (default: the one in the user's data folder).
 
     ``create=False``: a missing library raises :class:`LibraryNotFound` instead of being made.
@@ -482,8 +487,9 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
         try:
             path = paths.default_library_path()  # its folder is created: it is ours
         except OSError as error:
-            raise LibraryError(f"photocap's data folder cannot be created: {error.strerror or error} "
-                               f"({error.filename}).") from error
+            raise LibraryError(
+                f"photocap's data folder cannot be created: {error.strerror or error} ({error.filename})."
+            ) from error
     path = Path(os.path.abspath(path))
     check_sqlite()
     if not path.parent.is_dir():
@@ -498,8 +504,10 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
     head = head_revision()
     if state.exists:
         if state.revision is None:
-            raise NotALibrary(f"{path} has photocap's tables but no schema revision, so photocap cannot tell what "
-                              "it is; it has not been changed.")
+            raise NotALibrary(
+                f"{path} has photocap's tables but no schema revision, so photocap cannot tell what "
+                "it is; it has not been changed."
+            )
         if state.revision not in known_revisions():
             raise _too_new(path, str(state.revision), head)
         if check and (problems := quick_check(path)):
@@ -516,8 +524,9 @@ def open_library(path: str | os.PathLike | None = None, *, create: bool = True, 
         engine.dispose()
         translated = translate(error, path)
         if translated is error:
-            raise LibraryError(f"{path} cannot be opened as a photocap library: {getattr(error, 'orig', error)}") \
-                from error
+            raise LibraryError(
+                f"{path} cannot be opened as a photocap library: {getattr(error, 'orig', error)}"
+            ) from error
         raise translated from error
     except BaseException:
         engine.dispose()

@@ -48,20 +48,29 @@ class ImportReport:
         return self.by_path + self.by_identity
 
     def summary(self) -> str:
-        return (f"{self.written} caption(s) imported ({self.by_path} by path, {self.by_identity} by content), "
-                f"{self.unchanged} already there, {len(self.conflicts)} kept (you wrote a different caption here), "
-                f"{len(self.unmatched)} not in this library, {self.skipped_automatic} automatic skipped")
+        return (
+            f"{self.written} caption(s) imported ({self.by_path} by path, {self.by_identity} by content), "
+            f"{self.unchanged} already there, {len(self.conflicts)} kept (you wrote a different caption here), "
+            f"{len(self.unmatched)} not in this library, {self.skipped_automatic} automatic skipped"
+        )
 
 
 def export_rows(session: Session, sources: Iterable[str] = (SOURCE_USER, SOURCE_IMPORTED)) -> Iterator[dict]:
     wanted = tuple(sources)
-    stmt = (select(Photo.path, Photo.identity, Photo.caption, Photo.caption_source, Photo.caption_model,
-                   Photo.caption_at)
-            .where(Photo.caption_source.in_(wanted), Photo.caption.is_not(None)).order_by(Photo.path))
+    stmt = (
+        select(Photo.path, Photo.identity, Photo.caption, Photo.caption_source, Photo.caption_model, Photo.caption_at)
+        .where(Photo.caption_source.in_(wanted), Photo.caption.is_not(None))
+        .order_by(Photo.path)
+    )
     for r in session.execute(stmt):
-        yield {"path": r.path, "identity": r.identity, "caption": r.caption, "source": r.caption_source,
-               "origin": r.caption_model if r.caption_source == SOURCE_IMPORTED else None,
-               "captioned_at": r.caption_at.isoformat(timespec="seconds") if r.caption_at else None}
+        yield {
+            "path": r.path,
+            "identity": r.identity,
+            "caption": r.caption,
+            "source": r.caption_source,
+            "origin": r.caption_model if r.caption_source == SOURCE_IMPORTED else None,
+            "captioned_at": r.caption_at.isoformat(timespec="seconds") if r.caption_at else None,
+        }
 
 
 def write_csv(rows: Iterable[dict], out: io.TextIOBase) -> int:
@@ -150,8 +159,11 @@ def import_rows(session: Session, rows: Iterable[dict]) -> ImportReport:
         photo = session.scalars(select(Photo).where(Photo.path == path)).one_or_none() if path else None
         how = "path"
         if photo is None and row.get("identity"):
-            candidates = session.scalars(select(Photo).where(Photo.identity == str(row["identity"]))
-                                         .order_by((Photo.status == STATUS_MISSING).asc(), Photo.id)).all()
+            candidates = session.scalars(
+                select(Photo)
+                .where(Photo.identity == str(row["identity"]))
+                .order_by((Photo.status == STATUS_MISSING).asc(), Photo.id)
+            ).all()
             photo, how = (candidates[0] if candidates else None), "identity"
         if photo is None:
             report.unmatched.append(path or f"row {i}")

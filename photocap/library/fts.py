@@ -146,8 +146,10 @@ class _Budget:
         if self.dropped_words:
             out.append(f"Only the first {MAX_WORDS} words of the search were used.")
         if self.unprefixed:
-            out.append(f"Only the first {MAX_PREFIXES} words ending in * were searched as beginnings of words; "
-                       "the others as whole words.")
+            out.append(
+                f"Only the first {MAX_PREFIXES} words ending in * were searched as beginnings of words; "
+                "the others as whole words."
+            )
         return out
 
 
@@ -201,8 +203,7 @@ def parse_query(text: str) -> FtsQuery:
 
 
 # the words schema.FACETS_SQL writes, besides "f12", "y2015" and "m201503"
-_FACET_WORDS = ("review", "stok", "stmissing", "sterror", "srcuser", "srcmodel", "srctags", "srcimported",
-                "srcnone")
+_FACET_WORDS = ("review", "stok", "stmissing", "sterror", "srcuser", "srcmodel", "srctags", "srcimported", "srcnone")
 _NUMBERED = re.compile(r"[fym]\d*")
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"( \*)?')
 

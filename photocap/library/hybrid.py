@@ -52,9 +52,18 @@ def _beside() -> ThreadPoolExecutor:
         return _pool
 
 
-def fused_search(conn: sqlite3.Connection, store: VectorStore, query: str, query_vector: np.ndarray | None,
-                 model_id: str | None, filters: PhotoFilter | None, limit: int, offset: int,
-                 marks: tuple[str, str], should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+def fused_search(
+    conn: sqlite3.Connection,
+    store: VectorStore,
+    query: str,
+    query_vector: np.ndarray | None,
+    model_id: str | None,
+    filters: PhotoFilter | None,
+    limit: int,
+    offset: int,
+    marks: tuple[str, str],
+    should_stop: Callable[[], bool] | None = None,
+) -> list[SearchHit]:
     filters = filters or PhotoFilter()
     if query_vector is None or model_id is None or limit <= 0:
         return _search.search(conn, query, filters, offset + limit, 0, marks, should_stop)[offset : offset + limit]
@@ -70,9 +79,15 @@ def fused_search(conn: sqlite3.Connection, store: VectorStore, query: str, query
     if not near:
         return words[offset : offset + limit]
     where, params = filters.where()
-    found = {r[0]: (path_of(r[1]), r[2]) for r in conn.execute(
-        f"SELECT photos.id, photos.path, photos.caption FROM photos WHERE photos.id IN ({id_list(p for p, _ in near)}) "
-        f"AND {where}", params)}
+    found = {
+        r[0]: (path_of(r[1]), r[2])
+        for r in conn.execute(
+            "SELECT photos.id, photos.path, photos.caption FROM photos "
+            f"WHERE photos.id IN ({id_list(p for p, _ in near)}) "
+            f"AND {where}",
+            params,
+        )
+    }
     near = [(pid, s) for pid, s in near if pid in found]
     meaning_rank = {pid: i for i, (pid, _) in enumerate(near)}
     word_rank = {h.photo_id: i for i, h in enumerate(words)}
@@ -81,14 +96,18 @@ def fused_search(conn: sqlite3.Connection, store: VectorStore, query: str, query
         return sum(1.0 / (RRF_K + 1 + r[pid]) for r in (word_rank, meaning_rank) if pid in r)
 
     by_words = sorted(words, key=lambda h: (-score(h.photo_id), word_rank[h.photo_id]))
-    by_meaning = [SearchHit(pid, found[pid][0], found[pid][1], found[pid][1] or "", -score(pid))
-                  for pid, s in near if pid not in word_rank and s >= floor]
+    by_meaning = [
+        SearchHit(pid, found[pid][0], found[pid][1], found[pid][1] or "", -score(pid))
+        for pid, s in near
+        if pid not in word_rank and s >= floor
+    ]
     fused = [SearchHit(h.photo_id, h.path, h.caption, h.snippet, -score(h.photo_id)) for h in by_words] + by_meaning
     return fused[offset : offset + limit]
 
 
-def similar_photos(conn: sqlite3.Connection, store: VectorStore, photo_id: int, limit: int,
-                   include_missing: bool = False) -> list[SearchHit] | None:
+def similar_photos(
+    conn: sqlite3.Connection, store: VectorStore, photo_id: int, limit: int, include_missing: bool = False
+) -> list[SearchHit] | None:
     """Photos whose image features are nearest ``photo_id``'s, best first (``rank`` = 1 - cosine).
 
     None when the photo has no feature yet (it has not been captioned since features were kept).
@@ -97,18 +116,26 @@ def similar_photos(conn: sqlite3.Connection, store: VectorStore, photo_id: int, 
     if own is None:
         return None
     encoder_id, vector = own
-    return similar_to_vector(conn, store, encoder_id, vector, limit, exclude=photo_id,
-                             include_missing=include_missing)
+    return similar_to_vector(conn, store, encoder_id, vector, limit, exclude=photo_id, include_missing=include_missing)
 
 
-def similar_to_vector(conn: sqlite3.Connection, store: VectorStore, encoder_id: str, vector: np.ndarray, limit: int,
-                      exclude: int | None = None, include_missing: bool = False) -> list[SearchHit]:
+def similar_to_vector(
+    conn: sqlite3.Connection,
+    store: VectorStore,
+    encoder_id: str,
+    vector: np.ndarray,
+    limit: int,
+    exclude: int | None = None,
+    include_missing: bool = False,
+) -> list[SearchHit]:
     want = max(0, limit) + 1 + (64 if not include_missing else 0)  # room for the photo itself, missing ones
-    near = [(pid, s) for pid, s in store.nearest(conn, "image_features", encoder_id, vector, want)
-            if pid != exclude]
+    near = [(pid, s) for pid, s in store.nearest(conn, "image_features", encoder_id, vector, want) if pid != exclude]
     sql = f"SELECT id, path, caption FROM photos WHERE id IN ({id_list(pid for pid, _ in near)})"
-    rows = {r[0]: (path_of(r[1]), r[2]) for r in conn.execute(
-        sql if include_missing else sql + " AND status != ?", () if include_missing else (STATUS_MISSING,))}
-    hits = [SearchHit(pid, rows[pid][0], rows[pid][1], rows[pid][1] or "", 1.0 - s)
-            for pid, s in near if pid in rows]
+    rows = {
+        r[0]: (path_of(r[1]), r[2])
+        for r in conn.execute(
+            sql if include_missing else sql + " AND status != ?", () if include_missing else (STATUS_MISSING,)
+        )
+    }
+    hits = [SearchHit(pid, rows[pid][0], rows[pid][1], rows[pid][1] or "", 1.0 - s) for pid, s in near if pid in rows]
     return hits[:limit]

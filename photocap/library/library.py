@@ -64,25 +64,39 @@ from sqlalchemy.orm import Session, sessionmaker
 from photocap.library import captions, exchange, hybrid, models, photos, scanner, vectors
 from photocap.library import search as _search
 from photocap.library.db import (
-    CHECK_EVERY, DURABLE_OPTION, WRITE_OPTION, LibraryReadOnly, make_checked_backup, translate,
+    CHECK_EVERY,
+    DURABLE_OPTION,
+    WRITE_OPTION,
+    LibraryReadOnly,
+    make_checked_backup,
+    translate,
 )
 from photocap.library.fts import INTEGRITY_SQL
 from photocap.library.records import (
-    FolderInfo, ModelVersionInfo, PhotoDetail, PhotoRef, PhotoSummary, Problem, ScanReport, SearchHit,
-    TrainingRunInfo, UserCaption,
+    FolderInfo,
+    ModelVersionInfo,
+    PhotoDetail,
+    PhotoRef,
+    PhotoSummary,
+    Problem,
+    ScanReport,
+    SearchHit,
+    TrainingRunInfo,
+    UserCaption,
 )
 from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
 from photocap.library.values import (  # re-exported: the library's settings live in values
-    SETTING_DEFAULTS, SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS,
+    SETTING_DEFAULTS,
+    SETTING_EMBED,
+    SETTING_WRITE_SIDECARS,
 )
 
 
 def _driver(session: Session) -> sqlite3.Connection:
     """The plain sqlite3 connection under ``session``'s transaction (begun by SQLAlchemy)."""
     return session.connection().connection.driver_connection
-
 
 
 class Library:
@@ -93,8 +107,9 @@ class Library:
         self.why_read_only = why_read_only if read_only else None
         self._reader = sessionmaker(engine, expire_on_commit=False)
         self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
-        self._durable_writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}),
-                                            expire_on_commit=False)
+        self._durable_writer = sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}), expire_on_commit=False
+        )
         self._vectors = vectors.VectorStore()
 
     # ---- sessions ----------------------------------------------------------------------
@@ -167,8 +182,11 @@ class Library:
                 for child in nested:
                     s.execute(update(Photo).where(Photo.folder_id == child.id).values(folder_id=folder.id))
                     s.delete(child)
-                s.execute(update(Photo).where(photos.under(Photo.path, path), Photo.folder_id.is_(None))
-                          .values(folder_id=folder.id))
+                s.execute(
+                    update(Photo)
+                    .where(photos.under(Photo.path, path), Photo.folder_id.is_(None))
+                    .values(folder_id=folder.id)
+                )
                 if nested:
                     photos.relabel(s, path)
                 folder_id = folder.id
@@ -206,10 +224,16 @@ class Library:
     def _folder_info(self, folder_id: int) -> FolderInfo:
         with self._read() as s:
             f = s.get(Folder, folder_id)
-            counts = dict(s.execute(select(Photo.status == STATUS_MISSING, func.count())
-                                    .where(Photo.folder_id == folder_id).group_by(Photo.status == STATUS_MISSING)).all())
-            return FolderInfo(f.id, f.path, f.status, f.polling, counts.get(False, 0), counts.get(True, 0),
-                              f.last_scan_at)
+            counts = dict(
+                s.execute(
+                    select(Photo.status == STATUS_MISSING, func.count())
+                    .where(Photo.folder_id == folder_id)
+                    .group_by(Photo.status == STATUS_MISSING)
+                ).all()
+            )
+            return FolderInfo(
+                f.id, f.path, f.status, f.polling, counts.get(False, 0), counts.get(True, 0), f.last_scan_at
+            )
 
     def _folder_id(self, folder: int | str | os.PathLike) -> int:
         if isinstance(folder, int):
@@ -220,8 +244,12 @@ class Library:
             raise KeyError(f"{folder} is not a library folder")
         return folder_id
 
-    def scan(self, folder: int | str | os.PathLike, progress: Callable[[scanner.ScanProgress], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> ScanReport:
+    def scan(
+        self,
+        folder: int | str | os.PathLike,
+        progress: Callable[[scanner.ScanProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ScanReport:
         """Scan a watched folder (by id or path). A path inside a watched folder scans that
         part of it (a folder added meanwhile around this one by another process, say)."""
         if isinstance(folder, int):
@@ -234,8 +262,9 @@ class Library:
                     raise KeyError(f"{folder} is not a library folder")
                 folder_id, root = holder.id, holder.path
             try:
-                return scanner.scan_folder(self, folder_id, progress, should_stop,
-                                           subtree=None if path == root else path)
+                return scanner.scan_folder(
+                    self, folder_id, progress, should_stop, subtree=None if path == root else path
+                )
             except KeyError:
                 if attempt == 2:
                     raise
@@ -247,8 +276,9 @@ class Library:
         return apply_changes(self, list(changes))
 
     # ---- captions ----------------------------------------------------------------------
-    def photos_needing_caption(self, model_id: str, limit: int | None = None,
-                               first_ids: Sequence[int] | None = None) -> list[PhotoRef]:
+    def photos_needing_caption(
+        self, model_id: str, limit: int | None = None, first_ids: Sequence[int] | None = None
+    ) -> list[PhotoRef]:
         with self._read() as s:
             return captions.needing_caption(s, model_id, limit, first_ids)
 
@@ -257,9 +287,16 @@ class Library:
         with self._read() as s:
             return captions.count_needing_caption(s, model_id)
 
-    def record_caption(self, photo_id: int, text: str, source: str, model_version: str | None = None,
-                       tags: Sequence[tuple[str, float]] | None = None,
-                       file_version: tuple[int, int] | None = None, confidence: float | None = None) -> bool:
+    def record_caption(
+        self,
+        photo_id: int,
+        text: str,
+        source: str,
+        model_version: str | None = None,
+        tags: Sequence[tuple[str, float]] | None = None,
+        file_version: tuple[int, int] | None = None,
+        confidence: float | None = None,
+    ) -> bool:
         """Write an automatic caption; False (and nothing changed) if the user wrote the current one,
         or if ``file_version`` ((size, mtime_ns) read before decoding) is not the file the library
         has recorded (the photo stays queued). ``confidence``: how sure the model was (0-1)."""
@@ -332,8 +369,12 @@ class Library:
     def problems(self) -> list[Problem]:
         """Photos with status "error" and other recorded problems, by path."""
         with self._read() as s:
-            out = [Problem(p, r or "") for p, r in s.execute(
-                select(Photo.path, Photo.error).where(Photo.status == STATUS_ERROR).order_by(Photo.path))]
+            out = [
+                Problem(p, r or "")
+                for p, r in s.execute(
+                    select(Photo.path, Photo.error).where(Photo.status == STATUS_ERROR).order_by(Photo.path)
+                )
+            ]
             out += [Problem(p.path, p.reason) for p in s.scalars(select(ProblemRow).order_by(ProblemRow.path))]
         return out
 
@@ -349,9 +390,20 @@ class Library:
         ids = list(ids)
         with self._read() as s:
             for i in range(0, len(ids), 900):
-                for p in s.execute(select(Photo.id, Photo.path, Photo.name, Photo.status, Photo.caption,
-                                          Photo.caption_source, Photo.reviewed, Photo.taken_at, Photo.width,
-                                          Photo.height).where(Photo.id.in_(ids[i : i + 900]))):
+                for p in s.execute(
+                    select(
+                        Photo.id,
+                        Photo.path,
+                        Photo.name,
+                        Photo.status,
+                        Photo.caption,
+                        Photo.caption_source,
+                        Photo.reviewed,
+                        Photo.taken_at,
+                        Photo.width,
+                        Photo.height,
+                    ).where(Photo.id.in_(ids[i : i + 900]))
+                ):
                     found[p.id] = PhotoSummary(*p)
         return [found[i] for i in ids if i in found]
 
@@ -362,13 +414,30 @@ class Library:
                 return None
             folder = p.folder.path if p.folder else None
             return PhotoDetail(
-                p.id, p.path, folder, p.status, p.error, p.caption, p.caption_source, p.caption_model, p.reviewed,
-                captions.history(s, p.id), captions.tags(s, p.id), p.size, p.mtime_ns, p.identity, p.width,
-                p.height, p.format, p.taken_at, p.camera,
+                p.id,
+                p.path,
+                folder,
+                p.status,
+                p.error,
+                p.caption,
+                p.caption_source,
+                p.caption_model,
+                p.reviewed,
+                captions.history(s, p.id),
+                captions.tags(s, p.id),
+                p.size,
+                p.mtime_ns,
+                p.identity,
+                p.width,
+                p.height,
+                p.format,
+                p.taken_at,
+                p.camera,
             )
 
-    def list_photo_ids(self, filter: PhotoFilter | None = None, order: str = "taken", offset: int = 0,
-                       limit: int | None = None) -> list[int]:
+    def list_photo_ids(
+        self, filter: PhotoFilter | None = None, order: str = "taken", offset: int = 0, limit: int | None = None
+    ) -> list[int]:
         """Ids for a grid (orders: taken, -taken, path, added, -added); fetch rows with photos_by_ids."""
         with self._read_sql() as conn:
             return _search.list_ids(conn, filter, order, offset, limit)
@@ -377,9 +446,17 @@ class Library:
         with self._read_sql() as conn:
             return _search.count(conn, filter)
 
-    def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None,
-               query_vector: Any = None, vector_model: str | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        filters: PhotoFilter | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        marks: tuple[str, str] = ("[", "]"),
+        should_stop: Callable[[], bool] | None = None,
+        query_vector: Any = None,
+        vector_model: str | None = None,
+    ) -> list[SearchHit]:
         """Ranked hits for whatever the user typed; never raises on odd input. A library that
         cannot answer raises a :class:`~photocap.library.search.SearchError` saying why;
         ``should_stop()`` turning true stops it with ``SearchCancelled``.
@@ -390,8 +467,9 @@ class Library:
             with self._read_sql() as conn:
                 if query_vector is None:
                     return _search.search(conn, query, filters, limit, offset, marks, should_stop)
-                return hybrid.fused_search(conn, self._vectors, query, query_vector, vector_model, filters, limit,
-                                           offset, marks, should_stop)
+                return hybrid.fused_search(
+                    conn, self._vectors, query, query_vector, vector_model, filters, limit, offset, marks, should_stop
+                )
         except sa_exc.DBAPIError as error:  # opening the read transaction, before the search ran
             raise _search.explain(error) from error
 
@@ -441,9 +519,14 @@ class Library:
             return captions.user_captions(s, split, include_imported=include_imported)
 
     # ---- models and training -----------------------------------------------------------
-    def register_model_version(self, model_id: str, path: str | os.PathLike | None, name: str | None = None,
-                               parent_model_id: str | None = None,
-                               metrics: dict[str, Any] | None = None) -> ModelVersionInfo:
+    def register_model_version(
+        self,
+        model_id: str,
+        path: str | os.PathLike | None,
+        name: str | None = None,
+        parent_model_id: str | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> ModelVersionInfo:
         with self._write(durable=True) as s:
             return models.register(s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics)
 
@@ -484,13 +567,20 @@ class Library:
         with self._read() as s:
             return models.teaching_stats(s)
 
-    def start_training_run(self, base_model_id: str | None = None, params: dict[str, Any] | None = None,
-                           n_examples: int | None = None) -> int:
+    def start_training_run(
+        self, base_model_id: str | None = None, params: dict[str, Any] | None = None, n_examples: int | None = None
+    ) -> int:
         with self._write() as s:
             return models.start_run(s, base_model_id, params, n_examples)
 
-    def finish_training_run(self, run_id: int, status: str = "done", result_model_id: str | None = None,
-                            metrics: dict[str, Any] | None = None, error: str | None = None) -> None:
+    def finish_training_run(
+        self,
+        run_id: int,
+        status: str = "done",
+        result_model_id: str | None = None,
+        metrics: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
         with self._write(durable=True) as s:
             models.finish_run(s, run_id, status, result_model_id, metrics, error)
 
@@ -524,12 +614,13 @@ class Library:
             try:
                 with self._write() as s:
                     s.connection().exec_driver_sql(INTEGRITY_SQL)
-            except Exception as exc:  # noqa: BLE001 - reported, not raised
+            except Exception as exc:
                 found.append(f"search index: {exc}")
         if not self.read_only:
             try:
-                self._check_record.write_text(json.dumps({"checked_at": _dt.datetime.now().isoformat(timespec="seconds"),
-                                                          "problems": found[:20]}))
+                self._check_record.write_text(
+                    json.dumps({"checked_at": _dt.datetime.now().isoformat(timespec="seconds"), "problems": found[:20]})
+                )
                 if not found and backup:
                     make_checked_backup(self.engine, self.path)
             except OSError as error:  # a full disk is said; the check's answer stands either way

@@ -15,19 +15,33 @@ from sqlalchemy.orm import Session
 
 from photocap.library.records import ModelVersionInfo, TrainingRunInfo
 from photocap.library.schema import (
-    AUTOMATIC_SOURCES, SOURCE_IMPORTED, SOURCE_USER, STATUS_OK, ModelVersion, Photo, TrainingRun, utcnow,
+    AUTOMATIC_SOURCES,
+    SOURCE_IMPORTED,
+    SOURCE_USER,
+    STATUS_OK,
+    ModelVersion,
+    Photo,
+    TrainingRun,
+    utcnow,
 )
 
 RUN_STATUSES = ("running", "done", "failed", "cancelled")
 
 
 def _info(m: ModelVersion) -> ModelVersionInfo:
-    return ModelVersionInfo(m.model_id, m.path, m.name, m.parent_model_id, dict(m.metrics or {}), m.created_at,
-                            m.active, m.activated_at)
+    return ModelVersionInfo(
+        m.model_id, m.path, m.name, m.parent_model_id, dict(m.metrics or {}), m.created_at, m.active, m.activated_at
+    )
 
 
-def register(session: Session, model_id: str, path: str | None, name: str | None = None,
-             parent_model_id: str | None = None, metrics: dict[str, Any] | None = None) -> ModelVersionInfo:
+def register(
+    session: Session,
+    model_id: str,
+    path: str | None,
+    name: str | None = None,
+    parent_model_id: str | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> ModelVersionInfo:
     """Add a version, or update path/name/metrics of a known one (registering twice is harmless)."""
     m = session.scalars(select(ModelVersion).where(ModelVersion.model_id == model_id)).one_or_none()
     if m is None:
@@ -61,8 +75,11 @@ def activate(session: Session, model_id: str | None) -> int:
     if model_id is not None:
         m.active, m.activated_at = True, utcnow()
     return session.execute(
-        update(Photo).where(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.caption_stale.is_(False))
-        .values(caption_stale=True), execution_options={"synchronize_session": False}).rowcount
+        update(Photo)
+        .where(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.caption_stale.is_(False))
+        .values(caption_stale=True),
+        execution_options={"synchronize_session": False},
+    ).rowcount
 
 
 def _get(session: Session, model_id: str) -> ModelVersion:
@@ -95,35 +112,69 @@ def rename(session: Session, model_id: str, name: str) -> ModelVersionInfo:
 def teaching_stats(session: Session) -> dict[str, Any]:
     """What there is to teach: the user's captions, imported ones, and how many were written
     since the last teaching that finished (``last_taught_at``; None if never)."""
-    counts = dict(session.execute(
-        select(Photo.caption_source, func.count()).where(
-            Photo.status == STATUS_OK, Photo.caption_source.in_((SOURCE_USER, SOURCE_IMPORTED)))
-        .group_by(Photo.caption_source)).all())
+    counts = dict(
+        session.execute(
+            select(Photo.caption_source, func.count())
+            .where(Photo.status == STATUS_OK, Photo.caption_source.in_((SOURCE_USER, SOURCE_IMPORTED)))
+            .group_by(Photo.caption_source)
+        ).all()
+    )
     last = session.scalar(select(func.max(TrainingRun.started_at)).where(TrainingRun.status == "done"))
     since = counts.get(SOURCE_USER, 0)
     if last is not None:
-        since = session.scalar(select(func.count()).select_from(Photo).where(
-            Photo.status == STATUS_OK, Photo.caption_source == SOURCE_USER, Photo.caption_at > last)) or 0
-    return {"user": counts.get(SOURCE_USER, 0), "imported": counts.get(SOURCE_IMPORTED, 0),
-            "since_last": since, "last_taught_at": last}
+        since = (
+            session.scalar(
+                select(func.count())
+                .select_from(Photo)
+                .where(Photo.status == STATUS_OK, Photo.caption_source == SOURCE_USER, Photo.caption_at > last)
+            )
+            or 0
+        )
+    return {
+        "user": counts.get(SOURCE_USER, 0),
+        "imported": counts.get(SOURCE_IMPORTED, 0),
+        "since_last": since,
+        "last_taught_at": last,
+    }
 
 
 def _run_info(r: TrainingRun) -> TrainingRunInfo:
-    return TrainingRunInfo(r.id, r.status, r.base_model_id, r.result_model_id, dict(r.params or {}),
-                           dict(r.metrics or {}), r.n_examples, r.error, r.started_at, r.finished_at)
+    return TrainingRunInfo(
+        r.id,
+        r.status,
+        r.base_model_id,
+        r.result_model_id,
+        dict(r.params or {}),
+        dict(r.metrics or {}),
+        r.n_examples,
+        r.error,
+        r.started_at,
+        r.finished_at,
+    )
 
 
-def start_run(session: Session, base_model_id: str | None = None, params: dict[str, Any] | None = None,
-              n_examples: int | None = None) -> int:
-    run = TrainingRun(base_model_id=base_model_id, params=dict(params or {}), metrics={}, n_examples=n_examples,
-                      status="running")
+def start_run(
+    session: Session,
+    base_model_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    n_examples: int | None = None,
+) -> int:
+    run = TrainingRun(
+        base_model_id=base_model_id, params=dict(params or {}), metrics={}, n_examples=n_examples, status="running"
+    )
     session.add(run)
     session.flush()
     return run.id
 
 
-def finish_run(session: Session, run_id: int, status: str = "done", result_model_id: str | None = None,
-               metrics: dict[str, Any] | None = None, error: str | None = None) -> None:
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: str = "done",
+    result_model_id: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
     if status not in RUN_STATUSES[1:]:
         raise ValueError(f"status must be one of {RUN_STATUSES[1:]}")
     run = session.get(TrainingRun, run_id)

@@ -36,7 +36,15 @@ from photocap.filenames import os_reason, readable
 from photocap.library import captions
 from photocap.library.identity import quick_identity
 from photocap.library.schema import (
-    FOLDER_MISSING, SOURCE_IMPORTED, SOURCE_USER, STATUS_ERROR, STATUS_MISSING, STATUS_OK, Folder, Photo, utcnow,
+    FOLDER_MISSING,
+    SOURCE_IMPORTED,
+    SOURCE_USER,
+    STATUS_ERROR,
+    STATUS_MISSING,
+    STATUS_OK,
+    Folder,
+    Photo,
+    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -44,9 +52,40 @@ if TYPE_CHECKING:
 
 # never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
 NOT_PHOTO_EXTENSIONS = frozenset(
-    {".xmp", ".json", ".txt", ".md", ".pdf", ".xml", ".aae", ".thm", ".db", ".ini", ".mov", ".mp4",
-     ".m4v", ".avi", ".mkv", ".mts", ".3gp", ".wav", ".mp3", ".m4a", ".zip", ".sqlite", ".sqlite-wal",
-     ".sqlite-shm", ".tmp", ".part", ".crdownload", ".html", ".css", ".js", ".py", ".csv"}
+    {
+        ".xmp",
+        ".json",
+        ".txt",
+        ".md",
+        ".pdf",
+        ".xml",
+        ".aae",
+        ".thm",
+        ".db",
+        ".ini",
+        ".mov",
+        ".mp4",
+        ".m4v",
+        ".avi",
+        ".mkv",
+        ".mts",
+        ".3gp",
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".zip",
+        ".sqlite",
+        ".sqlite-wal",
+        ".sqlite-shm",
+        ".tmp",
+        ".part",
+        ".crdownload",
+        ".html",
+        ".css",
+        ".js",
+        ".py",
+        ".csv",
+    }
 )
 
 
@@ -127,15 +166,30 @@ def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
         st = st or os.stat(path)
         identity = quick_identity(path, st.st_size)
     except OSError as exc:
-        return FileFacts(path, getattr(st, "st_size", 0), getattr(st, "st_mtime_ns", 0), None, None,
-                         os_reason(exc), gone=isinstance(exc, FileNotFoundError))
+        return FileFacts(
+            path,
+            getattr(st, "st_size", 0),
+            getattr(st, "st_mtime_ns", 0),
+            None,
+            None,
+            os_reason(exc),
+            gone=isinstance(exc, FileNotFoundError),
+        )
     try:
         meta = imaging.read_meta(path)
-        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, meta, None,
-                         described=metadata.read_descriptions(path), sidecar_mtime_ns=metadata.newest_sidecar(path))
+        return FileFacts(
+            path,
+            st.st_size,
+            st.st_mtime_ns,
+            identity,
+            meta,
+            None,
+            described=metadata.read_descriptions(path),
+            sidecar_mtime_ns=metadata.newest_sidecar(path),
+        )
     except imaging.ImageError as exc:
         return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, exc.reason)
-    except Exception as exc:  # noqa: BLE001 - a strange file must never stop a scan
+    except Exception as exc:
         return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, imaging.reason_for(exc))
 
 
@@ -162,8 +216,12 @@ def upsert(session: Session, facts: FileFacts, folder_id: int | None, root: str 
     row = session.scalars(select(Photo).where(Photo.path == facts.path)).one_or_none()
     if row is not None:
         was_missing = row.status == STATUS_MISSING
-        if (row.size == facts.size and row.mtime_ns == facts.mtime_ns and not was_missing
-                and row.sidecar_mtime_ns == facts.sidecar_mtime_ns):
+        if (
+            row.size == facts.size
+            and row.mtime_ns == facts.mtime_ns
+            and not was_missing
+            and row.sidecar_mtime_ns == facts.sidecar_mtime_ns
+        ):
             return "unchanged"
         if facts.identity != row.identity and row.caption_source not in (None, SOURCE_USER, SOURCE_IMPORTED):
             row.caption_stale = True
@@ -201,7 +259,8 @@ def _moved_from(session: Session, identity: str | None) -> Photo | None:
     if not identity:
         return None
     rows = session.scalars(
-        select(Photo).outerjoin(Folder, Photo.folder_id == Folder.id)
+        select(Photo)
+        .outerjoin(Folder, Photo.folder_id == Folder.id)
         .where(Photo.identity == identity, or_(Folder.id.is_(None), Folder.status != FOLDER_MISSING))
         .order_by(Photo.id)
     ).all()
@@ -211,8 +270,9 @@ def _moved_from(session: Session, identity: str | None) -> Photo | None:
     return next((r for r in rows if not os.path.exists(r.path)), None)
 
 
-def mark_missing(session: Session, *, ids: list[int] | None = None, prefix: str | None = None,
-                 path: str | None = None) -> int:
+def mark_missing(
+    session: Session, *, ids: list[int] | None = None, prefix: str | None = None, path: str | None = None
+) -> int:
     """Mark photos missing (by ids, everything under a folder, or one path); returns how many."""
     stmt = update(Photo).where(Photo.status != STATUS_MISSING)
     if ids is not None:
@@ -221,8 +281,9 @@ def mark_missing(session: Session, *, ids: list[int] | None = None, prefix: str 
         stmt = stmt.where(under(Photo.path, prefix))
     else:
         stmt = stmt.where(Photo.path == path)
-    return session.execute(stmt.values(status=STATUS_MISSING, updated_at=utcnow()),
-                           execution_options={"synchronize_session": False}).rowcount
+    return session.execute(
+        stmt.values(status=STATUS_MISSING, updated_at=utcnow()), execution_options={"synchronize_session": False}
+    ).rowcount
 
 
 def identity_or_none(path: str) -> str | None:
@@ -233,8 +294,9 @@ def identity_or_none(path: str) -> str | None:
         return None
 
 
-def move_path(session: Session, src: str, dest: str, folder_id: int | None, root: str | None,
-              identity: str | None) -> bool:
+def move_path(
+    session: Session, src: str, dest: str, folder_id: int | None, root: str | None, identity: str | None
+) -> bool:
     """A file moved from ``src`` to ``dest`` (whose content identity is ``identity``): the row
     and its captions follow only if the row's identity is the same. False if it was not moved."""
     row = session.scalars(select(Photo).where(Photo.path == src)).one_or_none()
@@ -255,7 +317,7 @@ def tree_identities(session: Session, src: str, dest: str) -> dict[int, tuple[st
     """For a folder moved from ``src`` to ``dest``: each known row below ``src`` (by id) with
     its new path and its identity, to compare with the files' (read outside the transaction)."""
     rows = session.execute(select(Photo.id, Photo.path, Photo.identity).where(under(Photo.path, src)))
-    return {r.id: (dest + r.path[len(src.rstrip(os.sep)):], r.identity) for r in rows}
+    return {r.id: (dest + r.path[len(src.rstrip(os.sep)) :], r.identity) for r in rows}
 
 
 def move_tree(session: Session, moves: dict[int, str], folder_id: int | None, root: str | None) -> int:
@@ -265,13 +327,17 @@ def move_tree(session: Session, moves: dict[int, str], folder_id: int | None, ro
         return 0
     targets = list(moves.values())
     for i in range(0, len(targets), 500):  # rows already at a target path (missing ones): out of the way
-        for clash in session.scalars(select(Photo).where(Photo.path.in_(targets[i : i + 500]),
-                                                         Photo.id.not_in(list(moves)))):
+        for clash in session.scalars(
+            select(Photo).where(Photo.path.in_(targets[i : i + 500]), Photo.id.not_in(list(moves)))
+        ):
             clash.path, clash.status = f"{clash.path}#replaced-{clash.id}", STATUS_MISSING
     session.flush()
     ids = list(moves)
-    rows = [row for i in range(0, len(ids), 500)
-            for row in session.scalars(select(Photo).where(Photo.id.in_(ids[i : i + 500])))]
+    rows = [
+        row
+        for i in range(0, len(ids), 500)
+        for row in session.scalars(select(Photo).where(Photo.id.in_(ids[i : i + 500])))
+    ]
     for row in rows:
         _set_location(row, moves[row.id], folder_id, root)
     return len(rows)

@@ -42,9 +42,17 @@ class Reader:
     def close(self) -> None:
         self.conn.close()
 
-    def search(self, query: str, filters: PhotoFilter | None = None, limit: int = 50, offset: int = 0,
-               marks: tuple[str, str] = ("[", "]"), should_stop: Callable[[], bool] | None = None,
-               query_vector: Any = None, vector_model: str | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        filters: PhotoFilter | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        marks: tuple[str, str] = ("[", "]"),
+        should_stop: Callable[[], bool] | None = None,
+        query_vector: Any = None,
+        vector_model: str | None = None,
+    ) -> list[SearchHit]:
         """As :meth:`photocap.library.library.Library.search`, in one read transaction."""
         try:
             self.conn.execute("BEGIN")
@@ -54,8 +62,18 @@ class Reader:
                 from photocap.library import hybrid, vectors
 
                 self._vectors = self._vectors or vectors.VectorStore()
-                return hybrid.fused_search(self.conn, self._vectors, query, query_vector, vector_model, filters,
-                                           limit, offset, marks, should_stop)
+                return hybrid.fused_search(
+                    self.conn,
+                    self._vectors,
+                    query,
+                    query_vector,
+                    vector_model,
+                    filters,
+                    limit,
+                    offset,
+                    marks,
+                    should_stop,
+                )
             finally:
                 self.conn.execute("COMMIT")
         except sqlite3.Error as error:  # beginning or ending the read, outside the search itself

@@ -59,8 +59,9 @@ class ScanProgress:
     path: str | None = None
 
 
-def walk(root: str, skipped: list[Problem], sidecars: dict[str, int] | None = None
-         ) -> Iterator[tuple[str, os.stat_result]]:
+def walk(
+    root: str, skipped: list[Problem], sidecars: dict[str, int] | None = None
+) -> Iterator[tuple[str, os.stat_result]]:
     """Photo files below ``root`` with their stat; problems go to ``skipped``; the mtimes of
     the XMP / Takeout sidecars met on the way go to ``sidecars`` (path -> mtime_ns)."""
     from photocap import imaging, metadata  # imported where files are read: a search never pays for Pillow
@@ -105,8 +106,13 @@ def walk(root: str, skipped: list[Problem], sidecars: dict[str, int] | None = No
         stack.extend(reversed(subdirs))
 
 
-def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress], None] | None = None,
-                should_stop: Callable[[], bool] | None = None, subtree: str | None = None) -> ScanReport:
+def scan_folder(
+    lib: Library,
+    folder_id: int,
+    progress: Callable[[ScanProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    subtree: str | None = None,
+) -> ScanReport:
     """Bring the library in line with the files below a watched folder (or one ``subtree`` of it)."""
     from photocap import metadata
 
@@ -128,10 +134,14 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
         return report
 
     with lib._read() as s:
-        known = {row.path: row for row in s.execute(
-            select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status, Photo.sidecar_mtime_ns)
-            .where(photos.under(Photo.path, top))
-        )}
+        known = {
+            row.path: row
+            for row in s.execute(
+                select(Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status, Photo.sidecar_mtime_ns).where(
+                    photos.under(Photo.path, top)
+                )
+            )
+        }
     sidecars: dict[str, int] = {}
     tick = _Ticker(progress)
     to_read: list[tuple[str, os.stat_result]] = []
@@ -140,8 +150,12 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
     for path, st in walk(top, report.skipped, sidecars):
         seen.add(path)
         row = known.get(path)
-        if (row is not None and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
-                and row.sidecar_mtime_ns == metadata.newest_sidecar(path, sidecars)):
+        if (
+            row is not None
+            and row.size == st.st_size
+            and row.mtime_ns == st.st_mtime_ns
+            and row.sidecar_mtime_ns == metadata.newest_sidecar(path, sidecars)
+        ):
             if row.status == STATUS_MISSING:
                 restore.append(row.id)
             else:
@@ -176,8 +190,9 @@ def scan_folder(lib: Library, folder_id: int, progress: Callable[[ScanProgress],
         _record_skipped(lib, top, report.skipped)
     if report.missing and report.moved:  # rows marked missing above that found their file again
         with lib._read() as s:
-            report.missing = s.scalar(select(func.count()).select_from(Photo).where(
-                Photo.id.in_(gone), Photo.status == STATUS_MISSING))
+            report.missing = s.scalar(
+                select(func.count()).select_from(Photo).where(Photo.id.in_(gone), Photo.status == STATUS_MISSING)
+            )
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -190,8 +205,9 @@ def _record_skipped(lib: Library, top: str, skipped: list[Problem]) -> None:
             s.add(ProblemRow(path=p.path, reason=p.reason))
 
 
-def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None,
-                report: ScanReport) -> None:
+def apply_facts(
+    lib: Library, facts: list[photos.FileFacts], folder_id: int | None, root: str | None, report: ScanReport
+) -> None:
     """Write examined files in one transaction, counting outcomes into ``report``. If the
     database refuses one entry, the others are written one by one and it becomes a problem.
 
@@ -215,8 +231,12 @@ def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | No
                 raise
             except (StatementError, ValueError) as exc:
                 reason = one_line(str(getattr(exc, "orig", None) or exc))
-                outcomes.append(("skipped", photos.FileFacts(f.path, f.size, f.mtime_ns, None, None,
-                                                             f"could not be recorded: {reason}")))
+                outcomes.append(
+                    (
+                        "skipped",
+                        photos.FileFacts(f.path, f.size, f.mtime_ns, None, None, f"could not be recorded: {reason}"),
+                    )
+                )
     for outcome, f in outcomes:
         if outcome == "skipped":
             report.skipped.append(Problem(f.path, f.error or "unreadable"))
@@ -228,8 +248,9 @@ def apply_facts(lib: Library, facts: list[photos.FileFacts], folder_id: int | No
             report.errors.append(Problem(f.path, f.error))
 
 
-def _current_folder(s, facts: list[photos.FileFacts], folder_id: int | None, root: str | None
-                    ) -> tuple[int | None, str | None]:
+def _current_folder(
+    s, facts: list[photos.FileFacts], folder_id: int | None, root: str | None
+) -> tuple[int | None, str | None]:
     if folder_id is not None and facts and s.get(Folder, folder_id) is None:
         holder = photos.root_of(s, facts[0].path)
         return (holder.id, holder.path) if holder is not None else (None, None)

@@ -23,21 +23,40 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Computed, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    JSON,
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from photocap.filenames import one_line, unicode_safe
-
 from photocap.library.values import (  # noqa: F401 (re-exported: the schema's vocabulary)
-    AUTOMATIC_SOURCES, FOLDER_MISSING, FOLDER_OK, SOURCE_IMPORTED, SOURCE_MODEL, SOURCE_TAGS, SOURCE_USER, SOURCES,
-    STATUS_ERROR, STATUS_MISSING, STATUS_OK, TAG_IMPORTED,
+    AUTOMATIC_SOURCES,
+    FOLDER_MISSING,
+    FOLDER_OK,
+    SOURCE_IMPORTED,
+    SOURCE_MODEL,
+    SOURCE_TAGS,
+    SOURCE_USER,
+    SOURCES,
+    STATUS_ERROR,
+    STATUS_MISSING,
+    STATUS_OK,
+    TAG_IMPORTED,
 )
-
 
 # Filter facets as words, so a search's filters intersect inside FTS5 (see migration 0003
 # and search.py): "stok", "srcuser", "review" (automatic caption not yet looked at), "f3"
@@ -99,7 +118,7 @@ class Reason(SafeText):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON}
 
 
 class Folder(Base):

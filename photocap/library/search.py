@@ -39,7 +39,14 @@ from dataclasses import dataclass
 
 from photocap.library.db import LibraryError
 from photocap.library.fts import (
-    BM25_WEIGHTS, FTS_COLUMNS, FTS_TABLE, TOKENIZER, FtsQuery, combined_match, could_match_facets, parse_query,
+    BM25_WEIGHTS,
+    FTS_COLUMNS,
+    FTS_TABLE,
+    TOKENIZER,
+    FtsQuery,
+    combined_match,
+    could_match_facets,
+    parse_query,
     text_only,
 )
 from photocap.library.records import SearchHit
@@ -170,9 +177,15 @@ class SearchCancelled(SearchError):
     pass
 
 
-def search(conn: sqlite3.Connection, query: str, filters: PhotoFilter | None = None, limit: int = 50,
-           offset: int = 0, marks: tuple[str, str] = ("[", "]"),
-           should_stop: Callable[[], bool] | None = None) -> list[SearchHit]:
+def search(
+    conn: sqlite3.Connection,
+    query: str,
+    filters: PhotoFilter | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    marks: tuple[str, str] = ("[", "]"),
+    should_stop: Callable[[], bool] | None = None,
+) -> list[SearchHit]:
     """``conn``: a plain sqlite3 connection to the library (in a read transaction, or not)."""
     filters = filters or PhotoFilter()
     parsed = parse_query(query)
@@ -261,10 +274,13 @@ def _snippets(conn, ids: list[int], match: str, marks: tuple[str, str]) -> dict[
     """
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_fts USING fts5({_cols}, tokenize='{TOKENIZER}')")
     conn.execute("DELETE FROM temp.page_fts")
-    conn.execute(f"INSERT INTO temp.page_fts(rowid, {_cols}) SELECT id, {_cols} FROM photos "
-                 f"WHERE id IN ({id_list(ids)})")
-    rows = conn.execute("SELECT rowid, snippet(page_fts, -1, ?, ?, '…', 12) FROM temp.page_fts "
-                        "WHERE page_fts MATCH ?", (marks[0], marks[1], match)).fetchall()
+    conn.execute(
+        f"INSERT INTO temp.page_fts(rowid, {_cols}) SELECT id, {_cols} FROM photos WHERE id IN ({id_list(ids)})"
+    )
+    rows = conn.execute(
+        "SELECT rowid, snippet(page_fts, -1, ?, ?, '…', 12) FROM temp.page_fts WHERE page_fts MATCH ?",
+        (marks[0], marks[1], match),
+    ).fetchall()
     conn.execute("DELETE FROM temp.page_fts")
     return dict(rows)
 
@@ -286,16 +302,20 @@ _Row = namedtuple("_Row", "id path caption rank")
 
 def _newest_unfiltered(conn, match: str, want: int):
     """(floor, first-tier rows from the top, or None when they may not cover ``want``)."""
-    row = conn.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC "
-                       "LIMIT 1 OFFSET ?", (match, RANK_CAP - 1)).fetchone()
+    row = conn.execute(
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, RANK_CAP - 1),
+    ).fetchone()
     floor = row[0] if row is not None else None
     if want > RANK_CAP // 2:
         return floor, None
     fetch = 2 * want + 64  # room for missing photos, which are dropped after ranking
     above = "AND rowid >= ?" if floor is not None else ""
-    scored = conn.execute(f"SELECT rowid, {_BM25} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? {above} "
-                          "ORDER BY rank, rowid LIMIT ?",
-                          (match, floor, fetch) if floor is not None else (match, fetch)).fetchall()
+    scored = conn.execute(
+        f"SELECT rowid, {_BM25} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? {above} "
+        "ORDER BY rank, rowid LIMIT ?",
+        (match, floor, fetch) if floor is not None else (match, fetch),
+    ).fetchall()
     rows = _with_paths(conn, scored, include_missing=False)
     if len(rows) < want and len(scored) == fetch:
         return floor, None  # many missing photos among them: let SQL do it
@@ -307,7 +327,8 @@ def _newest_filtered(conn, match: str, filters: PhotoFilter):
     scored = conn.execute(
         f"SELECT {FTS_TABLE}.rowid, {_BM25} FROM {_JOINED} WHERE {FTS_TABLE} MATCH ? AND {where} "
         f"ORDER BY {FTS_TABLE}.rowid DESC LIMIT ?",  # FTS5 walks its doclist newest first: no sort, stops at the cap
-        (match, *params, RANK_CAP)).fetchall()
+        (match, *params, RANK_CAP),
+    ).fetchall()
     floor = min(r[0] for r in scored) if len(scored) == RANK_CAP else None
     page_source = sorted(scored, key=lambda r: (r[1], r[0]))
     return floor, _LazyRows(conn, page_source)
@@ -327,8 +348,12 @@ def _with_paths(conn, scored, include_missing: bool) -> list[_Row]:
     if not scored:
         return []
     sql = f"SELECT id, path, caption FROM photos WHERE id IN ({id_list(pid for pid, _ in scored)})"
-    found = {r[0]: r for r in conn.execute(sql if include_missing else sql + " AND status != ?",
-                                           () if include_missing else (STATUS_MISSING,))}
+    found = {
+        r[0]: r
+        for r in conn.execute(
+            sql if include_missing else sql + " AND status != ?", () if include_missing else (STATUS_MISSING,)
+        )
+    }
     return [_Row(pid, path_of(found[pid][1]), found[pid][2], rank) for pid, rank in scored if pid in found]
 
 
@@ -339,7 +364,8 @@ def _ranked_all(conn, match: str, filters: PhotoFilter, floor: int | None, limit
     rows = conn.execute(
         f"SELECT photos.id, photos.path, photos.caption, {_BM25} AS rank FROM {_JOINED} "
         f"WHERE {FTS_TABLE} MATCH ? AND {where} ORDER BY {tier}rank, photos.id LIMIT ? OFFSET ?",
-        (match, *params, limit, offset)).fetchall()
+        (match, *params, limit, offset),
+    ).fetchall()
     return [_Row(r[0], path_of(r[1]), r[2], r[3]) for r in rows]
 
 
@@ -357,11 +383,14 @@ def _list_only(conn, parsed: FtsQuery, filters, limit, offset) -> list[SearchHit
     return [SearchHit(r[0], path_of(r[1]), r[2], r[2] or "", 0.0) for r in rows]
 
 
-def list_ids(conn: sqlite3.Connection, filters: PhotoFilter | None, order: str, offset: int,
-             limit: int | None) -> list[int]:
+def list_ids(
+    conn: sqlite3.Connection, filters: PhotoFilter | None, order: str, offset: int, limit: int | None
+) -> list[int]:
     where, params = (filters or PhotoFilter()).where()
-    rows = conn.execute(f"SELECT photos.id FROM photos WHERE {where} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
-                        (*params, -1 if limit is None else limit, offset))
+    rows = conn.execute(
+        f"SELECT photos.id FROM photos WHERE {where} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
+        (*params, -1 if limit is None else limit, offset),
+    )
     return [r[0] for r in rows]
 
 

@@ -8,14 +8,19 @@ import sqlite3
 
 from photocap.library.values import SOURCE_TAGS
 
-_NEEDING = ("FROM photos LEFT JOIN text_vectors ON text_vectors.photo_id = photos.id AND text_vectors.model_id = ? "
-            "WHERE text_vectors.photo_id IS NULL AND (photos.caption IS NOT NULL OR photos.tags_text != '')")
+_NEEDING = (
+    "FROM photos LEFT JOIN text_vectors ON text_vectors.photo_id = photos.id AND text_vectors.model_id = ? "
+    "WHERE text_vectors.photo_id IS NULL AND (photos.caption IS NOT NULL OR photos.tags_text != '')"
+)
 
 
 def needing_text_vectors(conn: sqlite3.Connection, model_id: str, limit: int) -> list[tuple[int, str]]:
     """(photo id, text to embed) for photos with words but no vector from ``model_id`` (newest first)."""
-    rows = conn.execute(f"SELECT photos.id, photos.caption, photos.tags_text, photos.caption_source {_NEEDING} "
-                        "ORDER BY photos.id DESC LIMIT ?", (model_id, limit)).fetchall()
+    rows = conn.execute(
+        f"SELECT photos.id, photos.caption, photos.tags_text, photos.caption_source {_NEEDING} "
+        "ORDER BY photos.id DESC LIMIT ?",
+        (model_id, limit),
+    ).fetchall()
     return [(r[0], embedding_text(r[1], r[2], r[3])) for r in rows]
 
 

@@ -28,7 +28,10 @@ import numpy as np
 
 from photocap.library.search import id_list
 from photocap.library.vector_rows import (  # noqa: F401 (re-exported: the rows' side of the vectors)
-    count_needing_text_vectors, embedding_text, has_text_vectors, needing_text_vectors,
+    count_needing_text_vectors,
+    embedding_text,
+    has_text_vectors,
+    needing_text_vectors,
 )
 
 # table -> the column naming what made its vectors
@@ -77,8 +80,11 @@ def projection(dim: int) -> np.ndarray | None:
 def principal_directions(exact: np.ndarray) -> np.ndarray:
     """(dim, PCA_DIM): the directions in which these unit vectors spread most (the eigenvectors
     of their second moment, not centred: inner products are what the scan approximates)."""
-    sample = exact if len(exact) <= PCA_SAMPLE else exact[np.sort(
-        np.random.default_rng(0).choice(len(exact), PCA_SAMPLE, replace=False))]
+    sample = (
+        exact
+        if len(exact) <= PCA_SAMPLE
+        else exact[np.sort(np.random.default_rng(0).choice(len(exact), PCA_SAMPLE, replace=False))]
+    )
     sample = sample.astype(np.float32)
     _, vectors = np.linalg.eigh(sample.T @ sample)  # ascending
     return np.ascontiguousarray(vectors[:, ::-1][:, :PCA_DIM], dtype=np.float32)
@@ -163,7 +169,8 @@ class VectorStore:
         model_col = MODEL_COLUMN[kind]
         since = cached.generation[0] if cached is not None else -1
         rows = conn.execute(
-            f"SELECT photo_id, vector FROM {kind} WHERE seq > ? AND {model_col} = ?", (since, model_id)).fetchall()
+            f"SELECT photo_id, vector FROM {kind} WHERE seq > ? AND {model_col} = ?", (since, model_id)
+        ).fetchall()
         dim = cached.dim if cached is not None and cached.dim else (len(rows[0][1]) // 2 if rows else 0)
         rows = [r for r in rows if len(r[1]) == 2 * dim]
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -172,8 +179,10 @@ class VectorStore:
         if cached is not None and len(cached.ids):
             keep = ~np.isin(cached.ids, new_ids)  # replaced rows
             if gen[1] != cached.generation[1]:  # something was deleted: keep only ids still there
-                there = np.fromiter((r[0] for r in conn.execute(
-                    f"SELECT photo_id FROM {kind} WHERE {model_col} = ?", (model_id,))), dtype=np.int64)
+                there = np.fromiter(
+                    (r[0] for r in conn.execute(f"SELECT photo_id FROM {kind} WHERE {model_col} = ?", (model_id,))),
+                    dtype=np.int64,
+                )
                 keep &= np.isin(cached.ids, there)
         ids = new_ids if keep is None else np.concatenate([cached.ids[keep], new_ids])
         if dim > PROJECT_ABOVE:  # long vectors: a fixed random projection, re-ranked from the file
@@ -195,8 +204,9 @@ class VectorStore:
             self._cache[(kind, model_id)] = fresh
         return fresh
 
-    def nearest(self, conn: sqlite3.Connection, kind: str, model_id: str, query: np.ndarray,
-                k: int) -> list[tuple[int, float]]:
+    def nearest(
+        self, conn: sqlite3.Connection, kind: str, model_id: str, query: np.ndarray, k: int
+    ) -> list[tuple[int, float]]:
         """The ``k`` nearest (photo id, cosine), exact: projected candidates are re-ranked."""
         matrix = self.matrix(conn, kind, model_id)
         if matrix.proj is None or matrix.exact is not None:
@@ -204,12 +214,16 @@ class VectorStore:
         candidates = [pid for pid, _ in matrix.nearest(query, max(RERANK_MIN, RERANK * k))]
         if not candidates:
             return []
-        rows = conn.execute(f"SELECT photo_id, vector FROM {kind} WHERE {MODEL_COLUMN[kind]} = ? AND photo_id IN "
-                            f"({id_list(candidates)})", (model_id,)).fetchall()
+        rows = conn.execute(
+            f"SELECT photo_id, vector FROM {kind} WHERE {MODEL_COLUMN[kind]} = ? AND photo_id IN "
+            f"({id_list(candidates)})",
+            (model_id,),
+        ).fetchall()
         if not rows:
             return []
-        exact = _unit(np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1)
-                      .astype(np.float32))
+        exact = _unit(
+            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1).astype(np.float32)
+        )
         scores = exact @ _unit(np.asarray(query, dtype=np.float32).ravel())
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(rows[i][0]), float(scores[i])) for i in order]
@@ -221,20 +235,28 @@ def store_text_vectors(conn: sqlite3.Connection, model_id: str, items: Sequence[
     wanted = {pid: (text, vec) for pid, text, vec in items}
     if not wanted:
         return 0
-    now = {r[0]: embedding_text(r[1], r[2], r[3]) for r in conn.execute(
-        f"SELECT id, caption, tags_text, caption_source FROM photos WHERE id IN ({id_list(wanted)})")}
+    now = {
+        r[0]: embedding_text(r[1], r[2], r[3])
+        for r in conn.execute(
+            f"SELECT id, caption, tags_text, caption_source FROM photos WHERE id IN ({id_list(wanted)})"
+        )
+    }
     fresh = [(pid, vec) for pid, (text, vec) in wanted.items() if now.get(pid) == text]
     if fresh:
         conn.execute(f"DELETE FROM text_vectors WHERE photo_id IN ({id_list(pid for pid, _ in fresh)})")
-        conn.executemany("INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
-                         [(pid, model_id, to_blob(vec)) for pid, vec in fresh])
+        conn.executemany(
+            "INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
+            [(pid, model_id, to_blob(vec)) for pid, vec in fresh],
+        )
     return len(fresh)
 
 
 def store_image_feature(conn: sqlite3.Connection, photo_id: int, encoder_id: str, vector: np.ndarray) -> None:
     conn.execute("DELETE FROM image_features WHERE photo_id = ?", (photo_id,))
-    conn.execute("INSERT INTO image_features (photo_id, encoder_id, vector) VALUES (?, ?, ?)",
-                 (photo_id, encoder_id, to_blob(vector)))
+    conn.execute(
+        "INSERT INTO image_features (photo_id, encoder_id, vector) VALUES (?, ?, ?)",
+        (photo_id, encoder_id, to_blob(vector)),
+    )
 
 
 def image_feature_of(conn: sqlite3.Connection, photo_id: int) -> tuple[str, np.ndarray] | None:

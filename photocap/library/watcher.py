@@ -50,7 +50,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CREATED, MODIFIED, DELETED, MOVED, RESCAN, ROOT_MISSING = "created", "modified", "deleted", "moved", "rescan", "root_missing"
+CREATED, MODIFIED, DELETED, MOVED, RESCAN, ROOT_MISSING = (
+    "created",
+    "modified",
+    "deleted",
+    "moved",
+    "rescan",
+    "root_missing",
+)
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,18 @@ class _Handler(FileSystemEventHandler):
 
 
 class FolderWatcher:
-    def __init__(self, roots: Iterable[str | os.PathLike], on_change: Callable[[list[Change]], None], *,
-                 debounce: float = 1.5, polling_roots: Iterable[str | os.PathLike] = (), force_polling: bool = False,
-                 poll_interval: float = 2.0, root_check: float = 2.0, observer_factory: Callable[[], object] = Observer):
+    def __init__(
+        self,
+        roots: Iterable[str | os.PathLike],
+        on_change: Callable[[list[Change]], None],
+        *,
+        debounce: float = 1.5,
+        polling_roots: Iterable[str | os.PathLike] = (),
+        force_polling: bool = False,
+        poll_interval: float = 2.0,
+        root_check: float = 2.0,
+        observer_factory: Callable[[], object] = Observer,
+    ):
         self.roots = [photos.norm(r) for r in roots]
         self.on_change = on_change
         self.debounce = debounce
@@ -139,7 +155,9 @@ class FolderWatcher:
         if gone:
             with self._cond:
                 for path in list(self._pending):
-                    if any(photos.is_inside(path, root) for root in gone) and not any(photos.is_inside(path, r) for r in new):
+                    if any(photos.is_inside(path, root) for root in gone) and not any(
+                        photos.is_inside(path, r) for r in new
+                    ):
                         del self._pending[path]
 
     def stop(self) -> None:
@@ -188,7 +206,7 @@ class FolderWatcher:
         if observer is not None:
             try:
                 observer.unschedule(watch)
-            except Exception:  # noqa: BLE001 - the emitter may already be gone with its folder
+            except Exception:
                 log.debug("unschedule %s failed", root, exc_info=True)
 
     # ---- watchdog's thread: record only ------------------------------------------------
@@ -234,14 +252,14 @@ class FolderWatcher:
                 ready = self._take_settled(now)
                 if not ready:
                     due = [p.last_event + self.debounce for p in self._pending.values()]
-                    self._cond.wait(max(0.01, min(due + [next_root_check]) - now))
+                    self._cond.wait(max(0.01, min([*due, next_root_check]) - now))
             if time.monotonic() >= next_root_check:
                 ready += self._check_roots()
                 next_root_check = time.monotonic() + self.root_check
             if ready:
                 try:
                     self.on_change(ready)
-                except Exception:  # noqa: BLE001 - a failing consumer must not kill the watcher
+                except Exception:
                     log.exception("on_change failed")
 
     def _take_settled(self, now: float) -> list[Change]:

@@ -57,12 +57,52 @@ _TAG_MAKE, _TAG_MODEL = 0x010F, 0x0110
 # with runs of spaces squeezed). Found in the wild: the camera's make or model, firmware
 # placeholders, software names.
 _JUNK = {
-    "olympus digital camera", "sony dsc", "digital camera", "minolta digital camera", "kodak digital still camera",
-    "default", "camera", "image", "picture", "photo", "dcim", "exif_jpeg_picture", "jfif", "created with gimp",
-    "lead technologies inc. v1.01", "samsung", "samsung digital camera", "<kenox s630 / samsung s630>",
-    "hdr", "panasonic", "nikon", "canon", "fujifilm", "casio", "sanyo", "ricoh", "pentax", "vivitar",
-    "my beautiful picture", "title", "untitled", "description", "no description", "none", "null",
-    "screenshot", "bytedance", "mms_img", "hpim", "img", "dsc", "dscn", "dscf", "p1000", "sam_", "gopro",
+    "olympus digital camera",
+    "sony dsc",
+    "digital camera",
+    "minolta digital camera",
+    "kodak digital still camera",
+    "default",
+    "camera",
+    "image",
+    "picture",
+    "photo",
+    "dcim",
+    "exif_jpeg_picture",
+    "jfif",
+    "created with gimp",
+    "lead technologies inc. v1.01",
+    "samsung",
+    "samsung digital camera",
+    "<kenox s630 / samsung s630>",
+    "hdr",
+    "panasonic",
+    "nikon",
+    "canon",
+    "fujifilm",
+    "casio",
+    "sanyo",
+    "ricoh",
+    "pentax",
+    "vivitar",
+    "my beautiful picture",
+    "title",
+    "untitled",
+    "description",
+    "no description",
+    "none",
+    "null",
+    "screenshot",
+    "bytedance",
+    "mms_img",
+    "hpim",
+    "img",
+    "dsc",
+    "dscn",
+    "dscf",
+    "p1000",
+    "sam_",
+    "gopro",
 }
 _JUNK_PATTERN = re.compile(
     r"^(?:img|dsc|dscn|dscf|dsc_|imgp|pict|p\d{3}|sam|hpim|mvc|cimg|gopr)[_ -]?\d*(?:\.\w{2,4})?$"  # file-name-like
@@ -173,8 +213,11 @@ def photos_for_sidecar(sidecar: str) -> list[str]:
         stems = [base]
         if low.endswith(".xmp") and "." not in base:  # Lightroom style: photo.xmp for photo.<any>
             try:
-                stems += [e for e in os.listdir(folder or ".") if e.startswith(base + ".") and not
-                          e.lower().endswith(SIDECAR_SUFFIXES)]
+                stems += [
+                    e
+                    for e in os.listdir(folder or ".")
+                    if e.startswith(base + ".") and not e.lower().endswith(SIDECAR_SUFFIXES)
+                ]
             except OSError:
                 pass
     else:
@@ -186,8 +229,11 @@ def photos_for_sidecar(sidecar: str) -> list[str]:
             out.append(p)
         elif low.endswith(".json") and len(stem) == 46:  # a Takeout name cut to 46 characters
             try:
-                out += [os.path.join(folder, e) for e in os.listdir(folder or ".")
-                        if e.startswith(stem) and not e.lower().endswith(SIDECAR_SUFFIXES)]
+                out += [
+                    os.path.join(folder, e)
+                    for e in os.listdir(folder or ".")
+                    if e.startswith(stem) and not e.lower().endswith(SIDECAR_SUFFIXES)
+                ]
             except OSError:
                 pass
     return out
@@ -205,7 +251,7 @@ def read_descriptions(path: str | os.PathLike) -> Described:
     try:
         with Image.open(path) as im:
             _read_embedded(im, found)
-    except Exception as exc:  # noqa: BLE001 - the photo's own reader reports unreadable files
+    except Exception as exc:
         found.problems.append(f"embedded metadata not read: {type(exc).__name__}")
     return found
 
@@ -272,9 +318,7 @@ def xmp_fields(root) -> tuple[str | None, list[str]]:
             node = d.find(_q(tag, name))
             if node is None:
                 continue
-            for li in node.iter(_q("rdf", "li")):
-                if li.text:
-                    keywords.append(li.text.split(sep)[-1] if sep else li.text)
+            keywords.extend(li.text.split(sep)[-1] if sep else li.text for li in node.iter(_q("rdf", "li")) if li.text)
     return description, keywords
 
 
@@ -313,7 +357,7 @@ def _embedded_xmp(im: Image.Image) -> bytes | None:
 def _read_embedded(im: Image.Image, found: Described) -> None:
     try:
         exif = im.getexif()
-    except Exception:  # noqa: BLE001 - broken EXIF is common and never fatal
+    except Exception:
         exif = {}
     camera = " ".join(_clean(exif.get(t)) for t in (_TAG_MAKE, _TAG_MODEL)).strip() if exif else ""
     xmp = _embedded_xmp(im)
@@ -321,7 +365,7 @@ def _read_embedded(im: Image.Image, found: Described) -> None:
         _read_xmp(bytes(xmp), found, ORIGIN_XMP, "embedded XMP")
     try:
         iptc = IptcImagePlugin.getiptcinfo(im) or {}
-    except Exception:  # noqa: BLE001
+    except Exception:
         iptc = {}
     if iptc:
         utf8 = iptc.get((1, 90)) == b"\x1b%G"

@@ -130,8 +130,10 @@ def embed(photo: str | os.PathLike, caption: str) -> Path:
     """Write ``caption`` into the photo file itself (JPEG, TIFF, PNG, WebP), atomically."""
     p = Path(photo)
     if not can_embed(p):
-        raise MetadataWriteError(f"captions are not written into {p.suffix or 'extension-less'} files "
-                                 "(exiv2 cannot write XMP there); use a sidecar")
+        raise MetadataWriteError(
+            f"captions are not written into {p.suffix or 'extension-less'} files "
+            "(exiv2 cannot write XMP there); use a sidecar"
+        )
 
     def build(tmp: str) -> None:
         shutil.copyfile(p, tmp)

@@ -11,7 +11,7 @@ os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 # (The OpenMP wait policy is the engine's business, not the model's: see photocap/engine.py.
 # The trainer imports this package too and trains faster with spinning OpenMP threads.)
 
-from photocap.lazy import lazy_exports  # noqa: E402
+from photocap.lazy import lazy_exports
 
 # What each name is imported from, on first use (PEP 562): the sentence model
 # (photocap.model.sentence: numpy only) must not pay for importing torch.
@@ -21,9 +21,14 @@ _EXPORTS = {
     "photocap.model.decoders": ("DecoderConfig", "build_decoder"),
     "photocap.model.decoding": ("Decoded", "beam_search", "decode", "greedy"),
     "photocap.model.device": ("configure_threads", "device_label", "pick_device"),
-    "photocap.model.encoders": ("ENCODERS", "EncodedBatch", "Encoder", "EncoderWeightsError", "Preprocess",
-                                "build_encoder"),
+    "photocap.model.encoders": (
+        "ENCODERS",
+        "EncodedBatch",
+        "Encoder",
+        "EncoderWeightsError",
+        "Preprocess",
+        "build_encoder",
+    ),
     "photocap.model.vocab": ("Vocabulary", "tokenize"),
 }
 __getattr__ = lazy_exports(globals(), _EXPORTS)
-

@@ -21,8 +21,7 @@ from photocap.model import confidence as conf
 from photocap.model.decoders import CaptionDecoder, DecoderConfig, build_decoder
 from photocap.model.decoding import decode
 from photocap.model.device import autocast, configure_threads, device_label, pick_device
-from photocap.model.encoders import (DEFAULT_ENCODER, EncodedBatch, Encoder, Preprocess, build_encoder,
-                                     file_sha256)
+from photocap.model.encoders import DEFAULT_ENCODER, EncodedBatch, Encoder, Preprocess, build_encoder, file_sha256
 from photocap.model.tagger import describe_from_tags, top_tags
 from photocap.model.vocab import Vocabulary, tokenize
 
@@ -49,9 +48,16 @@ class Description:
 
 
 class Captioner:
-    def __init__(self, encoder: Encoder, decoder: CaptionDecoder | None = None, vocab: Vocabulary | None = None,
-                 model_id: str | None = None, meta: dict | None = None, device: str | torch.device = "cpu",
-                 taught: torch.Tensor | None = None):
+    def __init__(
+        self,
+        encoder: Encoder,
+        decoder: CaptionDecoder | None = None,
+        vocab: Vocabulary | None = None,
+        model_id: str | None = None,
+        meta: dict | None = None,
+        device: str | torch.device = "cpu",
+        taught: torch.Tensor | None = None,
+    ):
         if (decoder is None) != (vocab is None):
             raise ValueError("a decoder needs its vocabulary (and the other way round)")
         if decoder is not None and decoder.vocab_size != len(vocab):
@@ -73,14 +79,16 @@ class Captioner:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def tags_only(cls, encoder: str = DEFAULT_ENCODER, device: str = "auto",
-                  encoder_weights: str | os.PathLike | None = "default") -> Captioner:
+    def tags_only(
+        cls, encoder: str = DEFAULT_ENCODER, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+    ) -> Captioner:
         configure_threads()
         return cls(build_encoder(encoder, encoder_weights), device=pick_device(device))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "auto",
-             encoder_weights: str | os.PathLike | None = "default") -> Captioner:
+    def load(
+        cls, path: str | os.PathLike, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+    ) -> Captioner:
         """Load a model file (see :mod:`photocap.model.checkpoint`); never unpickles."""
         configure_threads()
         c = ckpt.load_checkpoint(path)
@@ -111,8 +119,9 @@ class Captioner:
         except RuntimeError as exc:
             raise ckpt.CheckpointError(f"{path}: decoder weights do not fit its settings: {exc}") from exc
         model_id = meta.get("model_id") or file_sha256(path)[:12]
-        return cls(encoder, decoder, vocab, model_id, meta, pick_device(device),
-                   taught=c.extra_state.get(conf.PROTOTYPES_KEY))
+        return cls(
+            encoder, decoder, vocab, model_id, meta, pick_device(device), taught=c.extra_state.get(conf.PROTOTYPES_KEY)
+        )
 
     # ---- properties ---------------------------------------------------------------------
     @property
@@ -158,8 +167,10 @@ class Captioner:
         tags = top_tags(self.encoder.classify(enc.pooled), num_tags) if self.encoder.has_classifier else [[]] * n
         features = list(enc.pooled.float().cpu().numpy().astype(np.float16))
         if self.decoder is None:
-            return [Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t, feature=f)
-                    for t, f in zip(tags, features)]
+            return [
+                Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t, feature=f)
+                for t, f in zip(tags, features)
+            ]
         feats = enc.spatial if self.decoder.has_attention else enc.pooled
         out = decode(self.decoder, feats, beam=beam, max_len=max_len)
         gh, gw = enc.grid
@@ -169,19 +180,33 @@ class Captioner:
             words = [self.vocab.itos[t] for t in out.tokens[i]]
             att = out.attention[i]
             d = Description(
-                text=" ".join(words), source=SOURCE_MODEL, model_id=self.model_id, tags=tags[i],
-                logprob=out.logprob[i], score=out.score[i], words=words,
+                text=" ".join(words),
+                source=SOURCE_MODEL,
+                model_id=self.model_id,
+                tags=tags[i],
+                logprob=out.logprob[i],
+                score=out.score[i],
+                words=words,
                 attention=None if att is None else att.reshape(len(words), gh, gw).numpy(),
                 feature=features[i],
             )
             if self.calibration is not None:
                 mean_lp = out.logprob[i] / max(out.lengths[i], 1)
-                d.confidence = round(self.calibration.score(
-                    None if distances is None else float(distances[i]), mean_lp), 4)
+                d.confidence = round(
+                    self.calibration.score(None if distances is None else float(distances[i]), mean_lp), 4
+                )
                 if (d.confidence < conf.FALL_BACK_BELOW or not words) and tags[i]:
-                    d = Description(describe_from_tags(tags[i]), SOURCE_TAGS, self.model_id, tags[i],
-                                    logprob=d.logprob, score=d.score, confidence=d.confidence, held_back=d.text,
-                                    feature=features[i])
+                    d = Description(
+                        describe_from_tags(tags[i]),
+                        SOURCE_TAGS,
+                        self.model_id,
+                        tags[i],
+                        logprob=d.logprob,
+                        score=d.score,
+                        confidence=d.confidence,
+                        held_back=d.text,
+                        feature=features[i],
+                    )
             results.append(d)
         return results
 
@@ -222,10 +247,19 @@ def model_file_id(path: str | os.PathLike) -> str:
     return ckpt.read_meta(Path(path)).get("model_id") or file_sha256(path)[:12]
 
 
-def save_model(path: str | os.PathLike, encoder: Encoder, decoder: CaptionDecoder, vocab: Vocabulary, *,
-               model_id: str | None = None, name: str | None = None, provenance: dict | None = None,
-               include_encoder: bool = False, calibration: conf.Calibration | None = None,
-               taught: torch.Tensor | None = None) -> Path:
+def save_model(
+    path: str | os.PathLike,
+    encoder: Encoder,
+    decoder: CaptionDecoder,
+    vocab: Vocabulary,
+    *,
+    model_id: str | None = None,
+    name: str | None = None,
+    provenance: dict | None = None,
+    include_encoder: bool = False,
+    calibration: conf.Calibration | None = None,
+    taught: torch.Tensor | None = None,
+) -> Path:
     """Write a captioner as one self-describing ``.safetensors`` file (see checkpoint.py).
 
     ``include_encoder`` stores the encoder's weights too (needed after fine-tuning it; always

@@ -40,9 +40,13 @@ class Checkpoint:
     extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. taught photos' features
 
 
-def save_checkpoint(path: str | os.PathLike, meta: dict, decoder_state: dict[str, torch.Tensor],
-                    encoder_state: dict[str, torch.Tensor] | None = None,
-                    extra_state: dict[str, torch.Tensor] | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    meta: dict,
+    decoder_state: dict[str, torch.Tensor],
+    encoder_state: dict[str, torch.Tensor] | None = None,
+    extra_state: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Write atomically (temporary file + rename): a crash never leaves half a model."""
     from safetensors.torch import save_file
 
@@ -70,15 +74,20 @@ def save_checkpoint(path: str | os.PathLike, meta: dict, decoder_state: dict[str
 
 # The JSON header is read before anything else. A vocabulary of 100,000 words is ~1.5 MB.
 MAX_HEADER_BYTES = 16 * 2**20
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-                "BOOL": 1}
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 _FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
 # What a sane captioner's settings look like; anything outside is refused before a byte is
 # allocated for it (a header saying hidden_dim 16000 once cost 5 GB and 18 s to refuse).
 _DIM = (1, 8192)
 _DECODER_RANGES: dict[str, tuple[int, int]] = {
-    "vocab_size": (5, 500_000), "feature_dim": _DIM, "embed_dim": _DIM, "hidden_dim": _DIM,
-    "attention_dim": _DIM, "num_layers": (1, 8), "feature_proj": (0, 8192), "positions": (0, 4096),
+    "vocab_size": (5, 500_000),
+    "feature_dim": _DIM,
+    "embed_dim": _DIM,
+    "hidden_dim": _DIM,
+    "attention_dim": _DIM,
+    "num_layers": (1, 8),
+    "feature_proj": (0, 8192),
+    "positions": (0, 4096),
 }
 _PREPROCESS_SIZE = (32, 1024)
 
@@ -112,8 +121,11 @@ def _sniff(path: Path) -> int:
     if header_len <= 1 or header_len > size - 8 or head[8:9] != b"{":
         raise CheckpointError(f"{path} is not a photocap model (not a safetensors file, or truncated)")
     if header_len > MAX_HEADER_BYTES:
-        raise _refuse(path, f"the model's header is {header_len / 2**20:.0f} MB, more than photocap reads "
-                            f"({MAX_HEADER_BYTES // 2**20} MB)")
+        raise _refuse(
+            path,
+            f"the model's header is {header_len / 2**20:.0f} MB, more than photocap reads "
+            f"({MAX_HEADER_BYTES // 2**20} MB)",
+        )
     return header_len
 
 
@@ -159,10 +171,14 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, TensorInfo]]:
 def _tensor_infos(path: Path, header: dict, data_bytes: int) -> dict[str, TensorInfo]:
     out: dict[str, TensorInfo] = {}
     for name, entry in header.items():
-        ok = (isinstance(entry, dict) and entry.get("dtype") in _DTYPE_BYTES
-              and isinstance(entry.get("shape"), list) and isinstance(entry.get("data_offsets"), list)
-              and len(entry["data_offsets"]) == 2
-              and all(_is_int(v) and 0 <= v < 2**40 for v in entry["shape"] + entry["data_offsets"]))
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("dtype") in _DTYPE_BYTES
+            and isinstance(entry.get("shape"), list)
+            and isinstance(entry.get("data_offsets"), list)
+            and len(entry["data_offsets"]) == 2
+            and all(_is_int(v) and 0 <= v < 2**40 for v in entry["shape"] + entry["data_offsets"])
+        )
         if not ok:
             raise _refuse(path, f"the header's entry for tensor {str(name)[:60]!r} is malformed")
         start, end = entry["data_offsets"]
@@ -217,7 +233,9 @@ def validate_meta(path: str | os.PathLike, meta: dict) -> None:
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
         raise _refuse(path, f"the model's decoder dropout must be a number from 0 to 1, not {json.dumps(dropout)[:40]}")
     if enc.get("feature_dim") is not None and dec.get("feature_dim", enc["feature_dim"]) != enc["feature_dim"]:
-        raise _refuse(path, f"the decoder expects {dec['feature_dim']} features but the encoder gives {enc['feature_dim']}")
+        raise _refuse(
+            path, f"the decoder expects {dec['feature_dim']} features but the encoder gives {enc['feature_dim']}"
+        )
     itos = vocab.get("itos")
     if not isinstance(itos, list) or not all(isinstance(w, str) and 0 < len(w) <= 200 for w in itos):
         raise _refuse(path, "the model's vocabulary is not a list of words")
@@ -228,11 +246,16 @@ def validate_meta(path: str | os.PathLike, meta: dict) -> None:
         raise _refuse(path, f"unknown resize {str(pre.get('resize'))[:40]!r} (squash or center_crop)")
     for key in ("mean", "std"):
         values = pre.get(key)
-        if (not isinstance(values, list) or len(values) != 3
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
-                or (key == "std" and min(values) <= 0)):
-            raise _refuse(path, f"the model's preprocessing {key} must be three finite numbers"
-                                + (" above 0" if key == "std" else ""))
+        if (
+            not isinstance(values, list)
+            or len(values) != 3
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+            or (key == "std" and min(values) <= 0)
+        ):
+            raise _refuse(
+                path,
+                f"the model's preprocessing {key} must be three finite numbers" + (" above 0" if key == "std" else ""),
+            )
 
 
 def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorInfo]) -> None:
@@ -242,21 +265,29 @@ def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorI
 
     path = Path(path)
     with torch.device("meta"):
-        expected = {f"decoder.{k}": tuple(v.shape) for k, v in
-                    build_decoder(DecoderConfig.from_dict(meta["decoder"])).state_dict().items()}
+        expected = {
+            f"decoder.{k}": tuple(v.shape)
+            for k, v in build_decoder(DecoderConfig.from_dict(meta["decoder"])).state_dict().items()
+        }
     found = {k: v.shape for k, v in tensors.items() if k.startswith("decoder.")}
     for name, shape in expected.items():
         if name not in found:
-            raise _refuse(path, f"the model file lacks the decoder's {name[len('decoder.'):]} weights")
+            raise _refuse(path, f"the model file lacks the decoder's {name[len('decoder.') :]} weights")
         if found[name] != shape:
-            raise _refuse(path, f"the decoder settings need {name[len('decoder.'):]} of shape "
-                                f"{'x'.join(map(str, shape))}, the file has {'x'.join(map(str, found[name]))}")
+            raise _refuse(
+                path,
+                f"the decoder settings need {name[len('decoder.') :]} of shape "
+                f"{'x'.join(map(str, shape))}, the file has {'x'.join(map(str, found[name]))}",
+            )
     extra = sorted(set(found) - set(expected))
     if extra:
-        raise _refuse(path, f"the model file has weights its settings do not use ({extra[0][len('decoder.'):]})")
+        raise _refuse(path, f"the model file has weights its settings do not use ({extra[0][len('decoder.') :]})")
     for name, info in tensors.items():
-        if name.startswith(("decoder.", "encoder.")) and info.dtype not in _FLOAT_DTYPES and not name.endswith(
-                "num_batches_tracked"):
+        if (
+            name.startswith(("decoder.", "encoder."))
+            and info.dtype not in _FLOAT_DTYPES
+            and not name.endswith("num_batches_tracked")
+        ):
             raise _refuse(path, f"weights {name} are {info.dtype}, not floating point")
 
 
@@ -276,15 +307,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
     try:
         loaded = load_file(str(path), device="cpu")
-    except Exception:  # noqa: BLE001 - safetensors raises several types for bad files
+    except Exception:
         raise CheckpointError(f"{path} is damaged or truncated") from None
     for name, t in loaded.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            raise _refuse(path, f"the weights {name} contain NaN or infinite values: the model is broken "
-                                "(did its training diverge?)")
-    dec = {k[len("decoder."):]: v for k, v in loaded.items() if k.startswith("decoder.")}
-    enc = {k[len("encoder."):]: v for k, v in loaded.items() if k.startswith("encoder.")}
-    extra = {k[len("extra."):]: v for k, v in loaded.items() if k.startswith("extra.")}
+            raise _refuse(
+                path,
+                f"the weights {name} contain NaN or infinite values: the model is broken (did its training diverge?)",
+            )
+    dec = {k[len("decoder.") :]: v for k, v in loaded.items() if k.startswith("decoder.")}
+    enc = {k[len("encoder.") :]: v for k, v in loaded.items() if k.startswith("encoder.")}
+    extra = {k[len("extra.") :]: v for k, v in loaded.items() if k.startswith("extra.")}
     if not dec:
         raise CheckpointError(f"{path} holds no decoder weights")
     return Checkpoint(meta, dec, enc, extra)

@@ -56,8 +56,13 @@ class Calibration:
         if not isinstance(raw, dict) or raw.get("version") != VERSION:
             return None
         try:
-            return cls(**{k: (int(v) if k in ("calibrated_on", "version") else float(v)) for k, v in raw.items()
-                          if k in cls.__dataclass_fields__})
+            return cls(
+                **{
+                    k: (int(v) if k in ("calibrated_on", "version") else float(v))
+                    for k, v in raw.items()
+                    if k in cls.__dataclass_fields__
+                }
+            )
         except (TypeError, ValueError):
             return None
 
@@ -78,8 +83,9 @@ def normalise(pooled: torch.Tensor) -> torch.Tensor:
     return F.normalize(pooled.float(), dim=-1)
 
 
-def nearest_distance(pooled: torch.Tensor, prototypes: torch.Tensor, exclude_self: bool = False,
-                     chunk: int = 1024) -> torch.Tensor:
+def nearest_distance(
+    pooled: torch.Tensor, prototypes: torch.Tensor, exclude_self: bool = False, chunk: int = 1024
+) -> torch.Tensor:
     """Cosine distance of each row of ``pooled`` ``(B, C)`` to its nearest prototype ``(P, C)``.
 
     ``exclude_self``: ``pooled`` *are* the prototypes (same order); each row's own match is skipped.
@@ -88,7 +94,7 @@ def nearest_distance(pooled: torch.Tensor, prototypes: torch.Tensor, exclude_sel
     p = normalise(prototypes).to(q.device)
     out = []
     for start in range(0, q.shape[0], chunk):
-        sim = q[start:start + chunk] @ p.T
+        sim = q[start : start + chunk] @ p.T
         if exclude_self:
             idx = torch.arange(start, min(start + chunk, q.shape[0]), device=q.device)
             sim[torch.arange(len(idx), device=q.device), idx] = -2.0
@@ -130,6 +136,10 @@ def calibrate(held_out_distance: np.ndarray, held_out_logprob: np.ndarray) -> Ca
         lp_min = float(np.percentile(lp, 5)) - 3 * lp_spread
     else:
         lp_spread, lp_min = 0.5, -2.5
-    return Calibration(distance_max=round(d_max, 4), distance_scale=round(d_spread, 4),
-                       logprob_min=round(lp_min, 4), logprob_scale=round(lp_spread, 4),
-                       calibrated_on=int(max(d.size, lp.size)))
+    return Calibration(
+        distance_max=round(d_max, 4),
+        distance_scale=round(d_spread, 4),
+        logprob_min=round(lp_min, 4),
+        logprob_scale=round(lp_spread, 4),
+        calibrated_on=int(max(d.size, lp.size)),
+    )

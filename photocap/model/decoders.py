@@ -128,15 +128,21 @@ class ShowTellDecoder(CaptionDecoder):
         self.proj = nn.Linear(config.feature_dim, config.embed_dim)
         self.bn = nn.BatchNorm1d(config.embed_dim, momentum=0.01)
         rnn_cls = nn.LSTM if config.rnn == "lstm" else nn.GRU
-        self.rnn = rnn_cls(config.embed_dim, config.hidden_dim, config.num_layers, batch_first=True,
-                           dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.rnn = rnn_cls(
+            config.embed_dim,
+            config.hidden_dim,
+            config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
         nn.init.normal_(self.proj.weight, 0.0, 0.02)
 
     def _image_input(self, features: torch.Tensor) -> torch.Tensor:
         return self.bn(self.proj(_pooled(features)))
 
-    def forward(self, features: torch.Tensor, captions: torch.Tensor,
-                image_index: torch.Tensor | None = None) -> DecoderOutput:
+    def forward(
+        self, features: torch.Tensor, captions: torch.Tensor, image_index: torch.Tensor | None = None
+    ) -> DecoderOutput:
         # The LSTM is causal, so padding after a caption's end never changes the outputs
         # before it: no packing is needed (and packed batches have misbehaved on MPS).
         image = self._image_input(features)
@@ -206,8 +212,10 @@ class AttentionDecoder(CaptionDecoder):
             features = self.feat_proj(features)
         if self.pos_embed is not None:
             if features.shape[1] != self.pos_embed.shape[0]:
-                raise ValueError(f"this decoder was trained on {self.pos_embed.shape[0]} grid cells, "
-                                 f"the encoder gives {features.shape[1]}")
+                raise ValueError(
+                    f"this decoder was trained on {self.pos_embed.shape[0]} grid cells, "
+                    f"the encoder gives {features.shape[1]}"
+                )
             features = features + self.pos_embed
         return features
 
@@ -228,14 +236,20 @@ class AttentionDecoder(CaptionDecoder):
             new["c"] = c
         return F.log_softmax(self.fc(h), dim=-1), new, alpha
 
-    def forward(self, features: torch.Tensor, captions: torch.Tensor,
-                image_index: torch.Tensor | None = None) -> DecoderOutput:
+    def forward(
+        self, features: torch.Tensor, captions: torch.Tensor, image_index: torch.Tensor | None = None
+    ) -> DecoderOutput:
         b, t_total = captions.shape
         steps = t_total - 1
         lengths = (captions != PAD_ID).sum(dim=1) - 1  # words + <end> to predict
         order = torch.argsort(lengths, descending=True)
         caps = captions[order]
-        active = [int(n) for n in (lengths[order].unsqueeze(0) > torch.arange(steps, device=captions.device).unsqueeze(1)).sum(1).tolist()]
+        active = [
+            int(n)
+            for n in (lengths[order].unsqueeze(0) > torch.arange(steps, device=captions.device).unsqueeze(1))
+            .sum(1)
+            .tolist()
+        ]
         state = self.init_state(features)  # per image (or per caption without image_index)
         rows = order if image_index is None else image_index[order]
         state = {key: v[rows] for key, v in state.items()}

@@ -38,8 +38,9 @@ def normalise(logprob: torch.Tensor, lengths: torch.Tensor, length_penalty: floa
     return logprob / lengths.clamp(min=1).to(logprob.dtype) ** length_penalty
 
 
-def _finish(seqs: torch.Tensor, logprob: torch.Tensor, lengths: torch.Tensor,
-            alphas: torch.Tensor | None, length_penalty: float) -> Decoded:
+def _finish(
+    seqs: torch.Tensor, logprob: torch.Tensor, lengths: torch.Tensor, alphas: torch.Tensor | None, length_penalty: float
+) -> Decoded:
     score = normalise(logprob, lengths, length_penalty)
     seq_rows = seqs.cpu().tolist()
     tokens = []
@@ -56,13 +57,17 @@ def _finish(seqs: torch.Tensor, logprob: torch.Tensor, lengths: torch.Tensor,
     else:
         a = alphas.float().cpu()
         attention = [a[i, : len(words)] for i, words in enumerate(tokens)]
-    return Decoded(tokens, logprob.float().cpu().tolist(), score.float().cpu().tolist(),
-                   [int(n) for n in lengths.cpu().tolist()], attention)
+    return Decoded(
+        tokens,
+        logprob.float().cpu().tolist(),
+        score.float().cpu().tolist(),
+        [int(n) for n in lengths.cpu().tolist()],
+        attention,
+    )
 
 
 @torch.no_grad()
-def greedy(decoder: CaptionDecoder, features: torch.Tensor, max_len: int = 20,
-           length_penalty: float = 0.7) -> Decoded:
+def greedy(decoder: CaptionDecoder, features: torch.Tensor, max_len: int = 20, length_penalty: float = 0.7) -> Decoded:
     """The most likely word at every step, for a whole batch at once."""
     b = features.shape[0]
     dev = features.device
@@ -91,8 +96,14 @@ def greedy(decoder: CaptionDecoder, features: torch.Tensor, max_len: int = 20,
 
 
 @torch.no_grad()
-def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, max_len: int = 20,
-                length_penalty: float = 0.7, never_worse_than_greedy: bool = True) -> Decoded:
+def beam_search(
+    decoder: CaptionDecoder,
+    features: torch.Tensor,
+    beam: int = 3,
+    max_len: int = 20,
+    length_penalty: float = 0.7,
+    never_worse_than_greedy: bool = True,
+) -> Decoded:
     """Beam search of width ``beam`` for every image of the batch at once.
 
     Finished hypotheses keep their slot and score (they may only be extended by ``<pad>``
@@ -151,15 +162,20 @@ def beam_search(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 3, 
             break
     norm = normalise(scores, lengths, length_penalty)
     best = norm.argmax(dim=1)
-    pick = (torch.arange(b, device=dev) * k + best)
-    result = _finish(seqs.index_select(0, pick), scores.gather(1, best.unsqueeze(1)).squeeze(1),
-                     lengths.gather(1, best.unsqueeze(1)).squeeze(1),
-                     None if hist is None else hist.index_select(0, pick), length_penalty)
+    pick = torch.arange(b, device=dev) * k + best
+    result = _finish(
+        seqs.index_select(0, pick),
+        scores.gather(1, best.unsqueeze(1)).squeeze(1),
+        lengths.gather(1, best.unsqueeze(1)).squeeze(1),
+        None if hist is None else hist.index_select(0, pick),
+        length_penalty,
+    )
     return result
 
 
-def decode(decoder: CaptionDecoder, features: torch.Tensor, beam: int = 1, max_len: int = 20,
-           length_penalty: float = 0.7) -> Decoded:
+def decode(
+    decoder: CaptionDecoder, features: torch.Tensor, beam: int = 1, max_len: int = 20, length_penalty: float = 0.7
+) -> Decoded:
     """Greedy for ``beam == 1``, beam search otherwise."""
     if beam <= 1:
         return greedy(decoder, features, max_len, length_penalty)

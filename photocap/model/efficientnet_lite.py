@@ -34,8 +34,9 @@ class SameConv2d(nn.Conv2d):
     """Conv2d with TensorFlow 'SAME' padding computed from the input size."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1):
-        super().__init__(cin, cout, kernel, stride=stride, groups=groups, bias=False,
-                         padding=kernel // 2 if stride == 1 else 0)
+        super().__init__(
+            cin, cout, kernel, stride=stride, groups=groups, bias=False, padding=kernel // 2 if stride == 1 else 0
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride[0] == 1:

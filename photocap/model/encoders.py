@@ -44,8 +44,12 @@ class Preprocess:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
-        return cls(size=int(d["size"]), resize=str(d["resize"]),
-                   mean=tuple(float(v) for v in d["mean"]), std=tuple(float(v) for v in d["std"]))
+        return cls(
+            size=int(d["size"]),
+            resize=str(d["resize"]),
+            mean=tuple(float(v) for v in d["mean"]),
+            std=tuple(float(v) for v in d["std"]),
+        )
 
 
 # The Lite models were trained in TensorFlow with (x - 127) / 128.
@@ -67,8 +71,15 @@ class Encoder(nn.Module):
 
     head_attr: str | None = None  # the backbone's ImageNet classifier, if any
 
-    def __init__(self, name: str, backbone: nn.Module, feature_dim: int,
-                 preprocess: Preprocess, weights_id: str, grid: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        backbone: nn.Module,
+        feature_dim: int,
+        preprocess: Preprocess,
+        weights_id: str,
+        grid: int | None = None,
+    ):
         super().__init__()
         self.name = name
         self.backbone = backbone
@@ -85,7 +96,7 @@ class Encoder(nn.Module):
         pooled = fmap.mean(dim=(2, 3))
         if self.grid:
             fmap = F.adaptive_avg_pool2d(fmap, self.grid)
-        b, c, h, w = fmap.shape
+        _b, _c, h, w = fmap.shape
         spatial = fmap.flatten(2).transpose(1, 2)  # (B, L, C)
         return EncodedBatch(spatial, pooled, (h, w))
 
@@ -133,8 +144,7 @@ class Encoder(nn.Module):
 
     def spec(self) -> dict:
         """What a checkpoint records to rebuild this encoder."""
-        return {"name": self.name, "weights_id": self.weights_id, "grid": self.grid,
-                "feature_dim": self.feature_dim}
+        return {"name": self.name, "weights_id": self.weights_id, "grid": self.grid, "feature_dim": self.feature_dim}
 
 
 class LiteEncoder(Encoder):
@@ -180,7 +190,7 @@ def _load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never runs code
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not usable weights"
+    except Exception as exc:
         raise EncoderWeightsError(
             f"could not read encoder weights from {path}: not a weights file, damaged, or one that "
             f"would need to run code to load ({exc.__class__.__name__})"
@@ -219,17 +229,18 @@ def _build_lite0(weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
     return net, f"{path.name}:sha256={file_sha256(path)[:16]}"
 
 
-_RESNET_WEIGHTS = {"resnet50": "ResNet50_Weights", "resnet101": "ResNet101_Weights",
-                   "resnet152": "ResNet152_Weights"}
+_RESNET_WEIGHTS = {"resnet50": "ResNet50_Weights", "resnet101": "ResNet101_Weights", "resnet152": "ResNet152_Weights"}
 
 
 def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
     try:
         import torchvision
-    except Exception as exc:  # noqa: BLE001 - not installed, or built for another torch
-        raise RuntimeError(f"the {name} encoder needs torchvision, which this installation of photocap "
-                           f"does not include ({exc}); models on the default encoder, {DEFAULT_ENCODER}, "
-                           "work without it") from exc
+    except Exception as exc:
+        raise RuntimeError(
+            f"the {name} encoder needs torchvision, which this installation of photocap "
+            f"does not include ({exc}); models on the default encoder, {DEFAULT_ENCODER}, "
+            "work without it"
+        ) from exc
 
     ctor = getattr(torchvision.models, name)
     net = ctor(weights=None)
@@ -265,7 +276,7 @@ def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = No
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=False)
-        except Exception as exc:  # noqa: BLE001 - URLError, socket errors, a full disk, a bad download...
+        except Exception as exc:
             raise EncoderWeightsError(
                 f"{what} ({filename}) are not on this computer and could not be downloaded "
                 f"({exc.__class__.__name__}); download {url} and put it at {path}, "
@@ -274,15 +285,16 @@ def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = No
     digest = file_sha256(path)
     if not digest.startswith(prefix):
         raise EncoderWeightsError(
-            f"{path} is not the file torchvision published (its SHA-256 starts {digest[:len(prefix)]}, "
+            f"{path} is not the file torchvision published (its SHA-256 starts {digest[: len(prefix)]}, "
             f"not {prefix}); delete it and download {url} again, or pass the right file with "
             f"--encoder-weights FILE"
         )
     return path
 
 
-def build_encoder(name: str = DEFAULT_ENCODER, weights: str | os.PathLike | None = "default",
-                  grid: int | None = None) -> Encoder:
+def build_encoder(
+    name: str = DEFAULT_ENCODER, weights: str | os.PathLike | None = "default", grid: int | None = None
+) -> Encoder:
     """Build an encoder in eval mode with frozen parameters.
 
     ``weights``: ``"default"`` (ImageNet: the bundled file for Lite0, torchvision's for ResNets),

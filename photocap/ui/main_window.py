@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWid
 from photocap import cache_limit
 from photocap.filenames import readable
 from photocap.ui.browser import Browser
-from photocap.ui.menus import build_menus
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
@@ -24,6 +23,7 @@ from photocap.ui.jobs.meaning import MeaningService
 from photocap.ui.jobs.teaching import TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
 from photocap.ui.jobs.watching import FolderWatchBridge
+from photocap.ui.menus import build_menus
 from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.settings import AppSettings
 from photocap.ui.teacher import Teacher
@@ -49,8 +49,13 @@ class MainWindow(QMainWindow):
     first_shown = Signal()  # after the first frame was painted
     ready = Signal()  # the library is open and the first counts are in
 
-    def __init__(self, settings: AppSettings, library_path: str | None = None, auto_caption: bool = True,
-                 watch_debounce: float = 1.5):
+    def __init__(
+        self,
+        settings: AppSettings,
+        library_path: str | None = None,
+        auto_caption: bool = True,
+        watch_debounce: float = 1.5,
+    ):
         super().__init__()
         self.settings = settings
         self.library_path = library_path or settings.effective_library_path()
@@ -97,8 +102,9 @@ class MainWindow(QMainWindow):
         self.status = CaptionStatusBar()
         self.setStatusBar(self.status)
         self.browser = Browser(self.page, self.grid_model, self.library, self.captions, self)
-        self.teacher = Teacher(self.teach_view, self.library, self.captions, self.teach_service, self.compare_thumbs,
-                               self)
+        self.teacher = Teacher(
+            self.teach_view, self.library, self.captions, self.teach_service, self.compare_thumbs, self
+        )
         self.browser.attach_meaning(self.meaning)
         self.page.grid.set_empty_message("Opening your library…")
         self._wire()
@@ -124,8 +130,9 @@ class MainWindow(QMainWindow):
         self.status.pause_toggled.connect(cap.set_paused)
         self.watch.changes.connect(lib.apply_changes)
         self.watch.failed.connect(self._on_watch_failed)
-        self.watch.fell_back.connect(lambda root, why: self.status.show_message(
-            f"Watching {Path(root).name} by polling: {why}"))
+        self.watch.fell_back.connect(
+            lambda root, why: self.status.show_message(f"Watching {Path(root).name} by polling: {why}")
+        )
         self.watch.watching.connect(lambda roots: self._unwatched and self._on_watching())
         self.banner.action_requested.connect(self.use_polling)
         self.empty.add_folder_requested.connect(self.choose_folder)
@@ -139,8 +146,9 @@ class MainWindow(QMainWindow):
         page.detail.preview_wanted.connect(self._load_preview)
         self.teacher.active_changed.connect(lambda: self.library.active_model(on_result=self._load_engine))
         self.teacher.status.connect(self.status.show_message)
-        self.meaning.failed.connect(lambda why: self.status.show_message(f"{why[:1].upper()}{why[1:]}; "
-                                                                          "photos are found by their words"))
+        self.meaning.failed.connect(
+            lambda why: self.status.show_message(f"{why[:1].upper()}{why[1:]}; photos are found by their words")
+        )
 
     # ---- start-up ----------------------------------------------------------------------------------
     def event(self, event) -> bool:
@@ -170,8 +178,9 @@ class MainWindow(QMainWindow):
         self.status.show_read_only(library.why_read_only if library.read_only else None)
         if library.read_only:  # look, search, show: nothing is written, so nothing is scanned or described
             self.page.grid.set_pending_text("Not described: the library is read-only")
-            self.status.show_idle(f"Read-only library ({library.why_read_only}): you can look and search; "
-                                  "nothing is changed or added")
+            self.status.show_idle(
+                f"Read-only library ({library.why_read_only}): you can look and search; nothing is changed or added"
+            )
             return
         self.library.active_model(on_result=self._load_engine)
         self.library.rescan_all()  # catch up with what changed while photocap was closed
@@ -199,8 +208,12 @@ class MainWindow(QMainWindow):
             self.library.restore(str(error.path), error.backups[0])
         elif action == OTHER:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Open or start a library", str(Path(error.path).parent), "photocap libraries (*.sqlite);;All files (*)",
-                options=QFileDialog.Option.DontConfirmOverwrite)
+                self,
+                "Open or start a library",
+                str(Path(error.path).parent),
+                "photocap libraries (*.sqlite);;All files (*)",
+                options=QFileDialog.Option.DontConfirmOverwrite,
+            )
             if path:
                 self.library_path = path
                 self.library.open(path)
@@ -238,8 +251,11 @@ class MainWindow(QMainWindow):
         self.page.grid.set_pending_text("Describing…")
         self.status.show_device(info.device, info.device_kind)
         if not self.captions.running:
-            self.status.show_idle("Captions from ImageNet tags (no caption model installed)"
-                                  if info.captions_from == "tags" else f"Caption model {info.model_id} ready")
+            self.status.show_idle(
+                "Captions from ImageNet tags (no caption model installed)"
+                if info.captions_from == "tags"
+                else f"Caption model {info.model_id} ready"
+            )
 
     def _on_engine_failed(self, message: str) -> None:
         self._model_problem = f"The caption model could not be loaded, so captioning waits: {message}"
@@ -257,20 +273,28 @@ class MainWindow(QMainWindow):
 
     def _on_scan_progress(self, p) -> None:
         if not self.captions.running:
-            what = f"Reading {p.read:,} of {p.to_read:,}" if p.phase == "reading" else f"Looking for photos · {p.seen:,} found"
+            what = (
+                f"Reading {p.read:,} of {p.to_read:,}"
+                if p.phase == "reading"
+                else f"Looking for photos · {p.seen:,} found"
+            )
             self.status.show_message(f"{what} in {Path(p.folder).name}")
 
     def _on_scan_finished(self, report) -> None:
         if not self.captions.running and not isinstance(report, list) and report.added:
             found = f"{report.added:,} new photo{'s' if report.added != 1 else ''} found"
-            self.status.show_idle(f"{found} · not described: the caption model could not be loaded"
-                                  if self._model_problem else found)
+            self.status.show_idle(
+                f"{found} · not described: the caption model could not be loaded" if self._model_problem else found
+            )
 
     def _on_watch_failed(self, why: str, roots: tuple) -> None:
         self._unwatched = roots
         names = ", ".join(Path(r).name for r in roots[:3]) + (" …" if len(roots) > 3 else "")
-        self.banner.show_message(f"New and changed photos in {names} are not noticed: {why}. Polling checks the "
-                                 "folders every few seconds instead.", "Use polling")
+        self.banner.show_message(
+            f"New and changed photos in {names} are not noticed: {why}. Polling checks the "
+            "folders every few seconds instead.",
+            "Use polling",
+        )
 
     def _on_watching(self) -> None:
         self._unwatched = ()
@@ -297,9 +321,13 @@ class MainWindow(QMainWindow):
         self.library.add_folder(path)
 
     def _confirm_remove(self, place) -> None:
-        box = _message_box(self, QMessageBox.Icon.Question, f"Stop following “{readable(place.path)}”?\n\nThe photos "
-                           "stay on disk; photocap keeps their captions in case you add the folder again.",
-                           "Remove folder")
+        box = _message_box(
+            self,
+            QMessageBox.Icon.Question,
+            f"Stop following “{readable(place.path)}”?\n\nThe photos "
+            "stay on disk; photocap keeps their captions in case you add the folder again.",
+            "Remove folder",
+        )
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if box.exec() == QMessageBox.StandardButton.Yes:
             self.library.remove_folder(place.folder_id)
@@ -364,8 +392,9 @@ class MainWindow(QMainWindow):
 
         path = None
         if fmt != "xmp":
-            path, _ = QFileDialog.getSaveFileName(self, "Export captions", f"photocap-captions.{fmt}",
-                                                  "CSV (*.csv)" if fmt == "csv" else "JSON (*.json)")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export captions", f"photocap-captions.{fmt}", "CSV (*.csv)" if fmt == "csv" else "JSON (*.json)"
+            )
             if not path:
                 return
         self.library.run_files(export_captions, path, fmt, on_result=self.show_status)
@@ -402,8 +431,9 @@ class MainWindow(QMainWindow):
         if model_changed and self.library.library is not None:
             self.library.active_model(on_result=self._load_engine)
         if library_changed:
-            QMessageBox.information(self, "photocap", "The new library location takes effect the next time "
-                                    "photocap starts.")
+            QMessageBox.information(
+                self, "photocap", "The new library location takes effect the next time photocap starts."
+            )
 
     def open_about(self) -> None:
         from photocap.ui.views.about import AboutDialog

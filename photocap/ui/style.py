@@ -44,16 +44,52 @@ class Theme:
         return self.name == "dark"
 
 
-LIGHT = Theme("light", window="#f7f8fa", surface="#ffffff", sidebar="#eff1f4", preview="#e9ecf0",
-              text="#1c2026", muted="#6b7280", border="#e1e4e9", hover="#e7eaee", scroll="#c9ced6",
-              accent="#3867f0", accent_hover="#2c56d6", accent_soft="#dfe7fd", on_accent="#ffffff",
-              ok="#177245", ok_soft="#dcf3e6", warn="#8a5a00", warn_soft="#fdf0d2", bad="#b42318",
-              bad_soft="#fde4e1", highlight="#fff1a8")
-DARK = Theme("dark", window="#17191d", surface="#1f2227", sidebar="#131518", preview="#0f1113",
-             text="#e7e9ec", muted="#9299a3", border="#2c3037", hover="#2a2e35", scroll="#3b414a",
-             accent="#7090ff", accent_hover="#86a1ff", accent_soft="#26314f", on_accent="#0d1020",
-             ok="#6fd39b", ok_soft="#1c3427", warn="#f2c45b", warn_soft="#3a3020", bad="#ff8a7a",
-             bad_soft="#3d211f", highlight="#5a4b12")
+LIGHT = Theme(
+    "light",
+    window="#f7f8fa",
+    surface="#ffffff",
+    sidebar="#eff1f4",
+    preview="#e9ecf0",
+    text="#1c2026",
+    muted="#6b7280",
+    border="#e1e4e9",
+    hover="#e7eaee",
+    scroll="#c9ced6",
+    accent="#3867f0",
+    accent_hover="#2c56d6",
+    accent_soft="#dfe7fd",
+    on_accent="#ffffff",
+    ok="#177245",
+    ok_soft="#dcf3e6",
+    warn="#8a5a00",
+    warn_soft="#fdf0d2",
+    bad="#b42318",
+    bad_soft="#fde4e1",
+    highlight="#fff1a8",
+)
+DARK = Theme(
+    "dark",
+    window="#17191d",
+    surface="#1f2227",
+    sidebar="#131518",
+    preview="#0f1113",
+    text="#e7e9ec",
+    muted="#9299a3",
+    border="#2c3037",
+    hover="#2a2e35",
+    scroll="#3b414a",
+    accent="#7090ff",
+    accent_hover="#86a1ff",
+    accent_soft="#26314f",
+    on_accent="#0d1020",
+    ok="#6fd39b",
+    ok_soft="#1c3427",
+    warn="#f2c45b",
+    warn_soft="#3a3020",
+    bad="#ff8a7a",
+    bad_soft="#3d211f",
+    highlight="#5a4b12",
+)
 
 _current: Theme = LIGHT
 
@@ -122,11 +158,23 @@ def _themed_images(t: Theme) -> dict[str, str]:
 def _palette(t: Theme) -> QPalette:
     p = QPalette()
     role = QPalette.ColorRole
-    for r, c in ((role.Window, t.window), (role.Base, t.surface), (role.AlternateBase, t.hover),
-                 (role.Text, t.text), (role.WindowText, t.text), (role.ButtonText, t.text),
-                 (role.Button, t.surface), (role.Highlight, t.accent), (role.HighlightedText, t.on_accent),
-                 (role.ToolTipBase, t.surface), (role.ToolTipText, t.text), (role.PlaceholderText, t.muted),
-                 (role.Link, t.accent), (role.Mid, t.border), (role.Midlight, t.hover)):
+    for r, c in (
+        (role.Window, t.window),
+        (role.Base, t.surface),
+        (role.AlternateBase, t.hover),
+        (role.Text, t.text),
+        (role.WindowText, t.text),
+        (role.ButtonText, t.text),
+        (role.Button, t.surface),
+        (role.Highlight, t.accent),
+        (role.HighlightedText, t.on_accent),
+        (role.ToolTipBase, t.surface),
+        (role.ToolTipText, t.text),
+        (role.PlaceholderText, t.muted),
+        (role.Link, t.accent),
+        (role.Mid, t.border),
+        (role.Midlight, t.hover),
+    ):
         p.setColor(r, QColor(c))
     p.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor(t.muted))
     p.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor(t.muted))

@@ -34,8 +34,15 @@ class Teacher(QObject):
     active_changed = Signal()  # the active model changed: the window reloads the engine
     status = Signal(str)  # a line for the status bar
 
-    def __init__(self, view: TeachView, library: LibraryService, captions: CaptionService, service: TeachService,
-                 thumbs: ThumbnailLoader, parent: QWidget | None = None):
+    def __init__(
+        self,
+        view: TeachView,
+        library: LibraryService,
+        captions: CaptionService,
+        service: TeachService,
+        thumbs: ThumbnailLoader,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.view, self.library, self.captions, self.service, self.thumbs = view, library, captions, service, thumbs
         self.window = parent
@@ -119,8 +126,10 @@ class Teacher(QObject):
             self.view.show_finished(f"Done{scored}")
             if outcome.model_id:
                 self.view.banner.show_message(
-                    f"A new model is ready{scored}. Compare it with today's before switching.", "ok",
-                    (("Compare…", lambda m=outcome.model_id: self.compare(m)),))
+                    f"A new model is ready{scored}. Compare it with today's before switching.",
+                    "ok",
+                    (("Compare…", lambda m=outcome.model_id: self.compare(m)),),
+                )
             self.status.emit("Teaching done: a new model version is ready in the Teach tab")
         else:
             self.view.show_finished("Stopped. What was learnt so far is kept.")
@@ -141,9 +150,11 @@ class Teacher(QObject):
                 self.view.banner.hide()
             return
         text = _interrupted_text(state)
-        self.view.banner.show_message(text + " Resume it?", "warn",
-                                      (("Resume", lambda: self.teach(resume=True)),
-                                       ("Discard", self.service.discard_interrupted)))
+        self.view.banner.show_message(
+            text + " Resume it?",
+            "warn",
+            (("Resume", lambda: self.teach(resume=True)), ("Discard", self.service.discard_interrupted)),
+        )
         if not self.service.running:
             self.status.emit(text + " Resume it in the Teach tab.")
 
@@ -171,15 +182,20 @@ class Teacher(QObject):
         self.active_changed.emit()
         row = self.view.versions.row_of(model_id)
         name = version_name(self.view.versions.info(row)) if row >= 0 else version_name(None)
-        self.view.banner.show_message(f"“{name}” now describes your photos. Automatic captions are being "
-                                      "described again (photos on screen first); yours are never touched.", "ok")
+        self.view.banner.show_message(
+            f"“{name}” now describes your photos. Automatic captions are being "
+            "described again (photos on screen first); yours are never touched.",
+            "ok",
+        )
 
     def remove(self, model_id: str) -> None:
         row = self.view.versions.row_of(model_id)
         name = version_name(self.view.versions.info(row)) if row >= 0 else model_id
-        answer = QMessageBox.question(self.window, "Remove model version",
-                                      f"Remove “{name}”?\n\nIts file is deleted. Captions it wrote stay until "
-                                      "they are described again.")
+        answer = QMessageBox.question(
+            self.window,
+            "Remove model version",
+            f"Remove “{name}”?\n\nIts file is deleted. Captions it wrote stay until they are described again.",
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_now(model_id)
 
@@ -192,8 +208,9 @@ class Teacher(QObject):
     # ---- bringing a model -------------------------------------------------------------------------------
     def import_model(self, path: str = "") -> None:
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self.window, "Import a caption model", "",
-                                                  "photocap models (*.safetensors);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self.window, "Import a caption model", "", "photocap models (*.safetensors);;All files (*)"
+            )
             if not path:
                 return
         self.view.banner.show_message(f"Checking {path.rsplit('/', 1)[-1]}…")
@@ -207,8 +224,11 @@ class Teacher(QObject):
         info = outcome.info
         self.view.want_selected = info.model_id
         self.refresh()
-        self.view.banner.show_message(f"Imported “{version_name(info)}”. Compare it before switching.", "ok",
-                                      (("Compare…", lambda m=info.model_id: self.compare(m)),))
+        self.view.banner.show_message(
+            f"Imported “{version_name(info)}”. Compare it before switching.",
+            "ok",
+            (("Compare…", lambda m=info.model_id: self.compare(m)),),
+        )
 
     def shutdown(self) -> bool:
         return self.service.shutdown()

@@ -6,6 +6,7 @@ import datetime as _dt
 import html
 
 from photocap.text import WORD, stem
+
 _OPERATORS = {"and", "or", "not", "near"}
 
 

@@ -48,11 +48,14 @@ def test_finder_process_serial_number_is_ignored(app_calls):
     assert app_calls[0][1:] == []
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["captoin", "x.jpg"], "'captoin' is neither a command nor a folder"),
-    (["/no/such/folder"], "no such folder: /no/such/folder"),
-    (["--library", "x.sqlite", "caption", "p.jpg"], "put the command first: photocap caption"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["captoin", "x.jpg"], "'captoin' is neither a command nor a folder"),
+        (["/no/such/folder"], "no such folder: /no/such/folder"),
+        (["--library", "x.sqlite", "caption", "p.jpg"], "put the command first: photocap caption"),
+    ],
+)
 def test_what_is_neither_command_nor_folder_is_refused_in_one_line(argv, says, app_calls, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(argv)

@@ -46,7 +46,8 @@ def test_platform_choice_with_options_and_fallbacks():
 
 def test_the_real_loader_finds_a_real_library_and_not_a_made_up_one():
     assert missing_libraries([("libc.so.6", "libc6"), ("libphotocap-nothing.so.9", "nothing")]) == [
-        ("libphotocap-nothing.so.9", "nothing")]
+        ("libphotocap-nothing.so.9", "nothing")
+    ]
 
 
 def test_this_machine_passes_when_libxcb_cursor_is_there():
@@ -64,6 +65,6 @@ def test_the_readme_lists_every_package_the_check_can_ask_for():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("sudo apt-get install python3-venv"):]
-    command = section[:section.index("```")].replace("\\\n", " ").split()
+    section = readme[readme.index("sudo apt-get install python3-venv") :]
+    command = section[: section.index("```")].replace("\\\n", " ").split()
     assert [pkg for _, pkg in XCB_LIBRARIES if pkg not in command] == []

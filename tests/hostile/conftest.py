@@ -66,8 +66,9 @@ class Run:
         text = self.stdout + self.stderr
         assert "Traceback" not in text, text[-3000:]
         for line in filter(str.strip, self.stderr.splitlines()):
-            assert line.startswith(("photocap: ", "scanning ", "captioning ", "indexing meaning ", "watching ", "\r")), \
-                f"a stray stderr line: {line!r}"
+            assert line.startswith(
+                ("photocap: ", "scanning ", "captioning ", "indexing meaning ", "watching ", "\r")
+            ), f"a stray stderr line: {line!r}"
 
 
 def photocap(*args: str | os.PathLike, data_dir: Path, timeout: float = 300, unprivileged: bool = True) -> Run:
@@ -75,8 +76,13 @@ def photocap(*args: str | os.PathLike, data_dir: Path, timeout: float = 300, unp
     argv = [sys.executable, "-m", "photocap", *map(os.fsdecode, args)]
     env = os.environ | {"PHOTOCAP_DATA_DIR": str(data_dir), "QT_QPA_PLATFORM": "offscreen"}
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, env=env,
-                              preexec_fn=_drop_permission_override if unprivileged else None)
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            preexec_fn=_drop_permission_override if unprivileged else None,
+        )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"photocap {' '.join(argv[3:])} hung for {timeout} s; stderr: {exc.stderr!r}") from exc
     return Run(argv[3:], done.returncode, done.stdout, done.stderr)

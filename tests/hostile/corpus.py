@@ -34,8 +34,10 @@ def photo(seed: int, size: tuple[int, int] = (96, 72), mode: str = "RGB") -> Ima
     draw = ImageDraw.Draw(im)
     for _ in range(4):
         x0, y0 = rng.randrange(max(1, size[0] - 4)), rng.randrange(max(1, size[1] - 4))
-        draw.ellipse((x0, y0, x0 + rng.randrange(4, 40), y0 + rng.randrange(4, 40)),
-                     fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            (x0, y0, x0 + rng.randrange(4, 40), y0 + rng.randrange(4, 40)),
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
     return im.convert(mode) if mode != "RGB" else im
 
 
@@ -47,6 +49,7 @@ def encoded(im: Image.Image, fmt: str, **kw) -> bytes:
 
 def png_with_size(width: int, height: int) -> bytes:
     """A valid PNG whose header claims ``width`` x ``height`` (a decompression bomb's header)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -97,16 +100,25 @@ def build(root: Path, sparse: bool = True) -> Corpus:
     good("plain.heic", heic, "an ordinary HEIC")
     good("one_pixel.png", encoded(photo(5, (1, 1)), "PNG"), "1x1")
     good("tall_4x20000.png", encoded(photo(6, (4, 20000)), "PNG"), "4x20000")
-    good("sixteen_bit.png", encoded(Image.fromarray((np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20)), "PNG"),
-         "16-bit grey PNG")
-    good("float.tif", encoded(Image.fromarray(np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)), "TIFF"),
-         "32-bit float TIFF")
+    good(
+        "sixteen_bit.png",
+        encoded(Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20), "PNG"),
+        "16-bit grey PNG",
+    )
+    good(
+        "float.tif",
+        encoded(Image.fromarray(np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)), "TIFF"),
+        "32-bit float TIFF",
+    )
     good("cmyk.jpg", encoded(photo(7).convert("CMYK"), "JPEG"), "CMYK JPEG")
     pal = photo(8).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
     good("palette_alpha.png", encoded(pal, "PNG", transparency=0), "palette with transparency")
     frames = [photo(9 + i) for i in range(3)]
-    good("animated.gif", encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0),
-         "animated GIF")
+    good(
+        "animated.gif",
+        encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0),
+        "animated GIF",
+    )
     good("multipage.tif", encoded(frames[0], "TIFF", save_all=True, append_images=frames[1:]), "multi-page TIFF")
     exif = Image.Exif()
     exif[0x0112] = 99  # Orientation: no such value

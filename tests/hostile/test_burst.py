@@ -33,8 +33,9 @@ def test_a_burst_of_1000_files_ends_with_the_library_equal_to_the_disk(tmp_path,
     batches: queue.Queue = queue.Queue()
     with open_library(tmp_path / "library.sqlite") as lib:
         lib.scan(lib.add_folder(folder).id)
-        with FolderWatcher([folder], batches.put, debounce=0.5, force_polling=polling, poll_interval=0.5,
-                           root_check=60):
+        with FolderWatcher(
+            [folder], batches.put, debounce=0.5, force_polling=polling, poll_interval=0.5, root_check=60
+        ):
             names = [folder / f"IMG_{i:04d}.jpg" for i in range(1000)]
             for name, blob in zip(names, blobs):
                 name.write_bytes(blob)

@@ -26,13 +26,19 @@ def test_two_index_processes_and_the_app_at_once(qtbot, make_window, library_fil
             (folder / f"IMG_{i:04d}.jpg").write_bytes(encoded(photo(i, (40, 30)), "JPEG"))
     env = os.environ | {"PHOTOCAP_DATA_DIR": str(tmp_path / "data")}
     window = make_window()
-    procs = [subprocess.Popen([sys.executable, "-m", "photocap", "index", *folders, "--library", str(library_file)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for folders in ((str(a), str(b)), (str(b), str(a)))]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "photocap", "index", *folders, "--library", str(library_file)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for folders in ((str(a), str(b)), (str(b), str(a)))
+    ]
     window.add_folder(str(a))
     window.add_folder(str(b))
     outputs = [p.communicate(timeout=900) for p in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (_out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err.decode()[-2000:]
         assert b"Traceback" not in err and b"locked" not in err
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 120, timeout=120_000)

@@ -78,8 +78,16 @@ def test_reasons_are_photocaps_own_words(corpus, indexed):
     _, db = indexed
     with open_library(db) as lib:
         reasons = {p.path: p.reason for p in lib.problems()}
-    raw = ("Truncated File Read", "could not create decoder object", "Errno", "cannot identify image file",
-           "Invalid input:", "iloc box", "OSError", "Exception")
+    raw = (
+        "Truncated File Read",
+        "could not create decoder object",
+        "Errno",
+        "cannot identify image file",
+        "Invalid input:",
+        "iloc box",
+        "OSError",
+        "Exception",
+    )
     leaked = {corpus.bad.get(p, p): r for p, r in reasons.items() if any(s in r for s in raw)}
     assert leaked == {}
 
@@ -191,8 +199,9 @@ def test_the_window_lists_every_problem_and_describes_every_good_photo(qtbot, ma
         return sum(1 for s in rows if s is not None and s.caption_source == "tags")
 
     qtbot.waitUntil(lambda: described() == len(good), timeout=600_000)
-    qtbot.waitUntil(lambda: sidebar.model.counts is not None and sidebar.model.counts.problems == len(bad),
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: sidebar.model.counts is not None and sidebar.model.counts.problems == len(bad), timeout=60_000
+    )
     names = {window.grid_model.summary(i).name for i in window.grid_model.ids()}
     assert "caf\ufffd au lait.jpg" in names and "line\\nbreak.jpg" in names and "🐈 cat ☕.jpg" in names
     sidebar.select(PROBLEMS)

@@ -19,14 +19,29 @@ from tests.hostile.corpus import encoded, photo
 
 pytestmark = pytest.mark.timeout(600)
 
-SPECIAL = list('abcdeé🐈 "\'*-+()^:{}[]\\/.,;!?\x00\t\n') + ["\udce9", "\ud800", "OR", "AND", "NOT", "NEAR", "NEAR(",
-                                                              "caption:", "dog", "boat", "--", "**", '""']
+SPECIAL = [
+    *list("abcdeé🐈 \"'*-+()^:{}[]\\/.,;!?\x00\t\n"),
+    "�",
+    "�",
+    "OR",
+    "AND",
+    "NOT",
+    "NEAR",
+    "NEAR(",
+    "caption:",
+    "dog",
+    "boat",
+    "--",
+    "**",
+    '""',
+]
 QUERIES = st.one_of(
     st.lists(st.sampled_from(SPECIAL), max_size=25).map("".join),
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
-    st.lists(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.sampled_from(SPECIAL), max_size=12)
-    .map("".join),
+    st.lists(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.sampled_from(SPECIAL), max_size=12).map(
+        "".join
+    ),
 )
 FILTERS = st.builds(
     PhotoFilter,

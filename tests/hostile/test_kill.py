@@ -23,8 +23,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 def _start(*args, data_dir) -> subprocess.Popen:
     env = os.environ | {"PHOTOCAP_DATA_DIR": str(data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "photocap", *map(str, args)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "photocap", *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -88,8 +92,12 @@ def test_kill_9_while_indexing_and_while_captioning_loses_nothing(tmp_path):
         assert integrity(db) == [], f"after kill {round_ + 1} while captioning"
         assert _user_captions(db) == mine
 
-    done = subprocess.run([sys.executable, "-m", "photocap", "index", str(folder), "--no-caption", "--library",
-                           str(db)], env=os.environ | {"PHOTOCAP_DATA_DIR": str(data)}, capture_output=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "photocap", "index", str(folder), "--no-caption", "--library", str(db)],
+        env=os.environ | {"PHOTOCAP_DATA_DIR": str(data)},
+        capture_output=True,
+        timeout=600,
+    )
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     with open_library(db) as lib:
         assert lib.count_photos() == len(os.listdir(folder)) == 3300

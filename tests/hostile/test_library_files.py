@@ -60,9 +60,8 @@ def test_a_damaged_library_is_one_clear_line(small_library, data_dir):
     for start in range(2 * page, len(data) - page, 2 * page):  # scribble over every other page
         data[start : start + page] = b"\xde\xad\xbe\xef" * (page // 4)
     db.write_bytes(bytes(data))
-    with pytest.raises(sqlite3.DatabaseError):  # damaged indeed
-        with sqlite3.connect(db) as conn:
-            assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    with pytest.raises(sqlite3.DatabaseError), sqlite3.connect(db) as conn:  # damaged indeed
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     for args in (("search", "boat"), ("index", folder, "--no-caption")):
         run = photocap(*args, "--library", db, data_dir=data_dir)
         assert run.rc != 0

@@ -22,6 +22,7 @@ KILL_AT = 2.5 * 1024**3
 
 def big_png(path, side: int = SIDE, depth: int = 16) -> None:
     """A grey PNG of side x side pixels at ``depth`` bits, streamed: never held in memory."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -49,9 +50,12 @@ def test_caption_of_four_big_pngs_stays_under_1_5_gb(tmp_path):
     for i in range(4):
         big_png(tmp_path / f"big_{i}.png")
     assert max(p.stat().st_size for p in tmp_path.glob("*.png")) < 2_000_000
-    proc = subprocess.Popen([sys.executable, "-m", "photocap", "caption", str(tmp_path), "--json"],
-                            env=os.environ | {"PHOTOCAP_DATA_DIR": str(tmp_path / "data")},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photocap", "caption", str(tmp_path), "--json"],
+        env=os.environ | {"PHOTOCAP_DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     peak, killed = 0, False
     while proc.poll() is None:
         peak = max(peak, _rss(proc.pid))
@@ -62,5 +66,4 @@ def test_caption_of_four_big_pngs_stays_under_1_5_gb(tmp_path):
         time.sleep(0.05)
     err = proc.communicate(timeout=60)[1]
     assert b"Traceback" not in err
-    assert peak <= LIMIT, (f"caption {'was killed at' if killed else 'peaked at'} {peak / 1024**3:.2f} GB "
-                           "(limit 1.5 GB)")
+    assert peak <= LIMIT, f"caption {'was killed at' if killed else 'peaked at'} {peak / 1024**3:.2f} GB (limit 1.5 GB)"

@@ -40,9 +40,11 @@ class InstantEngine:
                 yield CaptionItem(path, error=CorruptImage(path, "the image data is damaged"))
             else:
                 st = os.stat(path)
-                yield CaptionItem(path, description=Description(f"a photo called {name}", "model", MODEL,
-                                                                tags=[("kite", 0.9)]),
-                                  version=(st.st_size, st.st_mtime_ns))
+                yield CaptionItem(
+                    path,
+                    description=Description(f"a photo called {name}", "model", MODEL, tags=[("kite", 0.9)]),
+                    version=(st.st_size, st.st_mtime_ns),
+                )
             if should_stop is not None and should_stop():
                 return
 

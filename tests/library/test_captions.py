@@ -63,7 +63,7 @@ def test_needs_review_until_looked_at_or_edited(lib, three):
 
 
 def test_first_ids_puts_visible_photos_first_and_limit_applies(lib, three):
-    a, b, c = three
+    a, _b, c = three
     assert [r.id for r in lib.photos_needing_caption("m", limit=2, first_ids=[c])] == [c, a]
 
 
@@ -78,7 +78,9 @@ def test_problem_photo_is_not_retried_and_listed(lib, three, photo_dir):
     assert a not in {r.id for r in lib.photos_needing_caption("m")}
     lib.record_problem(photo_dir / "notes" / "x.raw", "not a photo")
     assert {(p.path.rsplit("/", 1)[-1], p.reason) for p in lib.problems()} == {
-        ("a.jpg", "damaged image data"), ("x.raw", "not a photo")}
+        ("a.jpg", "damaged image data"),
+        ("x.raw", "not a photo"),
+    }
 
 
 def test_user_captions_split_is_stable_and_complete(lib, photo_dir):
@@ -124,7 +126,12 @@ def test_training_runs_are_recorded(lib):
     assert lib.training_runs()[0].status == "running"
     lib.finish_training_run(run, "done", "m2", {"bleu4": 0.3})
     info = lib.training_runs()[0]
-    assert (info.status, info.result_model_id, info.metrics, info.params) == ("done", "m2", {"bleu4": 0.3}, {"epochs": 3})
+    assert (info.status, info.result_model_id, info.metrics, info.params) == (
+        "done",
+        "m2",
+        {"bleu4": 0.3},
+        {"epochs": 3},
+    )
     assert info.finished_at >= info.started_at
     with pytest.raises(ValueError):
         lib.finish_training_run(run, "exploded")

@@ -26,11 +26,14 @@ def run(capsys, *argv):
 def test_index_no_caption_does_not_import_torch(tmp_path, photo_dir):
     make_photo(photo_dir / "a.jpg")
     db = tmp_path / "lib.sqlite"
-    code = ("import sys; from photocap.cli import main; rc = main(['index', sys.argv[1], '--no-caption', "
-            "'--library', sys.argv[2]]); print('torch loaded' if 'torch' in sys.modules else 'no torch'); "
-            "sys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, str(photo_dir), str(db)], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys; from photocap.cli import main; rc = main(['index', sys.argv[1], '--no-caption', "
+        "'--library', sys.argv[2]]); print('torch loaded' if 'torch' in sys.modules else 'no torch'); "
+        "sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(photo_dir), str(db)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "no torch" in proc.stdout and "1 photos (1 new" in proc.stdout
     with open_library(db) as lib:
@@ -44,8 +47,10 @@ def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_p
     db = tmp_path / "lib.sqlite"
     with open_library(db) as lib:
         lib.scan(lib.add_folder(photo_dir).id)
-    code = ("import sys; from photocap.cli import main; rc = main(['search', 'dog', '--library', sys.argv[1]]); "
-            "print(sorted(m for m in ('sqlalchemy', 'numpy', 'torch') if m in sys.modules)); sys.exit(rc)")
+    code = (
+        "import sys; from photocap.cli import main; rc = main(['search', 'dog', '--library', sys.argv[1]]); "
+        "print(sorted(m for m in ('sqlalchemy', 'numpy', 'torch') if m in sys.modules)); sys.exit(rc)"
+    )
 
     def search() -> list[str]:
         proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=120)
@@ -58,8 +63,9 @@ def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_p
         from photocap.library.vectors import to_blob
         from photocap.model.sentence import DIM, MODEL_ID
 
-        conn.execute("INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (1, ?, ?)",
-                     (MODEL_ID, to_blob(np.ones(DIM))))
+        conn.execute(
+            "INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (1, ?, ?)", (MODEL_ID, to_blob(np.ones(DIM)))
+        )
     assert search() == ["numpy"]  # by meaning: the numpy sentence model, still no SQLAlchemy or torch
 
 
@@ -122,9 +128,22 @@ def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
     db = tmp_path / "lib.sqlite"
     make_photo(photo_dir / "before.jpg")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "photocap", "index", str(photo_dir), "--watch", "--no-caption", "--debounce", "0.3",
-         "--library", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "photocap",
+            "index",
+            str(photo_dir),
+            "--watch",
+            "--no-caption",
+            "--debounce",
+            "0.3",
+            "--library",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
         # Ctrl+C as from a terminal: a test run started in the background (`.ci/run &`) ignores
         # SIGINT, the child inherits that, and Python then never raises KeyboardInterrupt
@@ -164,8 +183,11 @@ def test_killed_in_the_middle_of_a_scan_the_library_stays_sound(tmp_path, photo_
     for i in range(3000):
         (photo_dir / f"p{i:04d}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(64))
     db = tmp_path / "lib.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "photocap", "index", str(photo_dir), "--no-caption",
-                             "--library", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photocap", "index", str(photo_dir), "--no-caption", "--library", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def some_written():
         if not db.exists() or proc.poll() is not None:
@@ -173,7 +195,7 @@ def test_killed_in_the_middle_of_a_scan_the_library_stays_sound(tmp_path, photo_
         try:
             with open_library(db) as lib:
                 return lib.count_photos() > 0
-        except Exception:  # noqa: BLE001 - being created right now
+        except Exception:
             return False
 
     wait_for(some_written, timeout=60, what="the scan to write something")
@@ -196,7 +218,9 @@ def test_search_exclusion_first_non_utf8_words_notes_and_a_damaged_library(capsy
 
     # the documented exclusion syntax as the first word is a word, not an option
     code, out, err = run(capsys, "search", "-boat", "--json", "--library", db)
-    assert code == 0 and sorted(h["path"] for h in json.loads(out)) == [str(photo_dir / n) for n in ("café.jpg", "dog.jpg")]
+    assert code == 0 and sorted(h["path"] for h in json.loads(out)) == [
+        str(photo_dir / n) for n in ("café.jpg", "dog.jpg")
+    ]
     code, out, _ = run(capsys, "search", "-boat", "jpg", "--limit", "1", "--json", "--library", db)
     assert code == 0 and len(json.loads(out)) == 1 and "boat" not in out
     code, out, _ = run(capsys, "search", "--library", db, "-horse", "dog", "--json")  # -h... is no help option
@@ -207,12 +231,16 @@ def test_search_exclusion_first_non_utf8_words_notes_and_a_damaged_library(capsy
     assert code == 1 and "note: Only the first 16 words" in err
 
     # an argument that is not UTF-8 (Latin-1 "café") arrives surrogate-escaped: found, no traceback
-    proc = subprocess.run([sys.executable, "-m", "photocap", "search", b"caf\xe9", "--library", db],
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "photocap", "search", b"caf\xe9", "--library", db], capture_output=True, timeout=120
+    )
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr
     assert proc.stdout.decode().split()[0] == str(photo_dir / "café.jpg")
-    proc = subprocess.run([sys.executable, "-m", "photocap", "search", b"\xff\xfe-", b"-\xed\xa0\x80", "--library", db],
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "photocap", "search", b"\xff\xfe-", b"-\xed\xa0\x80", "--library", db],
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode in (0, 1) and b"Traceback" not in proc.stderr, proc.stderr
 
     # a damaged library is said in one line, with a non-zero exit: never "no photos found"
@@ -222,6 +250,7 @@ def test_search_exclusion_first_non_utf8_words_notes_and_a_damaged_library(capsy
     assert err.startswith("photocap: the library can't be read: ") and len(err.splitlines()) == 1
     os.replace(db, tmp_path / "damaged.db")  # the after-test integrity check would rightly fail on it
 
+
 def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(capsys, tmp_path, photo_dir):
     make_photo(photo_dir / "good.jpg")
     (photo_dir / "notes.jpg").write_text("not a photo\n")
@@ -229,10 +258,13 @@ def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(c
     code, out, err = run(capsys, "index", str(photo_dir), "--no-caption", "--library", str(tmp_path / "a.sqlite"))
     assert code == 0 and "1 unreadable" in out
     lines = [line for line in err.splitlines() if line.startswith("photocap: ")]
-    assert lines == [f"photocap: skipped {photo_dir}/dangling.jpg: broken link",
-                     f"photocap: cannot read {photo_dir}/notes.jpg: {NOT_AN_IMAGE}"]
-    code, out, err = run(capsys, "index", str(photo_dir), "--no-caption", "--quiet",
-                         "--library", str(tmp_path / "b.sqlite"))
+    assert lines == [
+        f"photocap: skipped {photo_dir}/dangling.jpg: broken link",
+        f"photocap: cannot read {photo_dir}/notes.jpg: {NOT_AN_IMAGE}",
+    ]
+    code, out, err = run(
+        capsys, "index", str(photo_dir), "--no-caption", "--quiet", "--library", str(tmp_path / "b.sqlite")
+    )
     assert code == 0 and "1 unreadable" in out and "photocap: " not in err
     with open_library(tmp_path / "b.sqlite") as lib:  # quiet hides the list, the library keeps it
         assert {p.path for p in lib.problems()} == {f"{photo_dir}/dangling.jpg", f"{photo_dir}/notes.jpg"}

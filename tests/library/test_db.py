@@ -39,10 +39,12 @@ def test_the_users_writes_commit_with_synchronous_full(lib, photo_dir):
     def sync_of(write) -> list[str]:
         seen.clear()
         write()
-        return [s for s in seen if s.startswith("PRAGMA synchronous") or s.startswith("BEGIN")]
+        return [s for s in seen if s.startswith(("PRAGMA synchronous", "BEGIN"))]
 
     assert sync_of(lambda: lib.record_caption(pid, "auto", "model", "m")) == [
-        "PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"]
+        "PRAGMA synchronous = NORMAL",
+        "BEGIN IMMEDIATE",
+    ]
     assert sync_of(lambda: lib.set_user_caption(pid, "mine")) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
     assert sync_of(lambda: lib.mark_reviewed(pid)) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
     with lib._write(durable=True) as s:
@@ -69,10 +71,13 @@ def test_default_path_is_in_the_data_dir(monkeypatch, tmp_path):
 def test_orm_models_match_the_migrations(lib):
     """Autogenerate against a migrated file finds nothing to do (the FTS tables are hand-made DDL)."""
     with lib.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "include_name": lambda name, type_, parents: not (type_ == "table" and is_fts_table(name)),
-            "compare_type": True,
-        })
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "include_name": lambda name, type_, parents: not (type_ == "table" and is_fts_table(name)),
+                "compare_type": True,
+            },
+        )
         assert compare_metadata(ctx, Base.metadata) == []
 
 
@@ -81,12 +86,14 @@ def test_upgrade_from_first_revision_keeps_and_indexes_old_rows(tmp_path):
     engine = make_engine(db)
     upgrade(engine, "0001")  # the first schema, before the search index existed
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO folders (id, path, status, polling, added_at) "
-                             "VALUES (1, '/p', 'ok', 0, '2024-01-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO folders (id, path, status, polling, added_at) VALUES (1, '/p', 'ok', 0, '2024-01-01 00:00:00')"
+        )
         conn.exec_driver_sql(
             "INSERT INTO photos (id, folder_id, path, name, folder_name, size, mtime_ns, identity, status, added_at, "
             "updated_at, caption, caption_source, caption_stale, reviewed, tags_text) VALUES (7, 1, '/p/a.jpg', "
-            "'a.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'a sailing boat at dawn', 'user', 0, 1, '')")
+            "'a.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'a sailing boat at dawn', 'user', 0, 1, '')"
+        )
     engine.dispose()
 
     with open_library(db) as lib:
@@ -143,6 +150,8 @@ def test_writers_on_many_threads_all_land(lib, photo_dir):
 def test_a_file_that_is_not_a_library_gets_a_clear_error(tmp_path):
     not_db = make_photo(tmp_path / "photo.jpg")
     before = not_db.read_bytes()
-    with pytest.raises(LibraryError, match="is not a photocap library \\(not an SQLite database\\); it has not been changed"):
+    with pytest.raises(
+        LibraryError, match="is not a photocap library \\(not an SQLite database\\); it has not been changed"
+    ):
         open_library(not_db)
     assert not_db.read_bytes() == before

@@ -75,8 +75,9 @@ def test_import_never_replaces_a_different_user_caption(capsys, tmp_path, photo_
     code, out, err = run(capsys, "import", "--library", str(db), str(export))
     assert code == 0 and "1 kept" in out and "kept yours" in err
     with open_library(db) as lib:
-        assert lib.photo_detail(lib.photo_by_path(photo_dir / "red.jpg").id).caption == \
-            "changed my mind: Rex on the sofa"
+        assert (
+            lib.photo_detail(lib.photo_by_path(photo_dir / "red.jpg").id).caption == "changed my mind: Rex on the sofa"
+        )
 
 
 def test_import_refuses_files_that_are_not_exports(capsys, tmp_path):

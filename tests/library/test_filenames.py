@@ -69,14 +69,17 @@ def test_paths_stored_as_text_by_an_older_version_are_upgraded_to_bytes(tmp_path
     engine = make_engine(db)
     upgrade(engine, "0003")
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO folders (id, path, status, polling, added_at) "
-                             "VALUES (1, '/p', 'ok', 0, '2024-01-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO folders (id, path, status, polling, added_at) VALUES (1, '/p', 'ok', 0, '2024-01-01 00:00:00')"
+        )
         conn.exec_driver_sql(
             "INSERT INTO photos (id, folder_id, path, name, folder_name, size, mtime_ns, identity, status, added_at, "
             "updated_at, caption, caption_source, caption_stale, reviewed, tags_text) VALUES (7, 1, '/p/été.jpg', "
-            "'été.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'a boat', 'user', 0, 1, '')")
-        conn.exec_driver_sql("INSERT INTO problems (path, reason, seen_at) VALUES ('/p/x', 'permission denied', "
-                             "'2024-01-01')")
+            "'été.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'a boat', 'user', 0, 1, '')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO problems (path, reason, seen_at) VALUES ('/p/x', 'permission denied', '2024-01-01')"
+        )
     engine.dispose()
     with open_library(db) as lib:
         assert lib.photo_by_path("/p/été.jpg").id == 7
@@ -113,5 +116,6 @@ def test_a_named_pipe_called_like_a_photo_is_a_problem_never_opened(lib, photo_d
     os.mkfifo(photo_dir / "no_extension")  # not even sniffed: opening it would block
     report = lib.scan(lib.add_folder(photo_dir).id)
     assert report.added == 1
-    assert [(p.path, p.reason) for p in report.skipped] == [(str(photo_dir / "pipe.jpg"),
-                                                             "a named pipe, not a photo file")]
+    assert [(p.path, p.reason) for p in report.skipped] == [
+        (str(photo_dir / "pipe.jpg"), "a named pipe, not a photo file")
+    ]

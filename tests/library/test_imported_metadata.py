@@ -41,10 +41,14 @@ def test_scan_imports_descriptions_and_keywords(tmp_path, photo_dir):
         lib.scan(photo_dir)
         lake = lib.photo_detail(lib.photo_by_path(photo_dir / "lake.jpg").id)
         assert (lake.caption, lake.caption_source, lake.caption_model) == (
-            "Grandma rowing on Lake Bled", "imported", "XMP sidecar")
+            "Grandma rowing on Lake Bled",
+            "imported",
+            "XMP sidecar",
+        )
         assert lake.reviewed and [t for t, _ in lake.tags] == ["Bled", "rowing"]
         assert [(h.text, h.source, h.model_id) for h in lake.history] == [
-            ("Grandma rowing on Lake Bled", "imported", "XMP sidecar")]
+            ("Grandma rowing on Lake Bled", "imported", "XMP sidecar")
+        ]
         cake = lib.photo_detail(lib.photo_by_path(photo_dir / "cake.jpg").id)
         assert (cake.caption, cake.caption_model) == ("Ana's birthday cake", "Google Takeout")
         assert lib.photo_detail(lib.photo_by_path(photo_dir / "junk.jpg").id).caption is None
@@ -52,7 +56,9 @@ def test_scan_imports_descriptions_and_keywords(tmp_path, photo_dir):
         assert [h.path for h in lib.search("rowing")] == [str(photo_dir / "lake.jpg")]
         assert [h.path for h in lib.search("birthday")] == [str(photo_dir / "cake.jpg")]
         assert sorted(os.path.basename(r.path) for r in lib.photos_needing_caption("tags-v1")) == [
-            "junk.jpg", "plain.jpg"]
+            "junk.jpg",
+            "plain.jpg",
+        ]
 
 
 def test_the_tagger_never_replaces_imported_captions_or_keywords(tmp_path, photo_dir):

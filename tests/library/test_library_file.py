@@ -17,8 +17,16 @@ from sqlalchemy import event
 from photocap.cli import main as cli_main
 from photocap.library import db
 from photocap.library.db import (
-    LibraryCorrupt, LibraryError, LibraryFull, LibraryNotFound, LibraryReadOnly, NotALibrary, find_backups,
-    make_engine, open_library, restore_backup,
+    LibraryCorrupt,
+    LibraryError,
+    LibraryFull,
+    LibraryNotFound,
+    LibraryReadOnly,
+    NotALibrary,
+    find_backups,
+    make_engine,
+    open_library,
+    restore_backup,
 )
 from photocap.library.library import Library
 
@@ -51,7 +59,7 @@ def test_another_applications_sqlite_file_is_refused_untouched(tmp_path):
     conn.commit()
     conn.close()
     before = _all_bytes(other.parent)
-    with pytest.raises(NotALibrary, match="another application's database .*contacts.*has not been changed"):
+    with pytest.raises(NotALibrary, match=r"another application's database .*contacts.*has not been changed"):
         open_library(other)
     assert _all_bytes(other.parent) == before  # no tables, no WAL switch, no -wal/-shm, no backup
     assert other.read_bytes()[18:20] == b"\x01\x01"  # still a rollback-journal file (WAL would be 2, 2)
@@ -209,13 +217,26 @@ def _read_only_view(src: Path, tmp_path: Path) -> tuple[list[str], Path]:
         view.rmdir()
         view.symlink_to(src)
         return [], view
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind '{src}' '{view}' && "
-                            f"mount -o remount,bind,ro '{view}' && ! touch '{view}/probe' 2>/dev/null"],
-                           capture_output=True)
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            f"mount --bind '{src}' '{view}' && mount -o remount,bind,ro '{view}' && ! touch '{view}/probe' 2>/dev/null",
+        ],
+        capture_output=True,
+    )
     if probe.returncode != 0:
         pytest.skip("no way to make a read-only file system here (unshare/mount refused)")
-    return ["unshare", "-m", "sh", "-c", f"mount --bind '{src}' '{view}' && mount -o remount,bind,ro '{view}' && "
-            'exec "$@"', "sh"], view
+    return [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        f"mount --bind '{src}' '{view}' && mount -o remount,bind,ro '{view}' && exec \"$@\"",
+        "sh",
+    ], view
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
@@ -229,8 +250,13 @@ def test_a_read_only_file_system_for_real_through_the_cli(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 
     def run(*args):
-        return subprocess.run([*prefix, sys.executable, "-m", "photocap", *args, *lib_arg], capture_output=True,
-                              text=True, env=env, timeout=300)
+        return subprocess.run(
+            [*prefix, sys.executable, "-m", "photocap", *args, *lib_arg],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
 
     found = run("search", "grandmother")
     assert found.returncode == 0, found.stderr
@@ -258,7 +284,7 @@ def test_a_full_disk_is_one_clear_line(tmp_path, photo_dir, monkeypatch, capsys)
         return engine
 
     monkeypatch.setattr(db, "make_engine", tiny_disk)
-    with open_library(path) as lib, pytest.raises(LibraryFull, match="disk holding .* is full"):
+    with open_library(path) as lib, pytest.raises(LibraryFull, match=r"disk holding .* is full"):
         lib.scan(lib.add_folder(photo_dir).id)
     capsys.readouterr()
     assert cli_main(["index", "--no-caption", str(photo_dir), "--library", str(path)]) == 2

@@ -33,18 +33,20 @@ CAT, TRUCK, WATER = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
 def photos(tmp_path):
     """A library with five captioned photos; returns (lib, ids by name)."""
     pics = tmp_path / "Pictures"
-    for i, name in enumerate(["cat", "kitten", "truck", "lake", "plain"]):
+    for i in range(5):
         make_photo(pics / f"p{i}.jpg", seed=i + 1)
     lib = open_library(tmp_path / "library.sqlite")
     lib.scan(lib.add_folder(pics).id)
     ids = {}
-    for i, (name, text, tags) in enumerate([
-        ("cat", "a cat on the sofa", []),
-        ("kitten", "a small furry thing asleep", [("Egyptian cat", 0.8), ("tabby", 0.1)]),
-        ("truck", "a red truck on the road", [("pickup", 0.9)]),
-        ("lake", "rowing boats at dusk", [("canoe", 0.7), ("lakeside", 0.3)]),
-        ("plain", "an animal in the garden", []),
-    ]):
+    for i, (name, text, tags) in enumerate(
+        [
+            ("cat", "a cat on the sofa", []),
+            ("kitten", "a small furry thing asleep", [("Egyptian cat", 0.8), ("tabby", 0.1)]),
+            ("truck", "a red truck on the road", [("pickup", 0.9)]),
+            ("lake", "rowing boats at dusk", [("canoe", 0.7), ("lakeside", 0.3)]),
+            ("plain", "an animal in the garden", []),
+        ]
+    ):
         pid = lib.photo_by_path(pics / f"p{i}.jpg").id
         lib.record_caption(pid, text, "model", "m1", tags=tags)
         ids[name] = pid
@@ -164,7 +166,7 @@ def test_meaning_hits_obey_filters_and_paging(photos):
     from photocap.library import PhotoFilter
 
     lib, ids = photos
-    store(lib, {pid: CAT for pid in ids.values()})
+    store(lib, dict.fromkeys(ids.values(), CAT))
     with lib._write() as s:
         s.connection().exec_driver_sql(f"UPDATE photos SET status = 'missing' WHERE id = {ids['kitten']}")
     found = ids_of(lib.search("kitty", query_vector=CAT, vector_model=MODEL, limit=10))
@@ -175,12 +177,30 @@ def test_meaning_hits_obey_filters_and_paging(photos):
     assert only_user == []
 
 
-HOSTILE = ['"', "-", "OR", "* * *", "NEAR(a b)", "a:b", "'; DROP TABLE photos; --", "\x00", "🐈", "-cat",
-           "x" * 5000, "caption:cat", "(", ")", "^cat", "AND", "NOT cat"]
+HOSTILE = [
+    '"',
+    "-",
+    "OR",
+    "* * *",
+    "NEAR(a b)",
+    "a:b",
+    "'; DROP TABLE photos; --",
+    "\x00",
+    "🐈",
+    "-cat",
+    "x" * 5000,
+    "caption:cat",
+    "(",
+    ")",
+    "^cat",
+    "AND",
+    "NOT cat",
+]
 
 
-@pytest.mark.parametrize("vector", [CAT, np.zeros(8, np.float32), np.full(8, np.nan, np.float32),
-                                    np.ones(3, np.float32), None])
+@pytest.mark.parametrize(
+    "vector", [CAT, np.zeros(8, np.float32), np.full(8, np.nan, np.float32), np.ones(3, np.float32), None]
+)
 def test_hostile_queries_with_vectors_never_raise(photos, vector):
     lib, ids = photos
     store(lib, {ids["kitten"]: CAT})
@@ -230,8 +250,7 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
         assert lib._vectors.matrix(conn, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
 
 
-def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranked_exactly(lib, tmp_path,
-                                                                                          monkeypatch):
+def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranked_exactly(lib, tmp_path, monkeypatch):
     """Past PCA_ROWS vectors the scan reads their principal directions only; the answer is still
     the exact cosine order over the stored vectors, also after more are added."""
     from photocap.library import vectors
@@ -298,8 +317,12 @@ def test_deleting_photos_drops_their_vectors(photos):
     lib.remove_folder(folder.id, delete_photos=True)
     assert lib.search("kitty", query_vector=CAT, vector_model=MODEL) == []
     with lib._read() as s:
-        left = s.connection().exec_driver_sql("SELECT count(*) FROM text_vectors UNION ALL "
-                                              "SELECT count(*) FROM image_features").scalars().all()
+        left = (
+            s.connection()
+            .exec_driver_sql("SELECT count(*) FROM text_vectors UNION ALL SELECT count(*) FROM image_features")
+            .scalars()
+            .all()
+        )
     assert left == [0, 0]
 
 
@@ -312,7 +335,8 @@ def test_upgrade_gives_existing_photos_their_broader_words(tmp_path):
         conn.exec_driver_sql(
             "INSERT INTO photos (id, path, name, folder_name, size, mtime_ns, identity, status, added_at, updated_at, "
             "caption, caption_source, caption_stale, reviewed, tags_text) VALUES (3, '/p/a.jpg', 'a.jpg', 'p', 1, 1, "
-            "'x', 'ok', '2024-01-01', '2024-01-01', 'Egyptian cat', 'tags', 0, 0, 'Egyptian cat')")
+            "'x', 'ok', '2024-01-01', '2024-01-01', 'Egyptian cat', 'tags', 0, 0, 'Egyptian cat')"
+        )
         conn.exec_driver_sql("INSERT INTO tags (photo_id, label, prob) VALUES (3, 'Egyptian cat', 0.9)")
     engine.dispose()
     with open_library(db) as lib:

@@ -92,7 +92,7 @@ def test_rename(lib, four):
 
 
 def test_teaching_stats_count_captions_since_the_last_teaching(lib, four, photo_dir):
-    m, t, u, i = four
+    m, _t, _u, _i = four
     stats = lib.teaching_stats()
     assert (stats["user"], stats["imported"], stats["since_last"], stats["last_taught_at"]) == (1, 1, 1, None)
     run = lib.start_training_run(n_examples=2)
@@ -107,7 +107,7 @@ def test_teaching_stats_count_captions_since_the_last_teaching(lib, four, photo_
 
 
 def test_user_captions_with_imported(lib, four):
-    m, t, u, i = four
+    _m, _t, u, i = four
     assert [r.photo_id for r in lib.user_captions()] == [u]
     assert {r.photo_id for r in lib.user_captions(include_imported=True)} == {u, i}
 
@@ -123,9 +123,12 @@ def test_upgrade_from_0003_keeps_captions_without_a_confidence(tmp_path):
         conn.exec_driver_sql(
             "INSERT INTO photos (id, path, name, folder_name, size, mtime_ns, identity, status, added_at, updated_at, "
             "caption, caption_source, caption_model, caption_stale, reviewed, tags_text) VALUES (3, '/p/a.jpg', "
-            "'a.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'beacon or pier', 'tags', 't', 0, 0, '')")
-        conn.exec_driver_sql("INSERT INTO captions (photo_id, text, source, model_id, created_at) "
-                             "VALUES (3, 'beacon or pier', 'tags', 't', '2024-01-01')")
+            "'a.jpg', 'p', 10, 1, 'abc', 'ok', '2024-01-01', '2024-01-01', 'beacon or pier', 'tags', 't', 0, 0, '')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO captions (photo_id, text, source, model_id, created_at) "
+            "VALUES (3, 'beacon or pier', 'tags', 't', '2024-01-01')"
+        )
     engine.dispose()
     with open_library(db) as lib:
         assert lib.photo_detail(3).history[0].confidence is None

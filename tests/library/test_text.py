@@ -9,13 +9,15 @@ from photocap.text import format_duration, stem, words
 from photocap.ui.text import highlight_runs
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # as in the search index's migrations
-HARD = ("dogs running ran caresses ponies ties caress cats agreed plastered bled motoring sing conflated "
-        "hopping tanned falling fizzed failing filing happy sky relational conditional digitizer radically "
-        "vietnamization predication operator feudalism decisiveness hopefulness formality sensitivity triplicate "
-        "formalize electrical revival allowance airliner gyroscopic adjustable irritant adjustment adoption "
-        "homologous communism effective bowdlerize probate cease controlling is as us a café naïve Æsir Ångström "
-        "generalizations oscillators beaches seaside skiing children geese news bus this crisis analyses "
-        "ÉCOLE straße fiancées niñas über garçons ρόδα собаки sœurs ǅemal ﬁsh ｆｕｌｌ x" + "y" * 70)
+HARD = (
+    "dogs running ran caresses ponies ties caress cats agreed plastered bled motoring sing conflated "
+    "hopping tanned falling fizzed failing filing happy sky relational conditional digitizer radically "
+    "vietnamization predication operator feudalism decisiveness hopefulness formality sensitivity triplicate "
+    "formalize electrical revival allowance airliner gyroscopic adjustable irritant adjustment adoption "
+    "homologous communism effective bowdlerize probate cease controlling is as us a café naïve Æsir Ångström "
+    "generalizations oscillators beaches seaside skiing children geese news bus this crisis analyses "
+    "ÉCOLE straße fiancées niñas über garçons ρόδα собаки sœurs ǅemal ﬁsh ｆｕｌｌ x" + "y" * 70
+)
 
 
 def _fts5_terms(tokens: list[str]) -> list[str]:
@@ -29,8 +31,9 @@ def _fts5_terms(tokens: list[str]) -> list[str]:
 
 def test_stem_agrees_with_fts5_on_a_word_list():
     readme = Path(__file__).resolve().parents[2] / "README.md"
-    tokens = sorted({w for w in words(HARD + " " + readme.read_text(encoding="utf-8"))
-                     if w.isalnum()})  # one unicode61 token each (no inner ' or -)
+    tokens = sorted(
+        {w for w in words(HARD + " " + readme.read_text(encoding="utf-8")) if w.isalnum()}
+    )  # one unicode61 token each (no inner ' or -)
     assert len(tokens) > 1000
     expected = _fts5_terms(tokens)
     wrong = [(t, stem(t), e) for t, e in zip(tokens, expected) if stem(t) != e]
@@ -46,5 +49,13 @@ def test_highlight_follows_the_index_stems():
 
 
 def test_format_duration():
-    assert [format_duration(s) for s in (0, 4.4, 4.6, 65, 3599.4, 3600, 3723, -5)] == \
-        ["0:00", "0:04", "0:05", "1:05", "59:59", "1:00:00", "1:02:03", "0:00"]
+    assert [format_duration(s) for s in (0, 4.4, 4.6, 65, 3599.4, 3600, 3723, -5)] == [
+        "0:00",
+        "0:04",
+        "0:05",
+        "1:05",
+        "59:59",
+        "1:00:00",
+        "1:02:03",
+        "0:00",
+    ]

@@ -112,8 +112,9 @@ def test_moves_renames_and_folder_moves_keep_captions(watched):
     a.rename(renamed)
     (photo_dir / "trip").rename(photo_dir / "alps 2024")
     moved_b = photo_dir / "alps 2024" / "b.jpg"
-    feed.apply_until(lambda: lib.photo_by_path(renamed) is not None and lib.photo_by_path(moved_b) is not None,
-                     what="moves")
+    feed.apply_until(
+        lambda: lib.photo_by_path(renamed) is not None and lib.photo_by_path(moved_b) is not None, what="moves"
+    )
     assert lib.photo_by_path(renamed).id == ida and lib.photo_by_path(moved_b).id == idb
     assert lib.photo_detail(ida).caption == "sunset over the harbour"
     assert lib.search("alps mountain")[0].photo_id == idb
@@ -163,7 +164,7 @@ def test_modified_file_gets_recaptioned_unless_user_wrote_it(watched):
 
 
 def test_survives_root_disappearing_and_coming_back(watched, tmp_path):
-    lib, photo_dir, feed, watcher = watched
+    lib, photo_dir, feed, _watcher = watched
     p = make_photo(photo_dir / "a.jpg", seed=1)
     feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="new photo")
     pid = lib.photo_by_path(p).id
@@ -233,8 +234,9 @@ def test_polled_root_disappearing_and_coming_back(lib, photo_dir, tmp_path):
     pid = lib.photo_by_path(p).id
     lib.set_user_caption(pid, "on the network share")
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, root_check=0.3,
-                       polling_roots=[photo_dir]) as w:
+    with FolderWatcher(
+        [photo_dir], feed, debounce=0.3, poll_interval=0.2, root_check=0.3, polling_roots=[photo_dir]
+    ) as w:
         photo_dir.rename(tmp_path / "share-offline")
         feed.apply_until(lambda: lib.photo_detail(pid).status == "missing", what="share gone")
         assert w.modes[str(photo_dir)] == "missing"

@@ -59,12 +59,14 @@ def test_unrelated_new_files_never_inherit_deleted_photos_captions(lib, reuse_di
         old_ids[path] = lib.photo_by_path(path).id
         lib.set_user_caption(old_ids[path], f"grandma's birthday number {i}")
     old_inodes = {p.stat().st_ino for p in old}
-    unrelated = [make_photo(reuse_dir / "staging" / f"{i}.jpg", seed=100 + i, size=(80, 60)).read_bytes()
-                 for i in range(10)]
+    unrelated = [
+        make_photo(reuse_dir / "staging" / f"{i}.jpg", seed=100 + i, size=(80, 60)).read_bytes() for i in range(10)
+    ]
 
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, force_polling=polling, poll_interval=1.0,
-                       root_check=60) as watcher:
+    with FolderWatcher(
+        [photo_dir], feed, debounce=DEBOUNCE, force_polling=polling, poll_interval=1.0, root_check=60
+    ) as watcher:
         assert watcher.modes[str(photo_dir)] == ("polling" if polling else "native")
         new = [photo_dir / f"new_{i}.jpg" for i in range(10)]
         for i, (gone, path) in enumerate(zip(old, new)):  # delete one, create one: its inode is free
@@ -72,8 +74,13 @@ def test_unrelated_new_files_never_inherit_deleted_photos_captions(lib, reuse_di
             path.write_bytes(unrelated[i])
         reused = old_inodes & {p.stat().st_ino for p in new}
         assert len(reused) >= 5, f"the file system reused only {len(reused)} inode numbers"
-        feed.apply_until(lambda: all(lib.photo_by_path(p) is not None for p in new)
-                         and all(lib.photo_by_path(p).status == "missing" for p in old), what="the new photos")
+        feed.apply_until(
+            lambda: (
+                all(lib.photo_by_path(p) is not None for p in new)
+                and all(lib.photo_by_path(p).status == "missing" for p in old)
+            ),
+            what="the new photos",
+        )
     for path in new:
         photo = lib.photo_by_path(path)
         assert photo.id not in old_ids.values() and photo.caption is None, (path, photo.caption)
@@ -102,13 +109,17 @@ def test_a_real_move_still_keeps_its_captions(lib, reuse_dir, polling):
     lib.set_user_caption(ida, "the harbour at dawn")
     trip_ids = [lib.photo_by_path(p).id for p in trip]
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, force_polling=polling, poll_interval=0.5,
-                       root_check=60):
+    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, force_polling=polling, poll_interval=0.5, root_check=60):
         a.rename(photo_dir / "harbour.jpg")
         (photo_dir / "trip").rename(photo_dir / "alps")
         moved = [photo_dir / "alps" / p.name for p in trip]
-        feed.apply_until(lambda: lib.photo_by_path(photo_dir / "harbour.jpg") is not None
-                         and all(lib.photo_by_path(p) is not None for p in moved), what="the moves")
+        feed.apply_until(
+            lambda: (
+                lib.photo_by_path(photo_dir / "harbour.jpg") is not None
+                and all(lib.photo_by_path(p) is not None for p in moved)
+            ),
+            what="the moves",
+        )
     assert lib.photo_by_path(photo_dir / "harbour.jpg").id == ida
     assert lib.photo_detail(ida).caption == "the harbour at dawn"
     assert [lib.photo_by_path(p).id for p in moved] == trip_ids
@@ -122,8 +133,23 @@ def test_polling_takes_effect_for_a_folder_already_in_the_library(tmp_path, phot
         lib.scan(lib.add_folder(photo_dir).id)  # added earlier, watched natively
         assert not lib.folders()[0].polling
     env = os.environ | {"PHOTOCAP_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "photocap", "index", str(photo_dir), "--library", str(db),
-                             "--no-caption", "--watch", "--polling"], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "photocap",
+            "index",
+            str(photo_dir),
+            "--library",
+            str(db),
+            "--no-caption",
+            "--watch",
+            "--polling",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = ""
         while "watching" not in line:  # the CLI says how each folder is watched once watching starts

@@ -28,12 +28,18 @@ def _env() -> dict:
 def _start_together(commands: list[list[str]]) -> list[subprocess.CompletedProcess]:
     """Start every command at once (each waits for a go file), then collect their outputs."""
     go = Path(os.environ["PHOTOCAP_DATA_DIR"]) / f"go-{time.monotonic_ns()}"
-    gate = ("import os, sys, time, runpy\n"
-            f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
-            "sys.argv = ['photocap'] + sys.argv[1:]\n"
-            "runpy.run_module('photocap', run_name='__main__')\n")
-    procs = [subprocess.Popen([sys.executable, "-c", gate, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=_env()) for cmd in commands]
+    gate = (
+        "import os, sys, time, runpy\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
+        "sys.argv = ['photocap'] + sys.argv[1:]\n"
+        "runpy.run_module('photocap', run_name='__main__')\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", gate, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        )
+        for cmd in commands
+    ]
     time.sleep(1.0)  # every interpreter up and importing; the gate opens for all at once
     go.touch()
     out = []
@@ -87,8 +93,10 @@ def test_threads_adding_the_same_and_nested_folders(lib, tmp_path):
         except BaseException as exc:  # pragma: no cover - the assertion shows it
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(f,)) for f in
-               (root / "sub" / "deeper", root / "sub", root, root, root / "sub")]
+    threads = [
+        threading.Thread(target=work, args=(f,))
+        for f in (root / "sub" / "deeper", root / "sub", root, root, root / "sub")
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -111,17 +119,29 @@ def test_a_folder_merged_away_mid_scan_does_not_break_the_scan(lib, tmp_path):
     lib.scan(root)
     _assert_equal_to_disk(lib.path, root, on_disk)
     with lib._read() as s:
-        names = {r.folder_name for r in s.execute(
-            text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))}
+        names = {
+            r.folder_name
+            for r in s.execute(text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))
+        }
     assert names == {"Pictures / sub / deeper"}
 
 
 def test_processes_opening_one_new_file_migrate_it_once(tmp_path):
     path = tmp_path / "new.sqlite"
-    code = ("import sys; from photocap.library import open_library; "
-            "lib = open_library(sys.argv[1]); print(len(lib.folders())); lib.close()")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=_env()) for _ in range(4)]
+    code = (
+        "import sys; from photocap.library import open_library; "
+        "lib = open_library(sys.argv[1]); print(len(lib.folders())); lib.close()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
     assert [o.strip() for o, _ in outs] == ["0"] * 4
@@ -137,8 +157,10 @@ def test_processes_opening_one_old_library_back_it_up_once(tmp_path):
     upgrade(engine, "0001")
     engine.dispose()
     code = "import sys; from photocap.library import open_library; open_library(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True, env=_env())
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True, env=_env())
+        for _ in range(3)
+    ]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 3, errs
     assert [b.path.name for b in find_backups(path)] == [f"old.sqlite.before-{head_revision()}.bak"]

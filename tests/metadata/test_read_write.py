@@ -11,7 +11,12 @@ import pytest
 from PIL import Image
 
 from photocap.metadata import (
-    MetadataWriteError, embed, is_junk, read_descriptions, target_sidecar, write_sidecar,
+    MetadataWriteError,
+    embed,
+    is_junk,
+    read_descriptions,
+    target_sidecar,
+    write_sidecar,
 )
 from photocap.metadata.read import ORIGIN_EXIF, ORIGIN_IPTC, ORIGIN_TAKEOUT, ORIGIN_XMP, ORIGIN_XMP_SIDECAR
 
@@ -97,9 +102,15 @@ def test_lightroom_sidecar_named_without_photo_extension(tmp_path):
 
 def test_takeout_json(tmp_path):
     photo = _photo(tmp_path / "IMG_2041.jpg")
-    (tmp_path / "IMG_2041.jpg.json").write_text(json.dumps({
-        "title": "IMG_2041.jpg", "description": "Birthday cake for Ana",
-        "photoTakenTime": {"timestamp": "1500000000"}}))
+    (tmp_path / "IMG_2041.jpg.json").write_text(
+        json.dumps(
+            {
+                "title": "IMG_2041.jpg",
+                "description": "Birthday cake for Ana",
+                "photoTakenTime": {"timestamp": "1500000000"},
+            }
+        )
+    )
     found = read_descriptions(photo)
     assert (found.description, found.origin) == ("Birthday cake for Ana", ORIGIN_TAKEOUT)
 
@@ -121,8 +132,21 @@ def test_sidecar_outranks_embedded(tmp_path):
     assert read_descriptions(photo).origin == ORIGIN_XMP_SIDECAR
 
 
-@pytest.mark.parametrize("junk", ["OLYMPUS DIGITAL CAMERA", "SONY DSC", "  ", "", "DSC_0042", "IMG_1234.JPG",
-                                  "          ", "___", "KODAK Digital Still Camera", "Default"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "OLYMPUS DIGITAL CAMERA",
+        "SONY DSC",
+        "  ",
+        "",
+        "DSC_0042",
+        "IMG_1234.JPG",
+        "          ",
+        "___",
+        "KODAK Digital Still Camera",
+        "Default",
+    ],
+)
 def test_camera_junk_is_ignored(tmp_path, junk):
     photo = tmp_path / "j.jpg"
     exif = Image.Exif()
@@ -143,8 +167,18 @@ def test_junk_rule_keeps_real_sentences():
 def test_files_written_by_exiftool(tmp_path, fmt):
     """Real files as exiftool writes them: XMP in each format, IPTC and EXIF in JPEG."""
     photo = _photo(tmp_path / f"p.{fmt}")
-    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-dc:Description=Snow on the Julian Alps",
-                    "-XMP-dc:Subject=mountain", "-XMP-dc:Subject=snow", str(photo)], check=True)
+    subprocess.run(
+        [
+            EXIFTOOL,
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Description=Snow on the Julian Alps",
+            "-XMP-dc:Subject=mountain",
+            "-XMP-dc:Subject=snow",
+            str(photo),
+        ],
+        check=True,
+    )
     found = read_descriptions(photo)
     assert (found.description, found.origin) == ("Snow on the Julian Alps", ORIGIN_XMP)
     assert found.keywords == ["mountain", "snow"]
@@ -153,23 +187,45 @@ def test_files_written_by_exiftool(tmp_path, fmt):
 @needs_exiftool
 def test_iptc_and_exif_written_by_exiftool(tmp_path):
     iptc = _photo(tmp_path / "iptc.jpg")
-    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-charset", "iptc=UTF8", "-IPTC:CodedCharacterSet=UTF8",
-                    "-IPTC:Caption-Abstract=Café terrace in Ljubljana", "-IPTC:Keywords=café",
-                    "-IPTC:Keywords=evening", str(iptc)], check=True)
+    subprocess.run(
+        [
+            EXIFTOOL,
+            "-q",
+            "-overwrite_original",
+            "-charset",
+            "iptc=UTF8",
+            "-IPTC:CodedCharacterSet=UTF8",
+            "-IPTC:Caption-Abstract=Café terrace in Ljubljana",
+            "-IPTC:Keywords=café",
+            "-IPTC:Keywords=evening",
+            str(iptc),
+        ],
+        check=True,
+    )
     found = read_descriptions(iptc)
     assert (found.description, found.origin) == ("Café terrace in Ljubljana", ORIGIN_IPTC)
     assert found.keywords == ["café", "evening"]
     ex = _photo(tmp_path / "exif.jpg")
-    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-EXIF:ImageDescription=Kite over the dunes",
-                    "-EXIF:XPComment=ignored, ImageDescription comes first", str(ex)], check=True)
+    subprocess.run(
+        [
+            EXIFTOOL,
+            "-q",
+            "-overwrite_original",
+            "-EXIF:ImageDescription=Kite over the dunes",
+            "-EXIF:XPComment=ignored, ImageDescription comes first",
+            str(ex),
+        ],
+        check=True,
+    )
     assert (read_descriptions(ex).description, read_descriptions(ex).origin) == ("Kite over the dunes", ORIGIN_EXIF)
 
 
 @needs_exiftool
 def test_xpcomment_when_nothing_else(tmp_path):
     ex = _photo(tmp_path / "xp.jpg")
-    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-EXIF:XPComment=Written in Windows Explorer",
-                    str(ex)], check=True)
+    subprocess.run(
+        [EXIFTOOL, "-q", "-overwrite_original", "-EXIF:XPComment=Written in Windows Explorer", str(ex)], check=True
+    )
     assert read_descriptions(ex).description == "Written in Windows Explorer"
 
 

@@ -9,8 +9,36 @@ from PIL import Image
 
 from photocap.model import Captioner, DecoderConfig, Vocabulary, build_decoder, build_encoder
 
-WORDS = ("a cat dog sits on the mat grass red blue small big ball near left right of "
-         "two three photo man woman beach sea sky tree car road").split()
+WORDS = [
+    "a",
+    "cat",
+    "dog",
+    "sits",
+    "on",
+    "the",
+    "mat",
+    "grass",
+    "red",
+    "blue",
+    "small",
+    "big",
+    "ball",
+    "near",
+    "left",
+    "right",
+    "of",
+    "two",
+    "three",
+    "photo",
+    "man",
+    "woman",
+    "beach",
+    "sea",
+    "sky",
+    "tree",
+    "car",
+    "road",
+]
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +54,16 @@ def vocab() -> Vocabulary:
 
 def make_decoder(kind: str, vocab: Vocabulary, rnn: str = "lstm", feature_dim: int = 1280, seed: int = 0):
     torch.manual_seed(seed)
-    cfg = DecoderConfig(kind=kind, vocab_size=len(vocab), feature_dim=feature_dim, embed_dim=32,
-                        hidden_dim=48, attention_dim=24, rnn=rnn, dropout=0.3)
+    cfg = DecoderConfig(
+        kind=kind,
+        vocab_size=len(vocab),
+        feature_dim=feature_dim,
+        embed_dim=32,
+        hidden_dim=48,
+        attention_dim=24,
+        rnn=rnn,
+        dropout=0.3,
+    )
     dec = build_decoder(cfg).eval()
     # Random weights give flat distributions; sharpen them so captions have varied lengths.
     with torch.no_grad():

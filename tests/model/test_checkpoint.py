@@ -1,5 +1,6 @@
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +15,7 @@ from .conftest import make_decoder
 def test_save_load_round_trip_gives_identical_captions(tmp_path, lite0, vocab, photos_224, kind):
     dec = make_decoder(kind, vocab, rnn="gru" if kind == "show_tell" else "lstm")
     original = Captioner(lite0, dec, vocab, device="cpu")
-    path = save_model(tmp_path / "m.safetensors", lite0, dec, vocab, name="test model",
-                      provenance={"dataset": "unit"})
+    path = save_model(tmp_path / "m.safetensors", lite0, dec, vocab, name="test model", provenance={"dataset": "unit"})
     loaded = Captioner.load(path, device="cpu")
     assert loaded.meta["name"] == "test model" and loaded.meta["provenance"] == {"dataset": "unit"}
     assert loaded.vocab == vocab and loaded.model_id == read_meta(path)["model_id"]
@@ -33,8 +33,10 @@ def test_a_pickle_is_refused_and_never_run(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    for name, writer in [("evil.pt", lambda f: torch.save({"x": Evil()}, f)),
-                         ("evil.pkl", lambda f: pickle.dump(Evil(), open(f, "wb")))]:
+    for name, writer in [
+        ("evil.pt", lambda f: torch.save({"x": Evil()}, f)),
+        ("evil.pkl", lambda f: Path(f).write_bytes(pickle.dumps(Evil()))),
+    ]:
         path = tmp_path / name
         writer(path)
         marker.unlink(missing_ok=True)

@@ -47,26 +47,30 @@ def _refusal(path) -> str:
 def _set(section, key, value):
     def change(meta):
         meta[section][key] = value
+
     return change
 
 
-@pytest.mark.parametrize("section,key,value,expect", [
-    ("decoder", "hidden_dim", 16000, "decoder hidden_dim is 16000, outside what photocap accepts"),
-    ("decoder", "hidden_dim", 1_000_000, "decoder hidden_dim is 1000000, outside"),
-    ("decoder", "hidden_dim", "48; rm -rf /", "decoder hidden_dim must be a whole number"),
-    ("decoder", "hidden_dim", True, "decoder hidden_dim must be a whole number"),
-    ("decoder", "hidden_dim", 48.5, "decoder hidden_dim must be a whole number"),
-    ("decoder", "kind", "transformer", "unknown decoder kind 'transformer'"),
-    ("decoder", "dropout", float("nan"), "dropout must be a number from 0 to 1"),
-    ("decoder", "extra", 1, "unknown decoder settings: extra"),
-    ("decoder", "vocab_size", 10**9, "decoder vocab_size is 1000000000, outside"),
-    ("preprocess", "size", 100000, "input size is 100000, outside what photocap accepts (32-1024)"),
-    ("preprocess", "std", [0.2, 0.0, 0.2], "std must be three finite numbers above 0"),
-    ("preprocess", "resize", None, "unknown resize"),
-    ("encoder", "name", "vgg16", "unknown encoder 'vgg16'"),
-    ("encoder", "grid", -3, "encoder grid is -3, outside"),
-    ("vocab", "itos", "not a list", "vocabulary is not a list of words"),
-])
+@pytest.mark.parametrize(
+    "section,key,value,expect",
+    [
+        ("decoder", "hidden_dim", 16000, "decoder hidden_dim is 16000, outside what photocap accepts"),
+        ("decoder", "hidden_dim", 1_000_000, "decoder hidden_dim is 1000000, outside"),
+        ("decoder", "hidden_dim", "48; rm -rf /", "decoder hidden_dim must be a whole number"),
+        ("decoder", "hidden_dim", True, "decoder hidden_dim must be a whole number"),
+        ("decoder", "hidden_dim", 48.5, "decoder hidden_dim must be a whole number"),
+        ("decoder", "kind", "transformer", "unknown decoder kind 'transformer'"),
+        ("decoder", "dropout", float("nan"), "dropout must be a number from 0 to 1"),
+        ("decoder", "extra", 1, "unknown decoder settings: extra"),
+        ("decoder", "vocab_size", 10**9, "decoder vocab_size is 1000000000, outside"),
+        ("preprocess", "size", 100000, "input size is 100000, outside what photocap accepts (32-1024)"),
+        ("preprocess", "std", [0.2, 0.0, 0.2], "std must be three finite numbers above 0"),
+        ("preprocess", "resize", None, "unknown resize"),
+        ("encoder", "name", "vgg16", "unknown encoder 'vgg16'"),
+        ("encoder", "grid", -3, "encoder grid is -3, outside"),
+        ("vocab", "itos", "not a list", "vocabulary is not a list of words"),
+    ],
+)
 def test_bad_settings_are_refused_in_one_line(tmp_path, model_file, section, key, value, expect):
     bad = _rewrite(model_file, tmp_path / "bad.safetensors", _set(section, key, value))
     assert expect in _refusal(bad)
@@ -94,8 +98,11 @@ def test_settings_that_disagree_with_the_tensors_fail_before_allocating(tmp_path
 def test_missing_and_surplus_tensors_are_named(tmp_path, model_file):
     gone = _rewrite(model_file, tmp_path / "gone.safetensors", change_tensors=lambda t: t.pop("decoder.fc.bias"))
     assert "lacks the decoder's fc.bias weights" in _refusal(gone)
-    more = _rewrite(model_file, tmp_path / "more.safetensors",
-                    change_tensors=lambda t: t.update({"decoder.backdoor": torch.zeros(3)}))
+    more = _rewrite(
+        model_file,
+        tmp_path / "more.safetensors",
+        change_tensors=lambda t: t.update({"decoder.backdoor": torch.zeros(3)}),
+    )
     assert "weights its settings do not use (backdoor)" in _refusal(more)
 
 
@@ -106,8 +113,11 @@ def test_nan_and_infinite_weights_are_refused(tmp_path, model_file):
 
     nan = _rewrite(model_file, tmp_path / "nan.safetensors", change_tensors=all_nan)
     assert "contain NaN or infinite values" in _refusal(nan)
-    inf = _rewrite(model_file, tmp_path / "inf.safetensors",
-                   change_tensors=lambda t: t["decoder.fc.weight"].__setitem__((0, 0), float("inf")))
+    inf = _rewrite(
+        model_file,
+        tmp_path / "inf.safetensors",
+        change_tensors=lambda t: t["decoder.fc.weight"].__setitem__((0, 0), float("inf")),
+    )
     assert "decoder.fc.weight contain NaN or infinite values" in _refusal(inf)
 
 

@@ -64,7 +64,7 @@ def test_grow_vocab_keeps_old_predictions(vocab):
         after, _, _ = dec.step(tokens, dec.init_state(feats))
     assert after.shape[1] == len(vocab) + 5 and dec.config.vocab_size == len(vocab) + 5
     torch.testing.assert_close(after[:, : len(vocab)], before, atol=1e-6, rtol=1e-5)
-    assert torch.all(after[:, len(vocab):] < before.min() - 5)  # new words are not said yet
+    assert torch.all(after[:, len(vocab) :] < before.min() - 5)  # new words are not said yet
 
 
 def test_bad_configs_are_refused():

@@ -53,8 +53,11 @@ def test_batched_equals_one_at_a_time(decoder, beam):
     feats = torch.randn(5, 49, 1280)
     batched = beam_search(decoder, feats, beam=beam, max_len=12) if beam > 1 else greedy(decoder, feats, 12)
     for i in range(5):
-        single = (beam_search(decoder, feats[i : i + 1], beam=beam, max_len=12) if beam > 1
-                  else greedy(decoder, feats[i : i + 1], 12))
+        single = (
+            beam_search(decoder, feats[i : i + 1], beam=beam, max_len=12)
+            if beam > 1
+            else greedy(decoder, feats[i : i + 1], 12)
+        )
         assert single.tokens[0] == batched.tokens[i]
         assert single.score[0] == pytest.approx(batched.score[i], abs=1e-4)
 

@@ -27,6 +27,7 @@ def _weights_file(folder, name_hash: str | None = None):
 def _no_network(monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network in tests")
+
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
 
 
@@ -40,7 +41,7 @@ def test_a_file_with_the_published_hash_loads_as_plain_tensors(tmp_path, monkeyp
 
 def test_a_swapped_file_is_refused(tmp_path, monkeypatch):
     _no_network(monkeypatch)
-    url, path = _weights_file(tmp_path, name_hash="00000000")
+    url, _path = _weights_file(tmp_path, name_hash="00000000")
     with pytest.raises(EncoderWeightsError) as err:
         hub_weights_file(url, "tiny weights", tmp_path)
     msg = str(err.value)
@@ -51,8 +52,9 @@ def test_a_swapped_file_is_refused(tmp_path, monkeypatch):
 def test_offline_names_the_file_where_to_put_it_and_the_option(tmp_path, monkeypatch):
     _no_network(monkeypatch)
     with pytest.raises(EncoderWeightsError) as err:
-        hub_weights_file("https://download.invalid/models/resnet50-0676ba61.pth", "the ImageNet weights for resnet50",
-                         tmp_path)
+        hub_weights_file(
+            "https://download.invalid/models/resnet50-0676ba61.pth", "the ImageNet weights for resnet50", tmp_path
+        )
     msg = str(err.value)
     assert "resnet50-0676ba61.pth" in msg and str(tmp_path / "checkpoints" / "resnet50-0676ba61.pth") in msg
     assert "--encoder-weights" in msg and "\n" not in msg

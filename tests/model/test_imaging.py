@@ -6,16 +6,26 @@ import pytest
 from PIL import Image
 
 from photocap import imaging
-from photocap.imaging import (CorruptImage, ImageTooLarge, UnreadableFile, UnsupportedFormat, load_for_model,
-                              load_rgb, looks_like_photo, make_thumbnail, read_meta)
+from photocap.imaging import (
+    CorruptImage,
+    ImageTooLarge,
+    UnreadableFile,
+    UnsupportedFormat,
+    load_for_model,
+    load_rgb,
+    looks_like_photo,
+    make_thumbnail,
+    read_meta,
+)
 
 from .conftest import photo
 
 EXIF_IFD, ORIENTATION, DATETIME_ORIGINAL, MAKE, MODEL = 0x8769, 0x0112, 0x9003, 0x010F, 0x0110
 
 
-@pytest.mark.parametrize("fmt,ext", [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("TIFF", "tif"),
-                                     ("BMP", "bmp"), ("GIF", "gif")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("TIFF", "tif"), ("BMP", "bmp"), ("GIF", "gif")]
+)
 def test_common_formats_open_as_rgb(tmp_path, fmt, ext):
     path = tmp_path / f"p.{ext}"
     photo(1, (120, 80)).save(path, fmt)
@@ -91,7 +101,7 @@ def test_draft_mode_decodes_big_jpegs_small(tmp_path):
     full = load_rgb(path)
     small = load_rgb(path, min_size=224)
     assert full.size == (2560, 1600)
-    assert small.size == (320, 200) or min(small.size) >= 224 and small.size[0] < 2560
+    assert small.size == (320, 200) or (min(small.size) >= 224 and small.size[0] < 2560)
     assert min(small.size) >= 200  # 1/8 scale keeps both sides >= the request where possible
     assert make_thumbnail(path, 256).size == (256, 160)
 
@@ -103,7 +113,7 @@ def test_missing_folder_and_garbage_files(tmp_path):
         load_rgb(tmp_path)
     junk = tmp_path / "notes.jpg"
     junk.write_text("this is not a photo")
-    with pytest.raises(UnsupportedFormat, match="not an image, or a format photocap can.t read"):
+    with pytest.raises(UnsupportedFormat, match=r"not an image, or a format photocap can.t read"):
         load_rgb(junk)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")

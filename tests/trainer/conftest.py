@@ -39,9 +39,24 @@ def synth_ds(synth_json):
 @pytest.fixture
 def tiny_cfg(tmp_path, feature_root):
     def make(**kw) -> TrainConfig:
-        base = dict(out_dir=str(tmp_path / "run"), embed_dim=32, hidden_dim=64, attention_dim=32, feature_proj=32,
-                    dropout=0.1, batch_size=20, epochs=3, lr=3e-3, val_images=12, log_every=1, early_stop=0,
-                    feature_cache=feature_root, device="cpu", seed=3)
+        base = dict(
+            out_dir=str(tmp_path / "run"),
+            embed_dim=32,
+            hidden_dim=64,
+            attention_dim=32,
+            feature_proj=32,
+            dropout=0.1,
+            batch_size=20,
+            epochs=3,
+            lr=3e-3,
+            val_images=12,
+            log_every=1,
+            early_stop=0,
+            feature_cache=feature_root,
+            device="cpu",
+            seed=3,
+        )
         base.update(kw)
         return TrainConfig(**base)
+
     return make

@@ -9,9 +9,15 @@ from trainer.datasets.base import ImageRecord
 
 def _pairs(n_images=23, seed=0):
     rng = np.random.default_rng(seed)
-    words = "a red blue circle square left of right above below big small".split()
-    recs = [ImageRecord(f"/x/{i}.png", [" ".join(rng.choice(words, rng.integers(2, 12))) for _ in range(rng.integers(1, 6))],
-                        "train") for i in range(n_images)]
+    words = ["a", "red", "blue", "circle", "square", "left", "of", "right", "above", "below", "big", "small"]
+    recs = [
+        ImageRecord(
+            f"/x/{i}.png",
+            [" ".join(rng.choice(words, rng.integers(2, 12))) for _ in range(rng.integers(1, 6))],
+            "train",
+        )
+        for i in range(n_images)
+    ]
     vocab = Vocabulary.build(c for r in recs for c in r.captions)
     return recs, vocab, CaptionPairs(recs, vocab, [100 + i for i in range(n_images)])
 
@@ -59,11 +65,13 @@ def test_by_image_keeps_an_images_captions_together():
 
 def test_length_buckets_reduce_padding():
     _, _, pairs = _pairs(200)
+
     def waste(batches):
         return sum(pairs.lengths[b].max() * len(b) - pairs.lengths[b].sum() for b in batches)
+
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(pairs))
-    random_batches = [perm[i:i + 16] for i in range(0, len(perm), 16)]
+    random_batches = [perm[i : i + 16] for i in range(0, len(perm), 16)]
     assert waste(pairs.epoch_batches(0, 0, 16)) < 0.5 * waste(random_batches)
 
 

@@ -53,7 +53,7 @@ def test_unreadable_images_are_listed_and_skipped(tmp_path, synth_json, lite0):
     paths = [r.path for r in load_karpathy(synth_json).images][:3]
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    cache = ensure_features(paths + [str(bad)], lite0, "t", tmp_path / "c")
+    cache = ensure_features([*paths, str(bad)], lite0, "t", tmp_path / "c")
     assert not cache.has(str(bad)) and cache.has(paths[0])
     assert str(bad) in cache.index["failed"]
 
@@ -85,5 +85,5 @@ def test_live_source_matches_cached_source(tmp_path, synth_json, lite0, feature_
     assert torch.allclose(cached(rows), live(rows), atol=2e-2, rtol=1e-2)
     assert live.encoder_calls == 1 and not live.cached
     with pytest.raises(ValueError, match="not in the feature cache"):
-        FeatureSource(paths + ["/nope.png"], lite0, cache)
+        FeatureSource([*paths, "/nope.png"], lite0, cache)
     assert isinstance(cache, FeatureCache) and len(cache) == len(paths)

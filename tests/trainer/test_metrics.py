@@ -5,15 +5,21 @@ import pytest
 from trainer import metrics
 from trainer.metrics import score_captions
 
-REFS = {1: ["a small red circle to the left of a large blue square", "two shapes a small red circle and a large blue square"],
-        2: ["a large green star", "there is a large green star"],
-        3: ["a small yellow triangle above a small purple circle", "one small yellow triangle above one purple circle"]}
+REFS = {
+    1: [
+        "a small red circle to the left of a large blue square",
+        "two shapes a small red circle and a large blue square",
+    ],
+    2: ["a large green star", "there is a large green star"],
+    3: ["a small yellow triangle above a small purple circle", "one small yellow triangle above one purple circle"],
+}
 
 
 def test_perfect_captions_score_higher_than_wrong_ones():
     good = score_captions(REFS, {k: v[0] for k, v in REFS.items()}, tokenizer="simple", meteor=False)
-    bad = score_captions(REFS, {1: "a dog on a sofa", 2: "a cat", 3: "people walking on a street"}, tokenizer="simple",
-                         meteor=False)
+    bad = score_captions(
+        REFS, {1: "a dog on a sofa", 2: "a cat", 3: "people walking on a street"}, tokenizer="simple", meteor=False
+    )
     assert good["BLEU-4"] == pytest.approx(1.0, abs=1e-6) and good["BLEU-1"] == pytest.approx(1.0, abs=1e-6)
     assert bad["BLEU-4"] < 0.01 and bad["CIDEr"] < 0.1 < good["CIDEr"]
     assert good["ROUGE-L"] == pytest.approx(1.0)

@@ -29,13 +29,14 @@ def test_captions_describe_the_scene():
         counts.add(len(scene.shapes))
         assert len(scene.captions) == 5 and len(set(scene.captions)) >= 4  # several phrasings
         for cap in scene.captions:
-            mentions, rels, count = parse_caption(cap)
+            mentions, _rels, count = parse_caption(cap)
             assert len(mentions) == len(scene.shapes)  # every object named, with colour and size
             assert all(m.colour and m.size for m in mentions)
             assert count in (None, len(scene.shapes))
         # every neighbouring pair in the chain captions has its true relation
-        scores = score_captions({str(k): c for k, c in enumerate(scene.captions)},
-                                {str(k): scene.shapes for k in range(5)})
+        scores = score_captions(
+            {str(k): c for k, c in enumerate(scene.captions)}, {str(k): scene.shapes for k in range(5)}
+        )
         assert scores["object_precision"] == 1.0 and scores["colour_precision"] == 1.0
         if len(scene.shapes) > 1:
             assert scores["relation_accuracy"] == 1.0 and scores["relations_stated"] > 0
@@ -44,7 +45,7 @@ def test_captions_describe_the_scene():
 
 def test_pairs_are_unambiguous_and_apart():
     rng = random.Random(9)
-    for i in range(300):
+    for _i in range(300):
         shapes = make_scene(rng, "x").shapes
         for a in shapes:
             for b in shapes:

@@ -17,12 +17,19 @@ from photocap.model import Captioner
 from photocap.model import confidence as conf
 from photocap.model.checkpoint import load_checkpoint
 from trainer.datasets import load_karpathy
+from trainer.datasets.library import UserCaption
 from trainer.synthetic import make_synthetic
 from trainer.teach import (
-    ImportRefused, TeachOptions, compare, discard_interrupted, held_out_rule, import_model, interrupted_teaching,
-    plan_training, teach,
+    ImportRefused,
+    TeachOptions,
+    compare,
+    discard_interrupted,
+    held_out_rule,
+    import_model,
+    interrupted_teaching,
+    plan_training,
+    teach,
 )
-from trainer.datasets.library import UserCaption
 from trainer.train import TrainControl, run_to_end
 
 TINY = dict(embed_dim=32, hidden_dim=64, attention_dim=32, feature_proj=32, epochs=3, lr=3e-3, log_every=1)
@@ -49,8 +56,9 @@ def make_library(root: Path, synth, n_user: int = 12) -> Path:
             if k < n_user:
                 lib.set_user_caption(pid, rec.captions[0])
             else:
-                lib.record_caption(pid, "envelope or web site", "tags", "tags:efficientnet_lite0",
-                                   tags=[("envelope", 0.5)])
+                lib.record_caption(
+                    pid, "envelope or web site", "tags", "tags:efficientnet_lite0", tags=[("envelope", 0.5)]
+                )
     return db
 
 
@@ -193,7 +201,7 @@ def test_nearest_distance_excludes_self():
 def test_fall_back_to_tags_below_the_threshold(taught, synth):
     from photocap.engine import CaptionEngine
 
-    db, events = taught
+    _db, events = taught
     engine = CaptionEngine.create(events[-1].path, device="cpu")
     cap = engine.captioner
     assert cap.calibration is not None and cap.taught is not None
@@ -215,8 +223,11 @@ def test_fall_back_to_tags_below_the_threshold(taught, synth):
 # ---- rules ---------------------------------------------------------------------------------------
 def test_settings_follow_the_data_size(tmp_path):
     out = str(tmp_path)
-    tiny, small, big = plan_training(10, 0, out, None), plan_training(1500, 150, out, None), \
-        plan_training(100_000, 10_000, out, None)
+    tiny, small, big = (
+        plan_training(10, 0, out, None),
+        plan_training(1500, 150, out, None),
+        plan_training(100_000, 10_000, out, None),
+    )
     assert (tiny.batch_size, small.batch_size, big.batch_size) == (8, 16, 64)
     assert tiny.early_stop == 0 and tiny.epochs >= 100  # 2 steps/epoch: no early stop, many epochs
     assert small.early_stop == 5 and big.early_stop == 5  # 94 and 1,563 steps per epoch
@@ -240,7 +251,7 @@ def test_held_out_rule():
 
 # ---- import ----------------------------------------------------------------------------------------
 def test_import_validates_copies_and_registers(taught, tmp_path, synth):
-    db, events = taught
+    _db, events = taught
     other = make_library(tmp_path / "other", synth, n_user=0)
     info = import_model(other, events[-1].path)
     assert not info.active and Path(info.path).parent == other.parent / "models"
@@ -261,6 +272,7 @@ def test_import_refuses_bad_files_with_one_line(tmp_path, synth, kind):
         bad.write_text("not a model at all\n" * 10)
     elif kind == "foreign-safetensors":
         from safetensors.torch import save_file
+
         save_file({"w": torch.zeros(2)}, str(bad))
     with pytest.raises(ImportRefused) as err:
         import_model(db, bad)
@@ -282,6 +294,7 @@ def tiny_plan(monkeypatch):
         for k, v in TINY.items():
             setattr(cfg, k, v)
         return cfg
+
     monkeypatch.setattr(teach_mod, "plan_training", plan)
 
 

@@ -9,7 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -58,6 +57,7 @@ def test_tiny_run_lowers_val_loss_and_beats_untrained(kind, synth_ds, tiny_cfg, 
     assert best.vocab == result.vocab and best.decoder.config.kind == kind
     assert best.meta["provenance"]["metrics"]["CIDEr"] == max(h["CIDEr"] for h in result.history)
     from photocap.imaging import load_for_model
+
     desc = best.describe([load_for_model(synth_ds.split("val")[0].path)], beam=2)
     assert desc[0].text and desc[0].source == "model"
 
@@ -81,6 +81,7 @@ def test_cancel_then_resume_gives_the_same_weights(synth_ds, tiny_cfg, tmp_path)
     _, resumed = run_to_end(train(cfg, synth_ds, resume=True))
     a, b = _weights(straight.decoder), _weights(resumed.decoder)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
     def without_clock(history):  # elapsed_s is wall-clock time: the one field a resume may change
         return [{k: v for k, v in h.items() if k != "elapsed_s"} for h in history]
 
@@ -96,12 +97,14 @@ def test_closing_the_generator_saves_the_state(synth_ds, tiny_cfg):
             break
     gen.close()  # what a GUI worker does when aborted
     from trainer.state import load_state
+
     state = load_state(Path(cfg.out_dir) / STATE_FILE)
     assert state["step"] == 3 and state["epoch"] == 0 and state["batch_in_epoch"] == 3
 
 
 def test_pause_and_resume_between_steps(synth_ds, tiny_cfg):
     import threading
+
     control = TrainControl()
     cfg = tiny_cfg(epochs=1)
     seen = []
@@ -138,9 +141,12 @@ def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(synth_ds, synth_j
     cfg = tiny_cfg(out_dir=str(tmp_path / "killed"), save_every=2, epochs=2)
     script = tmp_path / "run.py"
     script.write_text(KILLED_RUN)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(script), str(synth_json), repr(cfg.to_dict())], stdout=subprocess.PIPE,
-                            text=True, env=env)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(synth_json), repr(cfg.to_dict())], stdout=subprocess.PIPE, text=True, env=env
+    )
     killed_at = None
     for line in proc.stdout:
         kind, step = line.split()
@@ -151,6 +157,7 @@ def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(synth_ds, synth_j
     proc.wait(timeout=60)
     assert killed_at is not None and proc.returncode == -signal.SIGKILL
     from trainer.state import load_state
+
     assert 14 <= load_state(Path(cfg.out_dir) / STATE_FILE)["step"] < 24
     _, resumed = run_to_end(train(cfg, synth_ds, resume=True))
     _, straight = run_to_end(train(tiny_cfg(out_dir=str(tmp_path / "straight"), save_every=2, epochs=2), synth_ds))
@@ -181,11 +188,11 @@ def test_plateau_halves_the_lr_and_early_stopping_ends_the_run(synth_ds, tiny_cf
 def test_finetuning_the_encoders_last_block_bypasses_the_cache(synth_ds, tiny_cfg, lite0):
     cfg = tiny_cfg(epochs=1, max_steps=2, finetune_encoder_blocks=1, encoder_lr=1e-3, val_images=2)
     events = []
-    last, result = run_to_end(train(cfg, synth_ds), events.append)
+    _last, result = run_to_end(train(cfg, synth_ds), events.append)
     start = next(e for e in events if e.kind == "start")
     assert not start.metrics["cached_features"] and not any(e.kind == "features" for e in events)
     before, after = lite0.state_dict(), result.encoder.state_dict()
-    head = {k for k in after if k.startswith("backbone._conv_head") or k.startswith("backbone._bn1")}
+    head = {k for k in after if k.startswith(("backbone._conv_head", "backbone._bn1"))}
     changed = {k for k in after if after[k].dtype.is_floating_point and not torch.equal(before[k], after[k])}
     assert changed and changed <= head  # only the last block moved
     model = Captioner.load(Path(cfg.out_dir) / "best.safetensors", device="cpu")

@@ -29,7 +29,9 @@ def make_photo(path: Path, seed: int = 0, size: tuple[int, int] = (96, 72)) -> P
 
 
 def make_photos(folder: Path, n: int, start: int = 0) -> list[Path]:
-    return [make_photo(folder / f"photo_{i:03d}.{'png' if i % 5 == 4 else 'jpg'}", seed=i) for i in range(start, start + n)]
+    return [
+        make_photo(folder / f"photo_{i:03d}.{'png' if i % 5 == 4 else 'jpg'}", seed=i) for i in range(start, start + n)
+    ]
 
 
 def make_corrupt(path: Path) -> Path:
@@ -53,8 +55,7 @@ def _isolated_settings(tmp_path_factory):
     from PySide6.QtCore import QCoreApplication
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("qsettings")))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qsettings")))
     QCoreApplication.setOrganizationName("photocap-tests")
     yield
 
@@ -89,8 +90,9 @@ def make_window(app, qtbot, library_file):
         from photocap.ui.main_window import MainWindow
         from photocap.ui.settings import AppSettings
 
-        window = MainWindow(AppSettings(), library_path=str(path or library_file), auto_caption=auto_caption,
-                            watch_debounce=0.2)
+        window = MainWindow(
+            AppSettings(), library_path=str(path or library_file), auto_caption=auto_caption, watch_debounce=0.2
+        )
         qtbot.addWidget(window)
         made.append(window)
         with qtbot.waitSignal(window.ready, timeout=20_000):
@@ -105,8 +107,15 @@ def make_window(app, qtbot, library_file):
 
 
 def assert_stopped(window) -> None:
-    for lane in (window.captions.lane, window.meaning.lane, window.thumb_lane, window.library.reads,
-                 window.library.files, window.teach_service.lane, window.teach_service.side):
+    for lane in (
+        window.captions.lane,
+        window.meaning.lane,
+        window.thumb_lane,
+        window.library.reads,
+        window.library.files,
+        window.teach_service.lane,
+        window.teach_service.side,
+    ):
         assert lane.stopped and lane._thread.isFinished(), f"lane {lane.name} still running"
 
 
@@ -117,11 +126,31 @@ def attention_model_file(tmp_path_factory) -> Path:
 
     from photocap.model import DecoderConfig, Vocabulary, build_decoder, build_encoder, save_model
 
-    words = "a cat dog on the grass red blue sky tree car road beach sea photo of".split()
+    words = [
+        "a",
+        "cat",
+        "dog",
+        "on",
+        "the",
+        "grass",
+        "red",
+        "blue",
+        "sky",
+        "tree",
+        "car",
+        "road",
+        "beach",
+        "sea",
+        "photo",
+        "of",
+    ]
     vocab = Vocabulary(words)
     torch.manual_seed(0)
-    decoder = build_decoder(DecoderConfig(kind="attention", vocab_size=len(vocab), embed_dim=32, hidden_dim=48,
-                                          attention_dim=24, dropout=0.0)).eval()
+    decoder = build_decoder(
+        DecoderConfig(
+            kind="attention", vocab_size=len(vocab), embed_dim=32, hidden_dim=48, attention_dim=24, dropout=0.0
+        )
+    ).eval()
     with torch.no_grad():
         decoder.fc.weight.mul_(12.0)  # sharper than random: captions of varied length
     path = tmp_path_factory.mktemp("models") / "tiny-attention.safetensors"

@@ -28,8 +28,11 @@ def test_folders_on_the_command_line_are_added_and_scanned(app, qtbot, library_f
     window = Window()
     add_folders_once_open(window, args.folders)
     try:
-        with qtbot.waitSignal(window.library.scan_finished, timeout=120_000,
-                              check_params_cb=lambda report: getattr(report, "added", 0) == 6):
+        with qtbot.waitSignal(
+            window.library.scan_finished,
+            timeout=120_000,
+            check_params_cb=lambda report: getattr(report, "added", 0) == 6,
+        ):
             window.library.open(args.library)
         assert [(f.path, f.photo_count) for f in window.library.library.folders()] == [(str(photos), 6)]
     finally:
@@ -39,10 +42,19 @@ def test_folders_on_the_command_line_are_added_and_scanned(app, qtbot, library_f
 def test_sigterm_closes_the_app_cleanly(tmp_path, photos):
     """Logging out or an uninstaller sends SIGTERM: the app closes its window (threads stopped,
     captions written) and exits 0, instead of dying mid-write with -15."""
-    env = {**os.environ, "PHOTOCAP_REPORT_LAUNCH": "1", "PHOTOCAP_DATA_DIR": str(tmp_path / "data"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-m", "photocap", "--library", str(tmp_path / "lib.sqlite"),
-                             "--no-captioning", str(photos)], env=env, stdout=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PHOTOCAP_REPORT_LAUNCH": "1",
+        "PHOTOCAP_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photocap", "--library", str(tmp_path / "lib.sqlite"), "--no-captioning", str(photos)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in proc.stdout:  # the window has painted its first frame: the event loop is idle
             if line.startswith("first-frame-at"):

@@ -16,8 +16,9 @@ def test_settings_dialog_shows_and_returns_library_settings(qtbot, app):
     from photocap.ui.settings import AppSettings
     from photocap.ui.views.settings_dialog import SettingsDialog
 
-    dialog = SettingsDialog(AppSettings(), [], library_settings={SETTING_WRITE_SIDECARS: False,
-                                                                 SETTING_TEACH_IMPORTED: True})
+    dialog = SettingsDialog(
+        AppSettings(), [], library_settings={SETTING_WRITE_SIDECARS: False, SETTING_TEACH_IMPORTED: True}
+    )
     qtbot.addWidget(dialog)
     assert not dialog.metadata_boxes[SETTING_WRITE_SIDECARS].isChecked()
     assert dialog.metadata_boxes[SETTING_TEACH_IMPORTED].isChecked()
@@ -86,4 +87,7 @@ def test_the_detail_badge_says_where_an_imported_caption_came_from(app):
 
     detail = SimpleNamespace(status="ok", caption_source="imported", caption_model="XMP sidecar")
     assert badge_for(detail) == ("user", "Imported · XMP sidecar")
-    assert badge_for(SimpleNamespace(status="ok", caption_source="imported", caption_model=None)) == ("user", "Imported")
+    assert badge_for(SimpleNamespace(status="ok", caption_source="imported", caption_model=None)) == (
+        "user",
+        "Imported",
+    )

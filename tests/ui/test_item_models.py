@@ -17,8 +17,10 @@ from photocap.ui.models.photo_grid import PathRole, SummaryRole, ThumbStateRole
 from photocap.ui.models.sidebar import CountRole, PlaceRole
 from tests.ui.conftest import make_photos
 
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
-              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]  # the offscreen platform
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),
+]  # the offscreen platform
 
 
 @pytest.fixture(params=[False, True], ids=["qt-tester", "python-tester"])
@@ -26,8 +28,9 @@ def python_tester(request) -> bool:
     return request.param
 
 
-def test_the_photo_grid_model_through_listing_search_appending_and_thumbnails(qtbot, qtmodeltester, make_window,
-                                                                              photos, monkeypatch, python_tester):
+def test_the_photo_grid_model_through_listing_search_appending_and_thumbnails(
+    qtbot, qtmodeltester, make_window, photos, monkeypatch, python_tester
+):
     monkeypatch.setattr(photo_grid, "FIRST_HITS", 2)  # a search answers in two parts even with six photos
     window = make_window(auto_caption=False)
     model = window.grid_model
@@ -55,8 +58,9 @@ def test_the_photo_grid_model_through_listing_search_appending_and_thumbnails(qt
     qtbot.waitUntil(lambda: all(model.index(r).data(ThumbStateRole) == "ready" for r in range(6)), timeout=20_000)
 
 
-def test_the_sidebar_model_with_counts_and_folders_rebuilt(qtbot, qtmodeltester, make_window, photos, tmp_path,
-                                                          python_tester):
+def test_the_sidebar_model_with_counts_and_folders_rebuilt(
+    qtbot, qtmodeltester, make_window, photos, tmp_path, python_tester
+):
     window = make_window(auto_caption=False)
     model = window.page.sidebar.model
     qtmodeltester.check(model, force_py=python_tester)
@@ -65,15 +69,17 @@ def test_the_sidebar_model_with_counts_and_folders_rebuilt(qtbot, qtmodeltester,
     more = tmp_path / "more"
     make_photos(more, 3, start=10)
     window.add_folder(str(more))
-    qtbot.waitUntil(lambda: model.counts is not None and model.counts.all == 9
-                    and len(model.counts.folders) == 2, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: model.counts is not None and model.counts.all == 9 and len(model.counts.folders) == 2, timeout=30_000
+    )
     places = [model.index(r, 0).data(PlaceRole) for r in range(model.rowCount())]
     folders = {p.path: model.index(r, 0).data(CountRole) for r, p in enumerate(places) if p and p.kind == "folder"}
     assert folders == {str(photos): 6, str(more): 3}
 
 
-def test_the_model_versions_model_loaded_from_the_library(qtbot, qtmodeltester, make_window, library_file,
-                                                         python_tester):
+def test_the_model_versions_model_loaded_from_the_library(
+    qtbot, qtmodeltester, make_window, library_file, python_tester
+):
     lib = open_library(library_file)
     try:
         lib.register_model_version("m1", None, "First words", metrics={"CIDEr": 0.4})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 
 import pytest
@@ -39,14 +41,15 @@ def test_job_runs_on_the_lane_thread_and_returns(qtbot, lane):
 
 
 def test_progress_is_throttled_but_coalesced_values_are_kept(qtbot, lane):
-    job = Job("many", lambda ctx: (yield from ([i] for i in range(2000))), throttle=10.0,
-              coalesce=lambda old, new: old + new)
+    job = Job(
+        "many", lambda ctx: (yield from ([i] for i in range(2000))), throttle=10.0, coalesce=lambda old, new: old + new
+    )
     batches = []
     job.progress.connect(batches.append)
     with qtbot.waitSignal(job.finished, timeout=5000):
         lane.submit(job)
     assert len(batches) <= 2  # the first at once, the rest flushed at the end
-    assert sum(batches, []) == list(range(2000))
+    assert functools.reduce(operator.iadd, batches, []) == list(range(2000))
 
 
 def test_plain_function_job_and_failure_keep_the_lane_alive(qtbot, lane):

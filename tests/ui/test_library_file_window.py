@@ -48,13 +48,18 @@ def test_a_damaged_library_offers_its_backup_and_restores_it(app, qtbot, checked
     damaged = checked_library.read_bytes()
     window = _window(app, qtbot, checked_library)
     try:
-        qtbot.waitUntil(lambda: getattr(window, "damaged_dialog", None) is not None
-                        and window.damaged_dialog.isVisible(), timeout=30_000)
+        qtbot.waitUntil(
+            lambda: getattr(window, "damaged_dialog", None) is not None and window.damaged_dialog.isVisible(),
+            timeout=30_000,
+        )
         box = window.damaged_dialog
         assert "is damaged" in box.text()
         actions = {b.property("action"): b.text() for b in box.buttons() if b.property("action")}
-        assert actions == {"restore": f"Restore from backup of {backup.label}", "other": "Open another library…",
-                           "quit": "Quit"}
+        assert actions == {
+            "restore": f"Restore from backup of {backup.label}",
+            "other": "Open another library…",
+            "quit": "Quit",
+        }
         restore = next(b for b in box.buttons() if b.property("action") == "restore")
         with qtbot.waitSignal(window.ready, timeout=30_000):
             restore.click()
@@ -68,8 +73,10 @@ def test_a_damaged_library_offers_its_backup_and_restores_it(app, qtbot, checked
 def test_quit_from_the_damaged_dialog_closes_the_window(app, qtbot, checked_library):
     _damage(checked_library)
     window = _window(app, qtbot, checked_library)
-    qtbot.waitUntil(lambda: getattr(window, "damaged_dialog", None) is not None
-                    and window.damaged_dialog.isVisible(), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: getattr(window, "damaged_dialog", None) is not None and window.damaged_dialog.isVisible(),
+        timeout=30_000,
+    )
     next(b for b in window.damaged_dialog.buttons() if b.property("action") == "quit").click()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
 

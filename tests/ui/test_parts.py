@@ -32,8 +32,12 @@ class StubService(QObject):
         from photocap.library.records import PhotoSummary
 
         self.calls.append(("photos_by_ids", (ids,)))
-        on_result([PhotoSummary(i, f"/x/{i}.jpg", f"{i}.jpg", "ok", f"photo number {i}", "tags", False,
-                                None, 4, 3) for i in ids])
+        on_result(
+            [
+                PhotoSummary(i, f"/x/{i}.jpg", f"{i}.jpg", "ok", f"photo number {i}", "tags", False, None, 4, 3)
+                for i in ids
+            ]
+        )
 
 
 class NoThumbs(QObject):

@@ -14,28 +14,58 @@ from PySide6.QtGui import QDropEvent
 from photocap.library import open_library
 from photocap.library.records import ModelVersionInfo
 from photocap.ui.jobs.teaching import TeachOutcome, follow
-from photocap.ui.models.model_versions import (ActiveRole, BUILTIN_NAME, ModelIdRole, ModelVersionsModel, lineage,
-                                               rollback_target)
+from photocap.ui.models.model_versions import (
+    BUILTIN_NAME,
+    ActiveRole,
+    ModelIdRole,
+    ModelVersionsModel,
+    lineage,
+    rollback_target,
+)
 from tests.ui.conftest import make_photos
 
 # A network small enough to teach in seconds on two cores (the trainer's own size rule is for real use).
-TINY = {"embed_dim": 16, "hidden_dim": 24, "attention_dim": 16, "feature_proj": 16, "batch_size": 2,
-        "log_every": 1, "val_images": 4}
-CAPTIONS = ["rex the dog on the red sofa", "granny's blue teapot", "the old oak by the lake",
-            "rex asleep on the porch", "a yellow kite over the dunes", "the blue teapot again"]
+TINY = {
+    "embed_dim": 16,
+    "hidden_dim": 24,
+    "attention_dim": 16,
+    "feature_proj": 16,
+    "batch_size": 2,
+    "log_every": 1,
+    "val_images": 4,
+}
+CAPTIONS = [
+    "rex the dog on the red sofa",
+    "granny's blue teapot",
+    "the old oak by the lake",
+    "rex asleep on the porch",
+    "a yellow kite over the dunes",
+    "the blue teapot again",
+]
 
 
 def _version(model_id, parent=None, active=False, created=0, activated=None, path="x.safetensors", **metrics):
     base = _dt.datetime(2026, 12, 1, 12, 0)
-    return ModelVersionInfo(model_id, path, None, parent, metrics, base + _dt.timedelta(minutes=created), active,
-                            None if activated is None else base + _dt.timedelta(minutes=activated))
+    return ModelVersionInfo(
+        model_id,
+        path,
+        None,
+        parent,
+        metrics,
+        base + _dt.timedelta(minutes=created),
+        active,
+        None if activated is None else base + _dt.timedelta(minutes=activated),
+    )
 
 
 # ---- parts ----------------------------------------------------------------------------------------
 def test_versions_model_passes_the_model_tester_and_knows_lineage_and_rollback(qtmodeltester):
     model = ModelVersionsModel()
-    versions = [_version("a", created=1, activated=2, CIDEr=0.4), _version("b", "a", created=3, activated=5),
-                _version("c", "b", active=True, created=6, activated=7, CIDEr=1.25, **{"BLEU-4": 0.5})]
+    versions = [
+        _version("a", created=1, activated=2, CIDEr=0.4),
+        _version("b", "a", created=3, activated=5),
+        _version("c", "b", active=True, created=6, activated=7, CIDEr=1.25, **{"BLEU-4": 0.5}),
+    ]
     model.set_versions(versions)
     qtmodeltester.check(model)
     assert model.rowCount() == 4  # the built-in tagger + three versions, newest first
@@ -58,9 +88,17 @@ def test_versions_model_passes_the_model_tester_and_knows_lineage_and_rollback(q
 
 
 def _ev(kind, step=0, **kw):
-    return SimpleNamespace(kind=kind, step=step, epoch=kw.get("epoch", 0), total_steps=kw.get("total_steps", 100),
-                           loss=kw.get("loss"), eta_s=kw.get("eta_s"), metrics=kw.get("metrics", {}),
-                           message=kw.get("message", ""), path=kw.get("path"))
+    return SimpleNamespace(
+        kind=kind,
+        step=step,
+        epoch=kw.get("epoch", 0),
+        total_steps=kw.get("total_steps", 100),
+        loss=kw.get("loss"),
+        eta_s=kw.get("eta_s"),
+        metrics=kw.get("metrics", {}),
+        message=kw.get("message", ""),
+        path=kw.get("path"),
+    )
 
 
 def test_follow_throttles_updates_but_keeps_every_point():
@@ -194,8 +232,9 @@ def test_pause_resume_and_cancel_then_resume_after_a_restart(qtbot, make_window,
     again.teach_service.options = {}  # a resumed run keeps its own plan (tiny network included)
     with qtbot.waitSignal(again.teach_service.started, timeout=10_000):
         banner.buttons[0].click()
-    with qtbot.waitSignal(again.teach_service.progress, timeout=240_000,
-                          check_params_cb=lambda p: p.phase == "training" and p.step > 0):
+    with qtbot.waitSignal(
+        again.teach_service.progress, timeout=240_000, check_params_cb=lambda p: p.phase == "training" and p.step > 0
+    ):
         pass
     with qtbot.waitSignal(again.teach_service.finished, timeout=180_000) as done:
         again.teach_view.cancel_button.click()
@@ -209,8 +248,9 @@ def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, li
 
     window = _teach_window(make_window, epochs=200)
     service = window.teach_service
-    with qtbot.waitSignal(service.progress, timeout=600_000,
-                          check_params_cb=lambda p: p.phase == "training" and p.step > 0):
+    with qtbot.waitSignal(
+        service.progress, timeout=600_000, check_params_cb=lambda p: p.phase == "training" and p.step > 0
+    ):
         window.teach_view.teach_button.click()
     window.close()  # returns once the run has stopped and written its state
     assert service.lane.stopped and service.lane._thread.isFinished()
@@ -241,12 +281,17 @@ def test_compare_activate_and_roll_back(qtbot, make_window, captioned, library_f
     rows = comparison.held_out + comparison.unedited
     assert rows and all(r.candidate for r in rows)
     assert page.scores.text() and "could not" not in page.scores.text()
-    qtbot.waitUntil(lambda: any(lab.pixmap() is not None and not lab.pixmap().isNull()
-                                for labs in page._thumbs.values() for lab in labs), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: any(
+            lab.pixmap() is not None and not lab.pixmap().isNull() for labs in page._thumbs.values() for lab in labs
+        ),
+        timeout=20_000,
+    )
 
     # activate from the compare page: the engine reloads with the new model, the automatic captions are redone
-    with qtbot.waitSignal(window.captions.engine_ready, timeout=120_000,
-                          check_params_cb=lambda info: info.captions_from == "model"):
+    with qtbot.waitSignal(
+        window.captions.engine_ready, timeout=120_000, check_params_cb=lambda info: info.captions_from == "model"
+    ):
         page.activate.click()
     assert view.currentWidget() is view.overview
     qtbot.waitUntil(lambda: view.model_card.big.text() == "tiny", timeout=20_000)
@@ -260,8 +305,9 @@ def test_compare_activate_and_roll_back(qtbot, make_window, captioned, library_f
 
     # roll back: the built-in tagger describes photos again
     assert view.rollback_button.isEnabled()
-    with qtbot.waitSignal(window.captions.engine_ready, timeout=120_000,
-                          check_params_cb=lambda info: info.captions_from == "tags"):
+    with qtbot.waitSignal(
+        window.captions.engine_ready, timeout=120_000, check_params_cb=lambda info: info.captions_from == "tags"
+    ):
         view.rollback_button.click()
     qtbot.waitUntil(lambda: view.model_card.big.text() == BUILTIN_NAME, timeout=20_000)
     lib = open_library(library_file)
@@ -274,8 +320,7 @@ def test_compare_activate_and_roll_back(qtbot, make_window, captioned, library_f
     view.select(model_id)
     with qtbot.waitSignal(view.versions.modelReset, timeout=20_000):
         view.versions.setData(view.versions.index(view.versions.row_of(model_id), 0), "Shapes")
-    qtbot.waitUntil(lambda: view.versions.index(view.versions.row_of(model_id), 0).data() == "Shapes",
-                    timeout=20_000)
+    qtbot.waitUntil(lambda: view.versions.index(view.versions.row_of(model_id), 0).data() == "Shapes", timeout=20_000)
     with qtbot.waitSignal(view.versions.modelReset, timeout=20_000):
         window.teacher.remove_now(model_id)
     _wait_versions(qtbot, window, 1)
@@ -288,8 +333,9 @@ def test_a_refused_model_file_dropped_on_the_tab_says_why(qtbot, make_window, tm
     junk.write_bytes(b"PK\x03\x04 this is a zip, not a model" * 10)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(junk))])
-    event = QDropEvent(QPointF(40, 40), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(40, 40), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(window.teach_service.imported, timeout=30_000) as got:
         window.teach_view.dropEvent(event)
     reason = got.args[0].refused
@@ -314,20 +360,26 @@ def test_the_window_starts_without_importing_pyqtgraph():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom photocap.ui.app import create_app\ncreate_app(['t'])\n"
-            "from photocap.ui.main_window import MainWindow\nassert 'pyqtgraph' not in sys.modules\n"
-            "assert 'torch' not in sys.modules\nprint('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=str(Path(__file__).resolve().parents[2]))
+    code = (
+        "import sys\nfrom photocap.ui.app import create_app\ncreate_app(['t'])\n"
+        "from photocap.ui.main_window import MainWindow\nassert 'pyqtgraph' not in sys.modules\n"
+        "assert 'torch' not in sys.modules\nprint('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     assert out.stdout.strip().endswith("ok"), out.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)  # a child process imports torch and trains: minutes on a busy 2-core machine
 def test_train_from_a_dataset_registers_a_new_version(qtbot, make_window, tmp_path, library_file):
-    from trainer.synthetic import make_synthetic
-
     from photocap.ui.views.teach_dataset_dialog import DatasetChoice, DatasetDialog
+    from trainer.synthetic import make_synthetic
 
     annotations = make_synthetic(tmp_path / "synth", n_train=6, n_val=2, n_test=0, image_size=96)
     dialog = DatasetDialog()

@@ -198,8 +198,9 @@ def test_a_folder_the_system_cannot_watch_natively_is_polled_and_that_is_said(qt
         def schedule(self, *args, **kwargs):
             raise OSError(errno.ENOSPC, "inotify watch limit reached")
 
-    bridge = FolderWatchBridge(0.2, factory=lambda roots, on_change, **kw: FolderWatcher(
-        roots, on_change, observer_factory=AtTheLimit, **kw))
+    bridge = FolderWatchBridge(
+        0.2, factory=lambda roots, on_change, **kw: FolderWatcher(roots, on_change, observer_factory=AtTheLimit, **kw)
+    )
     try:
         with qtbot.waitSignal(bridge.fell_back, timeout=10_000) as fell_back:
             bridge.watch([tmp_path])

@@ -24,9 +24,11 @@ def add_folder_and_wait(qtbot, window, folder, n: int) -> None:
 
 def wait_captioned(qtbot, window, n: int, timeout: int = 120_000) -> None:
     """Until ``n`` photos in the grid show an automatic caption (captions land by themselves)."""
+
     def done():
         rows = [window.grid_model.summary(i) for i in grid_ids(window)]
         return sum(1 for s in rows if s is not None and s.caption_source in ("tags", "model")) >= n
+
     qtbot.waitUntil(done, timeout=timeout)
 
 
@@ -47,8 +49,9 @@ def test_dropping_a_folder_on_the_window_adds_it(qtbot, make_window, photos):
     window = make_window(auto_caption=False)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photos))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=30_000)
 
@@ -127,8 +130,12 @@ def test_a_file_dropped_into_a_watched_folder_appears(qtbot, make_window, photos
     new = make_photo(tmp_path / "incoming.jpg", seed=123)
     shutil.copy(new, photos / "new_arrival.jpg")
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 7, timeout=30_000)
-    qtbot.waitUntil(lambda: any(s and s.name == "new_arrival.jpg" for s in
-                                (window.grid_model.summary(i) for i in grid_ids(window))), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any(
+            s and s.name == "new_arrival.jpg" for s in (window.grid_model.summary(i) for i in grid_ids(window))
+        ),
+        timeout=10_000,
+    )
 
 
 def test_an_unplugged_folder_is_still_watched_and_comes_back_by_itself(qtbot, make_window, photos, tmp_path):
@@ -149,8 +156,9 @@ def test_an_unplugged_folder_is_still_watched_and_comes_back_by_itself(qtbot, ma
     qtbot.waitUntil(lambda: window.grid_model.rowCount() == 6, timeout=30_000)
 
 
-def test_a_missing_model_file_stops_captioning_instead_of_falling_back_to_tags(qtbot, make_window, photos,
-                                                                               library_file, tmp_path):
+def test_a_missing_model_file_stops_captioning_instead_of_falling_back_to_tags(
+    qtbot, make_window, photos, library_file, tmp_path
+):
     lib = open_library(library_file)
     lib.register_model_version("gone", tmp_path / "deleted-model.safetensors", name="my model")
     lib.activate_model("gone")

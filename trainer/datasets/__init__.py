@@ -53,6 +53,20 @@ def load_dataset(annotations: str | Path, images: str | Path | None = None, fmt:
     raise DatasetError(f"unknown dataset format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "SPLITS", "CaptionDataset", "DatasetError", "ImageRecord", "UserCaption", "detect_format",
-           "load_coco", "load_dataset", "load_flickr8k", "load_flickr30k", "load_karpathy", "load_library",
-           "stable_split", "user_caption_dataset"]
+__all__ = [
+    "FORMATS",
+    "SPLITS",
+    "CaptionDataset",
+    "DatasetError",
+    "ImageRecord",
+    "UserCaption",
+    "detect_format",
+    "load_coco",
+    "load_dataset",
+    "load_flickr8k",
+    "load_flickr30k",
+    "load_karpathy",
+    "load_library",
+    "stable_split",
+    "user_caption_dataset",
+]

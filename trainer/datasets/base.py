@@ -48,7 +48,7 @@ class CaptionDataset:
 
     def summary(self) -> str:
         c = self.counts()
-        return (f"{self.name}: " + ", ".join(f"{s} {c[s]} images / {self.num_pairs(s)} captions" for s in SPLITS))
+        return f"{self.name}: " + ", ".join(f"{s} {c[s]} images / {self.num_pairs(s)} captions" for s in SPLITS)
 
 
 def stable_split(key: str, val_fraction: float, test_fraction: float = 0.0, salt: str = "photocap") -> str:

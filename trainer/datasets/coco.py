@@ -17,8 +17,9 @@ from trainer.datasets.base import CaptionDataset, DatasetError, ImageRecord, res
 _NAME = re.compile(r"captions_(train|val|test)(\d{4})\.json$")
 
 
-def load_coco(captions_json: str | Path, image_dir: str | Path | None = None,
-              split: str | None = None) -> CaptionDataset:
+def load_coco(
+    captions_json: str | Path, image_dir: str | Path | None = None, split: str | None = None
+) -> CaptionDataset:
     captions_json = Path(captions_json)
     m = _NAME.search(captions_json.name)
     split = split or (m.group(1) if m else "train")
@@ -29,8 +30,11 @@ def load_coco(captions_json: str | Path, image_dir: str | Path | None = None,
         caps = defaultdict(list)
         for a in data["annotations"]:
             caps[a["image_id"]].append(str(a["caption"]).strip())
-        images = [ImageRecord(resolve(image_dir, im["file_name"]), caps[im["id"]], split, str(im["id"]))
-                  for im in data["images"] if caps.get(im["id"])]
+        images = [
+            ImageRecord(resolve(image_dir, im["file_name"]), caps[im["id"]], split, str(im["id"]))
+            for im in data["images"]
+            if caps.get(im["id"])
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DatasetError(f"{captions_json} is not a COCO captions file: {exc}") from exc
     return CaptionDataset(f"coco-{captions_json.stem}", images, {"format": "coco", "source": str(captions_json)})

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from trainer.datasets.base import CaptionDataset, DatasetError, ImageRecord, resolve, stable_split
 
-FLICKR8K_SPLIT_FILES = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImages.txt",
-                        "test": "Flickr_8k.testImages.txt"}
+FLICKR8K_SPLIT_FILES = {
+    "train": "Flickr_8k.trainImages.txt",
+    "val": "Flickr_8k.devImages.txt",
+    "test": "Flickr_8k.testImages.txt",
+}
 
 
 def read_token_file(path: str | Path) -> OrderedDict[str, list[str]]:
@@ -44,8 +47,9 @@ def _read_list(path: Path) -> set[str]:
     return {ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()}
 
 
-def load_flickr8k(token_file: str | Path, image_dir: str | Path | None = None,
-                  split_dir: str | Path | None = None) -> CaptionDataset:
+def load_flickr8k(
+    token_file: str | Path, image_dir: str | Path | None = None, split_dir: str | Path | None = None
+) -> CaptionDataset:
     token_file = Path(token_file)
     split_dir = Path(split_dir) if split_dir else token_file.parent
     if image_dir is None:
@@ -61,8 +65,9 @@ def load_flickr8k(token_file: str | Path, image_dir: str | Path | None = None,
             split_of[name] = split
     caps = read_token_file(token_file)
     # Images outside the three lists (a handful in the original release) are left out.
-    images = [ImageRecord(resolve(image_dir, name), c, split_of[name], name)
-              for name, c in caps.items() if name in split_of]
+    images = [
+        ImageRecord(resolve(image_dir, name), c, split_of[name], name) for name, c in caps.items() if name in split_of
+    ]
     return CaptionDataset("flickr8k", images, {"format": "flickr8k", "source": str(token_file)})
 
 
@@ -94,8 +99,9 @@ def _read_csv(path: Path) -> tuple[OrderedDict[str, list[str]], dict[str, str]]:
     raise DatasetError(f"{path}: unknown Flickr CSV header {head[:80]!r}")
 
 
-def load_flickr30k(annotations: str | Path, image_dir: str | Path | None = None,
-                   val_images: int = 1000, test_images: int = 1000) -> CaptionDataset:
+def load_flickr30k(
+    annotations: str | Path, image_dir: str | Path | None = None, val_images: int = 1000, test_images: int = 1000
+) -> CaptionDataset:
     annotations = Path(annotations)
     if image_dir is None:
         image_dir = annotations.parent / "flickr30k-images"
@@ -108,6 +114,8 @@ def load_flickr30k(annotations: str | Path, image_dir: str | Path | None = None,
         raise DatasetError(f"{annotations} is not a Flickr30k annotation file: {exc}") from exc
     n = max(1, len(caps))
     val_f, test_f = min(0.5, val_images / n), min(0.5, test_images / n)
-    images = [ImageRecord(resolve(image_dir, name), c, splits.get(name) or stable_split(name, val_f, test_f), name)
-              for name, c in caps.items()]
+    images = [
+        ImageRecord(resolve(image_dir, name), c, splits.get(name) or stable_split(name, val_f, test_f), name)
+        for name, c in caps.items()
+    ]
     return CaptionDataset("flickr30k", images, {"format": "flickr30k", "source": str(annotations)})

@@ -29,9 +29,16 @@ def load_karpathy(json_path: str | Path, image_root: str | Path | None = None) -
         try:
             split = SPLIT_MAP[e["split"]]
             caps = [s["raw"].strip() if s.get("raw") else " ".join(s["tokens"]) for s in e["sentences"]]
-            images.append(ImageRecord(resolve(root, e.get("filepath", ""), e["filename"]), caps, split,
-                                      str(e.get("cocoid", e.get("imgid", e["filename"])))))
+            images.append(
+                ImageRecord(
+                    resolve(root, e.get("filepath", ""), e["filename"]),
+                    caps,
+                    split,
+                    str(e.get("cocoid", e.get("imgid", e["filename"]))),
+                )
+            )
         except (KeyError, TypeError) as exc:
             raise DatasetError(f"{json_path}: malformed image entry {str(e)[:120]}: missing {exc}") from exc
-    return CaptionDataset(str(data.get("dataset", json_path.stem)), images, {"format": "karpathy",
-                                                                             "source": str(json_path)})
+    return CaptionDataset(
+        str(data.get("dataset", json_path.stem)), images, {"format": "karpathy", "source": str(json_path)}
+    )

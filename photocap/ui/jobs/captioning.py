@@ -83,8 +83,13 @@ class CaptionService(QObject):
             self._again = True
             return
         self._again = False
-        job = Job("caption pass", model_work.caption_pass, self.library, lambda: self._visible,
-                  coalesce=model_work.merge_progress)
+        job = Job(
+            "caption pass",
+            model_work.caption_pass,
+            self.library,
+            lambda: self._visible,
+            coalesce=model_work.merge_progress,
+        )
         job.progress.connect(self._on_progress)
         job.result.connect(self._on_pass_done)
         job.failed.connect(self._on_pass_failed)

@@ -14,8 +14,9 @@ def export_captions(ctx, library, path: str | None, fmt: str, sources=("user", "
     rows = library.export_captions(sources)
     if fmt == "xmp":
         written, problems = write_sidecars(rows)
-        return f"{written} XMP sidecar(s) written" + (f"; {len(problems)} could not be: {problems[0]}"
-                                                      if problems else "")
+        return f"{written} XMP sidecar(s) written" + (
+            f"; {len(problems)} could not be: {problems[0]}" if problems else ""
+        )
     try:
         n = write_file(rows, path, fmt)
     except OSError as exc:

@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,16 @@ class Job(QObject):
     resumed = Signal()
     finished = Signal()  # always last, whatever happened
 
-    def __init__(self, name: str, fn: Callable[..., Any], *args: Any, throttle: float = 0.1,
-                 coalesce: Callable[[Any, Any], Any] | None = None, essential: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        throttle: float = 0.1,
+        coalesce: Callable[[Any, Any], Any] | None = None,
+        essential: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__()
         self.name = name
         self.essential = essential  # a write the user asked for: finished, not aborted, at shutdown
@@ -117,7 +125,7 @@ class Job(QObject):
         except StopIteration as stop:
             self._finish(stop.value)
             return False
-        except Exception as exc:  # noqa: BLE001 - a failing job must not take the lane down
+        except Exception as exc:
             if isinstance(exc, Refused):
                 log.warning("job %s: %s", self.name, exc)
             else:
@@ -155,7 +163,7 @@ class Job(QObject):
         try:
             if self._gen is not None:
                 self._gen.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.error("job %s failed while stopping:\n%s", self.name, traceback.format_exc())
         self._flush()
         self.done = True
@@ -251,7 +259,7 @@ class _Runner(QObject):
         if closer is not None:
             try:
                 closer()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.error("lane shutdown hook failed:\n%s", traceback.format_exc())
         self.state.clear()
         QThread.currentThread().quit()

@@ -94,15 +94,23 @@ def _rescan_all(ctx, library):
     return reports
 
 
-def _search(ctx, library, query: str, filters, limit: int, offset: int, query_vector=None,
-            vector_model: str | None = None):
+def _search(
+    ctx, library, query: str, filters, limit: int, offset: int, query_vector=None, vector_model: str | None = None
+):
     """(hits, notes) for a search, or None when a newer one replaced it (stopped mid-statement)."""
     from photocap.library import SearchCancelled
     from photocap.library.fts import parse_query
 
     try:
-        hits = library.search(query, filters, limit=limit, offset=offset, should_stop=ctx.stop_requested,
-                              query_vector=query_vector, vector_model=vector_model)
+        hits = library.search(
+            query,
+            filters,
+            limit=limit,
+            offset=offset,
+            should_stop=ctx.stop_requested,
+            query_vector=query_vector,
+            vector_model=vector_model,
+        )
     except SearchCancelled:
         return None
     return hits, parse_query(query).notes
@@ -131,7 +139,7 @@ def _edit_reason(exc: Exception) -> str:
 def _save_caption(ctx, library, photo_id: int, text: str):
     try:
         library.set_user_caption(photo_id, text)
-    except Exception as exc:  # noqa: BLE001 - said next to the editor; the text is kept for a retry
+    except Exception as exc:
         raise EditFailed(_edit_reason(exc)) from exc
     return photo_id, library.photo_detail(photo_id)
 
@@ -198,8 +206,13 @@ class LibraryService(QObject):
             self.damaged.emit(damage)
 
     # ---- reads (quick) -------------------------------------------------------------------
-    def _read(self, name: str, query: Callable[[Library], R], on_result: Callable[[R], None] | None = None,
-              on_finished: Callable[[], None] | None = None) -> Job | None:
+    def _read(
+        self,
+        name: str,
+        query: Callable[[Library], R],
+        on_result: Callable[[R], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> Job | None:
         """Run ``query(library)`` on the library lane; ``on_result`` gets the answer."""
         if self.library is None or self.reads.stopped:
             return None
@@ -215,12 +228,14 @@ class LibraryService(QObject):
         ids = list(ids)
         return self._read("photos_by_ids", lambda lib: lib.photos_by_ids(ids), on_result)
 
-    def list_photo_ids(self, filter: PhotoFilter | None = None, order: str = "taken", *,
-                       on_result: Callable[[list[int]], None]) -> Job | None:
+    def list_photo_ids(
+        self, filter: PhotoFilter | None = None, order: str = "taken", *, on_result: Callable[[list[int]], None]
+    ) -> Job | None:
         return self._read("list_photo_ids", lambda lib: lib.list_photo_ids(filter, order), on_result)
 
-    def similar_photos(self, photo_id: int, limit: int = 50, *,
-                       on_result: Callable[[list[SearchHit] | None], None]) -> Job | None:
+    def similar_photos(
+        self, photo_id: int, limit: int = 50, *, on_result: Callable[[list[SearchHit] | None], None]
+    ) -> Job | None:
         return self._read("similar_photos", lambda lib: lib.similar_photos(photo_id, limit), on_result)
 
     def photo_detail(self, photo_id: int, *, on_result: Callable[[PhotoDetail | None], None]) -> Job | None:
@@ -229,8 +244,9 @@ class LibraryService(QObject):
     def problems(self, *, on_result: Callable[[list[Problem]], None]) -> Job | None:
         return self._read("problems", lambda lib: lib.problems(), on_result)
 
-    def sidebar_counts(self, *, on_result: Callable[[SidebarCounts], None],
-                       on_finished: Callable[[], None] | None = None) -> Job | None:
+    def sidebar_counts(
+        self, *, on_result: Callable[[SidebarCounts], None], on_finished: Callable[[], None] | None = None
+    ) -> Job | None:
         """The sidebar's counts and the watched folders, read in one job."""
         return self._read("sidebar counts", _sidebar_counts, on_result, on_finished)
 
@@ -243,8 +259,13 @@ class LibraryService(QObject):
     def teaching_stats(self, *, on_result: Callable[[dict[str, Any]], None]) -> Job | None:
         return self._read("teaching_stats", lambda lib: lib.teaching_stats(), on_result)
 
-    def run(self, fn: Callable[..., R], *args: Any, on_result: Callable[[R], None] | None = None,
-            on_finished: Callable[[], None] | None = None) -> Job | None:
+    def run(
+        self,
+        fn: Callable[..., R],
+        *args: Any,
+        on_result: Callable[[R], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> Job | None:
         """Run ``fn(ctx, library, *args)`` (several library reads in one job) on the library lane."""
         if self.library is None or self.reads.stopped:
             return None
@@ -256,8 +277,17 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def search(self, query: str, filters, limit: int, offset: int, on_result: Callable[[Any], None],
-               on_failed: Callable[[str], None], query_vector=None, vector_model: str | None = None) -> Job | None:
+    def search(
+        self,
+        query: str,
+        filters,
+        limit: int,
+        offset: int,
+        on_result: Callable[[Any], None],
+        on_failed: Callable[[str], None],
+        query_vector=None,
+        vector_model: str | None = None,
+    ) -> Job | None:
         """A search on the library lane; ``on_result`` gets (hits, notes), or None when the job
         was aborted (``job.abort()`` also interrupts the SQLite statement running it). With
         ``query_vector`` photos are found by meaning too (see photocap.library.hybrid)."""
@@ -268,8 +298,7 @@ class LibraryService(QObject):
         job.failed.connect(on_failed)
         return self.reads.submit(job)
 
-    def run_files(self, fn: Callable[..., R], *args: Any, on_result: Callable[[R], None] | None = None
-                  ) -> Job | None:
+    def run_files(self, fn: Callable[..., R], *args: Any, on_result: Callable[[R], None] | None = None) -> Job | None:
         """Like :meth:`run`, on the files lane: work that reads or writes many files (exports, imports)."""
         if self.library is None or self.files.stopped:
             return None
@@ -292,16 +321,19 @@ class LibraryService(QObject):
     def activate_model(self, model_id: str | None, *, on_result: Callable[[int], None] | None = None) -> Job | None:
         return self._read("activate_model", lambda lib: lib.activate_model(model_id), on_result)
 
-    def remove_model_version(self, model_id: str, *,
-                             on_result: Callable[[ModelVersionInfo], None] | None = None) -> Job | None:
+    def remove_model_version(
+        self, model_id: str, *, on_result: Callable[[ModelVersionInfo], None] | None = None
+    ) -> Job | None:
         return self._read("remove_model_version", lambda lib: lib.remove_model_version(model_id), on_result)
 
-    def rename_model_version(self, model_id: str, name: str, *,
-                             on_result: Callable[[ModelVersionInfo], None] | None = None) -> Job | None:
+    def rename_model_version(
+        self, model_id: str, name: str, *, on_result: Callable[[ModelVersionInfo], None] | None = None
+    ) -> Job | None:
         return self._read("rename_model_version", lambda lib: lib.rename_model_version(model_id, name), on_result)
 
-    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool, *,
-                           on_result: Callable[[None], None] | None = None) -> Job | None:
+    def set_folder_polling(
+        self, folder: int | str | os.PathLike, polling: bool, *, on_result: Callable[[None], None] | None = None
+    ) -> Job | None:
         return self._read("set_folder_polling", lambda lib: lib.set_folder_polling(folder, polling), on_result)
 
     def _edit(self, name: str, fn, *args) -> Job | None:

@@ -51,8 +51,9 @@ class MeaningService(QObject):
     progress = Signal(object)  # (vectors stored by this pass, photos still waiting)
     pass_done = Signal(int)  # vectors stored by the pass that just ended
 
-    def __init__(self, lane: Lane | None = None, parent: QObject | None = None,
-                 loader: Callable[[], Any] = load_sentence_model):
+    def __init__(
+        self, lane: Lane | None = None, parent: QObject | None = None, loader: Callable[[], Any] = load_sentence_model
+    ):
         super().__init__(parent)
         self.lane = lane or Lane("meaning", self, nice=10)
         self._loader = loader  # made and used on the lane's thread only

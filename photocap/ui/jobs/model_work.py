@@ -18,8 +18,17 @@ import numpy as np
 from photocap.caption_pass import CaptionProgress, CaptionSummary, Landed, merge_progress
 from photocap.caption_pass import caption_pass as caption_pass_of
 
-__all__ = ["AttentionMaps", "CaptionProgress", "CaptionSummary", "EngineInfo", "Landed", "attention_for",
-           "caption_pass", "load_engine", "merge_progress"]
+__all__ = [
+    "AttentionMaps",
+    "CaptionProgress",
+    "CaptionSummary",
+    "EngineInfo",
+    "Landed",
+    "attention_for",
+    "caption_pass",
+    "load_engine",
+    "merge_progress",
+]
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,9 @@ class AttentionMaps:
 def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
     t0 = time.perf_counter()
     ctx.state.pop("engine", None)  # drop the old one here, on this thread
-    from photocap.engine import CaptionEngine  # first: sets the OpenMP policy before torch loads
+    import torch
 
-    import torch  # noqa: I001
+    from photocap.engine import CaptionEngine  # first: sets the OpenMP policy before torch loads
 
     engine = CaptionEngine.create(model_path, device=device, beam=beam, max_len=max_len)
     cap = engine.captioner
@@ -57,16 +66,24 @@ def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: in
     engine.warm_up()
     ctx.state["engine"] = engine
     kind = {"cuda": "CUDA", "mps": "MPS"}.get(cap.device.type, "CPU")
-    return EngineInfo(engine.model_id, cap.device_label, kind, cap.has_attention,
-                      "model" if cap.has_decoder else "tags", torch.__version__, time.perf_counter() - t0)
+    return EngineInfo(
+        engine.model_id,
+        cap.device_label,
+        kind,
+        cap.has_attention,
+        "model" if cap.has_decoder else "tags",
+        torch.__version__,
+        time.perf_counter() - t0,
+    )
 
 
 def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int = 16):
     """Caption every photo that needs it with the loaded engine, visible photos first: the
     Qt-free :func:`photocap.caption_pass.caption_pass`, stepped on the model lane (pause and
     abort act between its yields). Yields :class:`CaptionProgress`."""
-    return (yield from caption_pass_of(ctx.state["engine"], library, visible, should_stop=ctx.stop_requested,
-                                       chunk=chunk))
+    return (
+        yield from caption_pass_of(ctx.state["engine"], library, visible, should_stop=ctx.stop_requested, chunk=chunk)
+    )
 
 
 def attention_for(ctx, photo_id: int, path: str, text: str) -> AttentionMaps | None:

@@ -138,8 +138,9 @@ def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
         if kind in _PROMPT or t - last_emit >= 1.0 / UPDATES_PER_S:
             last_emit = t
             yield p
-            p = TeachProgress(p.phase, p.step, p.total_steps, p.epoch, p.eta_s, p.steps_per_s, p.features_done,
-                              p.features_total)
+            p = TeachProgress(
+                p.phase, p.step, p.total_steps, p.epoch, p.eta_s, p.steps_per_s, p.features_done, p.features_total
+            )
     if p.losses or p.scores or p.messages:
         yield p
     return outcome
@@ -167,11 +168,21 @@ def teach_job(ctx, library_path: str, holder: ControlHolder, resume: bool, optio
     return (yield from _in_process(ctx, holder, "teach", library_path, options, resume))
 
 
-def dataset_job(ctx, library_path: str, holder: ControlHolder, annotations: str, images: str | None, fmt: str,
-                minutes: float | None, name: str, config: dict):
+def dataset_job(
+    ctx,
+    library_path: str,
+    holder: ControlHolder,
+    annotations: str,
+    images: str | None,
+    fmt: str,
+    minutes: float | None,
+    name: str,
+    config: dict,
+):
     """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset, the result imported as a version."""
-    return (yield from _in_process(ctx, holder, "dataset", library_path, annotations, images, fmt, minutes, name,
-                                   config))
+    return (
+        yield from _in_process(ctx, holder, "dataset", library_path, annotations, images, fmt, minutes, name, config)
+    )
 
 
 def compare_job(ctx, library_path: str, model_id: str, limit: int, device: str):
@@ -237,10 +248,10 @@ class TeachService(QObject):
     def teach(self, resume: bool = False) -> Job | None:
         return self._start("teach", teach_job, resume, dict(self.options))
 
-    def train_dataset(self, annotations: str, images: str | None, fmt: str, minutes: float | None,
-                      name: str) -> Job | None:
-        return self._start("dataset", dataset_job, annotations, images, fmt, minutes, name,
-                           dict(self.dataset_config))
+    def train_dataset(
+        self, annotations: str, images: str | None, fmt: str, minutes: float | None, name: str
+    ) -> Job | None:
+        return self._start("dataset", dataset_job, annotations, images, fmt, minutes, name, dict(self.dataset_config))
 
     def _start(self, kind: str, fn, *args) -> Job | None:
         if self._run is not None or self.lane.stopped:

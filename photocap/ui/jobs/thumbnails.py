@@ -81,7 +81,7 @@ def load_preview(ctx, path: str, size: int) -> tuple[str, QImage | None, str | N
         return path, pil_to_qimage(imaging.make_thumbnail(path, size)), None
     except imaging.ImageError as exc:
         return path, None, exc.reason
-    except Exception as exc:  # noqa: BLE001 - the panel says so instead of "Loading…" for ever
+    except Exception as exc:
         log.warning("preview of %s failed", path, exc_info=True)
         return path, None, f"could not be read ({type(exc).__name__})"
 
@@ -149,7 +149,7 @@ class ThumbnailLoader(QObject):
                 yield [(key, None, exc.reason)]
             except OSError as exc:
                 yield [(key, None, exc.strerror or str(exc))]
-            except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others (or be retried forever)
+            except Exception as exc:
                 log.warning("thumbnail of %s failed", path, exc_info=True)
                 yield [(key, None, f"could not be read ({type(exc).__name__})")]
 

@@ -33,8 +33,13 @@ class FolderWatchBridge(QObject):
     _applied = Signal(tuple, dict)
     _failed = Signal(str, tuple)
 
-    def __init__(self, debounce: float = 1.5, gather_ms: int = 250, parent: QObject | None = None,
-                 factory: Callable[..., Any] | None = None):
+    def __init__(
+        self,
+        debounce: float = 1.5,
+        gather_ms: int = 250,
+        parent: QObject | None = None,
+        factory: Callable[..., Any] | None = None,
+    ):
         super().__init__(parent)
         self.debounce = debounce
         self.factory = factory  # FolderWatcher's signature (tests inject failures); None: FolderWatcher
@@ -75,12 +80,13 @@ class FolderWatchBridge(QObject):
                 factory = self.factory
                 if factory is None:
                     from photocap.library.watcher import FolderWatcher as factory
-                self._watcher = factory(roots, self._from_watcher.emit, debounce=self.debounce,
-                                        polling_roots=polling).start()
+                self._watcher = factory(
+                    roots, self._from_watcher.emit, debounce=self.debounce, polling_roots=polling
+                ).start()
             elif self._watcher is not None:
                 self._watcher.set_roots(roots, polling)
             self._applied.emit(roots, dict(self._watcher.modes) if self._watcher is not None else {})
-        except Exception as exc:  # noqa: BLE001 - said in the window; the app goes on without live updates
+        except Exception as exc:
             log.exception("could not watch %s", roots)
             self._stop_watcher()  # a half-started watcher: the next try starts clean
             self._failed.emit(_why(exc), roots)
@@ -90,7 +96,7 @@ class FolderWatchBridge(QObject):
         self.watching.emit(roots)
         for root, mode in modes.items():
             if mode.startswith("polling ("):
-                self.fell_back.emit(root, mode[len("polling ("):-1])
+                self.fell_back.emit(root, mode[len("polling (") : -1])
 
     def _on_failed(self, why: str, roots: tuple) -> None:
         self._wanted = None  # the same set may be asked for again (with polling, say)
@@ -111,7 +117,7 @@ class FolderWatchBridge(QObject):
         if watcher is not None:
             try:
                 watcher.stop()
-            except Exception:  # noqa: BLE001 - a watcher that never started may not stop cleanly
+            except Exception:
                 log.debug("stopping the watcher failed", exc_info=True)
 
     def stop(self) -> None:

@@ -103,10 +103,16 @@ class PhotoGridModel(QStringListModel):
             return  # typed on: a newer query is on its way
         self._vector = vector
         self._vector_model = self.meaning.model_id if vector is not None and self.meaning is not None else None
-        self._search_job = self._service.search(self.query, self.filter, FIRST_HITS, 0,
-                                                on_result=lambda found: self._on_hits(generation, found),
-                                                on_failed=lambda why: self._on_failed(generation, why),
-                                                query_vector=vector, vector_model=self._vector_model)
+        self._search_job = self._service.search(
+            self.query,
+            self.filter,
+            FIRST_HITS,
+            0,
+            on_result=lambda found: self._on_hits(generation, found),
+            on_failed=lambda why: self._on_failed(generation, why),
+            query_vector=vector,
+            vector_model=self._vector_model,
+        )
 
     def show_similar(self, photo_id: int) -> int:
         """The photos that look like ``photo_id``, most alike first (the photo itself leads)."""
@@ -117,8 +123,10 @@ class PhotoGridModel(QStringListModel):
             self._search_job.abort()
             self._search_job = None
         self._service.similar_photos(
-            photo_id, SIMILAR_LIMIT,
-            on_result=lambda hits: self._on_ids(gen, [photo_id] + [h.photo_id for h in hits or []]))
+            photo_id,
+            SIMILAR_LIMIT,
+            on_result=lambda hits: self._on_ids(gen, [photo_id] + [h.photo_id for h in hits or []]),
+        )
         return gen
 
     def refresh(self) -> int:
@@ -138,11 +146,15 @@ class PhotoGridModel(QStringListModel):
             # then, and keep what is not shown yet (_on_more_hits skips shown photos)
             fused = self._vector is not None
             self._search_job = self._service.search(
-                self.query, self.filter, self.search_limit if fused else self.search_limit - FIRST_HITS,
+                self.query,
+                self.filter,
+                self.search_limit if fused else self.search_limit - FIRST_HITS,
                 0 if fused else FIRST_HITS,
                 on_result=lambda more: self._on_more_hits(generation, more),
                 on_failed=lambda why: self._on_failed(generation, why),
-                query_vector=self._vector, vector_model=self._vector_model)
+                query_vector=self._vector,
+                vector_model=self._vector_model,
+            )
 
     def _on_more_hits(self, generation: int, found) -> None:
         if generation != self._generation or found is None:
@@ -251,7 +263,7 @@ class PhotoGridModel(QStringListModel):
             return
         # one signal per contiguous run keeps repaints cheap
         start = prev = rows[0]
-        for r in rows[1:] + [None]:
+        for r in [*rows[1:], None]:
             if r is not None and r == prev + 1:
                 prev = r
                 continue
@@ -270,8 +282,9 @@ class PhotoGridModel(QStringListModel):
             if getattr(item, "error", None):
                 self._rows[item.photo_id] = dataclasses.replace(s, status="error")
             elif item.text is not None and not getattr(item, "kept_user_caption", False):
-                self._rows[item.photo_id] = dataclasses.replace(s, caption=item.text, caption_source=item.source,
-                                                                reviewed=False)
+                self._rows[item.photo_id] = dataclasses.replace(
+                    s, caption=item.text, caption_source=item.source, reviewed=False
+                )
             touched.append(item.photo_id)
         self._changed(touched)
 

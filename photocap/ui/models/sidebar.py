@@ -79,10 +79,12 @@ class SidebarModel(QStandardItemModel):
         self.appendRow(self._header("Library"))
         self.appendRow(self._entry(ALL, "photos", c.all if c else None))
         self.appendRow(self._entry(EDITED, "edit", c.user if c else None))
-        self.appendRow(self._entry(REVIEW, "review", c.review if c else None,
-                                   "Automatic captions you have not looked at yet"))
-        self.appendRow(self._entry(PROBLEMS, "problem", c.problems if c else None,
-                                   "Files that could not be read, with the reason"))
+        self.appendRow(
+            self._entry(REVIEW, "review", c.review if c else None, "Automatic captions you have not looked at yet")
+        )
+        self.appendRow(
+            self._entry(PROBLEMS, "problem", c.problems if c else None, "Files that could not be read, with the reason")
+        )
         self.appendRow(self._header("Folders"))
         for f in folders:
             name = readable(os.path.basename(f.path.rstrip(os.sep)) or f.path)

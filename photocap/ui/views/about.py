@@ -46,8 +46,10 @@ class AboutDialog(QDialog):
         icon.setPixmap(style.icon("photos", style.current().accent, 56).pixmap(56, 56))
         title = QLabel("photocap")
         title.setObjectName("EmptyTitle")
-        blurb = QLabel("A photo library that describes every photo in words,\nfinds photos by description, "
-                       "and learns from your corrections.")
+        blurb = QLabel(
+            "A photo library that describes every photo in words,\nfinds photos by description, "
+            "and learns from your corrections."
+        )
         blurb.setObjectName("EmptyBody")
         for w in (icon, title, blurb):
             w.setAlignment(Qt.AlignmentFlag.AlignCenter)

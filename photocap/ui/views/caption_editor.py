@@ -108,8 +108,10 @@ class CaptionEditor(QPlainTextEdit):
 
     def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
-        if self.editing and event.reason() not in (Qt.FocusReason.PopupFocusReason,
-                                                   Qt.FocusReason.ActiveWindowFocusReason):
+        if self.editing and event.reason() not in (
+            Qt.FocusReason.PopupFocusReason,
+            Qt.FocusReason.ActiveWindowFocusReason,
+        ):
             self.commit()
 
     def insertFromMimeData(self, source) -> None:  # paste as one line

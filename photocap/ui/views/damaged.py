@@ -18,9 +18,11 @@ def damaged_dialog(parent: QWidget, error) -> QMessageBox:
     box.setText(f"The library file {error.path} is damaged, so photocap cannot use it.")
     found = "; ".join(error.problems[:3]) or "unreadable"
     if newest is not None:
-        more = (f"The newest backup is from {newest.label} ({newest.kind}). Restoring it brings back the library "
-                "as it was then: photos added since are found again by the next scan and described again, but "
-                "caption edits made since then are not in it. The damaged file is kept aside, not deleted.")
+        more = (
+            f"The newest backup is from {newest.label} ({newest.kind}). Restoring it brings back the library "
+            "as it was then: photos added since are found again by the next scan and described again, but "
+            "caption edits made since then are not in it. The damaged file is kept aside, not deleted."
+        )
     else:
         more = "No backup of it was found. You can open (or start) another library; the damaged file is left as it is."
     box.setInformativeText(more)

@@ -7,8 +7,18 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from photocap.filenames import readable
 from photocap.ui import style
@@ -202,8 +212,9 @@ class DetailPanel(QFrame):
         if detail.status == "error":
             self.error_box.setText(f"⚠  {detail.error or 'This file could not be read.'}")
         elif detail.status == "missing":
-            self.error_box.setText("This file is missing (moved, deleted or on a disk that is not plugged in). "
-                                   "Its captions are kept.")
+            self.error_box.setText(
+                "This file is missing (moved, deleted or on a disk that is not plugged in). Its captions are kept."
+            )
         self.review_button.setVisible(detail.needs_review and not self.editor.locked)
         self._fill_tags(detail.tags)
         self._fill_facts(detail)
@@ -245,9 +256,14 @@ class DetailPanel(QFrame):
         while self.facts.count():
             self.facts.takeAt(0).widget().deleteLater()
         dims = f"{d.width:,} × {d.height:,}" if d.width and d.height else "—"
-        rows = [("Date taken", human_date(d.taken_at)), ("Camera", d.camera or "—"),
-                ("Dimensions", dims + (f" · {d.format}" if d.format else "")), ("File size", human_size(d.size)),
-                ("File", readable(os.path.basename(d.path))), ("Folder", readable(os.path.dirname(d.path)))]
+        rows = [
+            ("Date taken", human_date(d.taken_at)),
+            ("Camera", d.camera or "—"),
+            ("Dimensions", dims + (f" · {d.format}" if d.format else "")),
+            ("File size", human_size(d.size)),
+            ("File", readable(os.path.basename(d.path))),
+            ("Folder", readable(os.path.dirname(d.path))),
+        ]
         for i, (k, v) in enumerate(rows):
             key = _label(k, "CaptionHint")
             val = _label(v, "FieldValue")
@@ -266,7 +282,9 @@ class DetailPanel(QFrame):
         for rec in older[:10]:
             src = {"user": "you", "model": f"model {rec.model_id or ''}", "tags": "tags"}.get(rec.source, rec.source)
             when = rec.created_at.strftime("%Y-%m-%d %H:%M") if rec.created_at else ""
-            lines.append(f"{_esc(rec.text)}<br><span style='color:{muted}; font-size:8.5pt'>{_esc(src)} · {when}</span>")
+            lines.append(
+                f"{_esc(rec.text)}<br><span style='color:{muted}; font-size:8.5pt'>{_esc(src)} · {when}</span>"
+            )
         self.history.setText("<br>".join(lines))
 
     # ---- editing -------------------------------------------------------------------------------
@@ -274,10 +292,16 @@ class DetailPanel(QFrame):
         """A read-only library (``reason`` says why) shows captions but offers no editing."""
         self.editor.locked = reason is not None
         self.edit_button.setEnabled(reason is None)
-        self.edit_button.setToolTip("Edit the caption (F2)" if reason is None
-                                    else f"The library is read-only ({reason}): captions cannot be changed")
-        self.hint.setText("F2 or double-click to edit · Enter saves · Esc cancels" if reason is None
-                          else "Read-only library: captions cannot be changed")
+        self.edit_button.setToolTip(
+            "Edit the caption (F2)"
+            if reason is None
+            else f"The library is read-only ({reason}): captions cannot be changed"
+        )
+        self.hint.setText(
+            "F2 or double-click to edit · Enter saves · Esc cancels"
+            if reason is None
+            else "Read-only library: captions cannot be changed"
+        )
         self.hint.setToolTip("" if reason is None else f"The library is read-only: {reason}")
         if reason is not None:
             self.review_button.hide()

@@ -20,8 +20,10 @@ class EmptyState(QWidget):
         title = QLabel("Your photos, described in words")
         title.setObjectName("EmptyTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        body = QLabel("Add a folder and photocap writes a caption for every photo, on this computer.\n"
-                      "Then find any photo by typing what is in it, and correct captions as you go.")
+        body = QLabel(
+            "Add a folder and photocap writes a caption for every photo, on this computer.\n"
+            "Then find any photo by typing what is in it, and correct captions as you go."
+        )
         body.setObjectName("EmptyBody")
         body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.button = QPushButton("  Add folder…")

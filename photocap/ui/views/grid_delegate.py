@@ -20,8 +20,9 @@ CAPTION_LINES = 2
 _TOKEN = re.compile(r"\s+|\S+")
 
 
-def layout_caption(runs, fonts: tuple[QFontMetricsF, QFontMetricsF], width: float,
-                   max_lines: int) -> list[list[tuple[float, str, bool]]]:
+def layout_caption(
+    runs, fonts: tuple[QFontMetricsF, QFontMetricsF], width: float, max_lines: int
+) -> list[list[tuple[float, str, bool]]]:
     """Word-wrap (text, bold) runs into at most ``max_lines`` lines of (x, text, bold);
     the last line is elided with "…" when the text does not fit."""
     lines: list[list[tuple[float, str, bool]]] = [[]]
@@ -163,8 +164,10 @@ class PhotoDelegate(QStyledItemDelegate):
             fonts = (QFontMetricsF(base), QFontMetricsF(bold))
             if snippet:  # the words matched elsewhere (tags, file or folder name): say where
                 lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), 1)
-                lines += [[(x, t, b, True) for x, t, b in line]
-                          for line in layout_caption(lead_to_match(marked_runs(snippet)), fonts, rect.width(), 1)]
+                lines += [
+                    [(x, t, b, True) for x, t, b in line]
+                    for line in layout_caption(lead_to_match(marked_runs(snippet)), fonts, rect.width(), 1)
+                ]
             else:
                 lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), CAPTION_LINES)
             self._layouts[key] = lines
@@ -180,8 +183,9 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.setFont(bold if is_bold else base)
                 if is_bold:
                     w = QFontMetricsF(bold).horizontalAdvance(piece)
-                    painter.fillRect(QRectF(rect.left() + x - 1, y - fm.ascent(), w + 2, fm.height()),
-                                     QColor(t.highlight))
+                    painter.fillRect(
+                        QRectF(rect.left() + x - 1, y - fm.ascent(), w + 2, fm.height()), QColor(t.highlight)
+                    )
                 painter.setPen(muted if aside and not is_bold else color)
                 painter.drawText(QPointF(rect.left() + x, y), piece)
             y += fm.lineSpacing()

@@ -41,8 +41,9 @@ class Header(QWidget):
         self.search.setObjectName("SearchField")
         self.search.setPlaceholderText("Search by what is in the photo…   Ctrl+F")
         self.search.setClearButtonEnabled(True)
-        self._search_icon = self.search.addAction(style.icon("search", style.current().muted, 16),
-                                                  QLineEdit.ActionPosition.LeadingPosition)
+        self._search_icon = self.search.addAction(
+            style.icon("search", style.current().muted, 16), QLineEdit.ActionPosition.LeadingPosition
+        )
         style.on_theme_change(self._apply_icons)
         self.search.setMinimumWidth(260)
         self.search.setMaximumWidth(440)

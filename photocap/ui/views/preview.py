@@ -19,8 +19,8 @@ def heat_image(weights: np.ndarray) -> QImage:
     w = w / peak if peak > 0 else w
     # a perceptual ramp: deep violet -> orange -> pale yellow
     r = np.clip(0.15 + 1.6 * w, 0, 1)
-    g = np.clip(-0.2 + 1.3 * w ** 1.2, 0, 1)
-    b = np.clip(0.55 - 0.9 * w, 0, 1) * (1 - w) + 0.25 * w ** 4
+    g = np.clip(-0.2 + 1.3 * w**1.2, 0, 1)
+    b = np.clip(0.55 - 0.9 * w, 0, 1) * (1 - w) + 0.25 * w**4
     a = np.clip(0.15 + 0.7 * w, 0, 0.85)
     rgba = np.stack([r, g, b, a], axis=-1)
     rgba = (rgba * 255).astype(np.uint8)
@@ -100,7 +100,9 @@ class PreviewView(QWidget):
                 font.setPointSizeF(11)
                 font.setWeight(QFont.Weight.DemiBold)
                 p.setFont(font)
-                label = QRectF(target.left() + 10, target.bottom() - 38, p.fontMetrics().horizontalAdvance(self._word) + 20, 28)
+                label = QRectF(
+                    target.left() + 10, target.bottom() - 38, p.fontMetrics().horizontalAdvance(self._word) + 20, 28
+                )
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(QColor(0, 0, 0, 150))
                 p.drawRoundedRect(label, 8, 8)

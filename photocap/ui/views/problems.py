@@ -26,15 +26,18 @@ class ProblemsView(QTreeWidget):
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.header().setStretchLastSection(False)
-        self.itemDoubleClicked.connect(lambda item, _c: self.reveal_requested.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        self.itemDoubleClicked.connect(
+            lambda item, _c: self.reveal_requested.emit(item.data(0, Qt.ItemDataRole.UserRole))
+        )
         self.empty_text = "No problems: every file could be read."
 
     def set_problems(self, problems: list) -> None:
         self.clear()
         icon = style.icon("problem", style.current().bad, 16)
         for p in problems:
-            item = QTreeWidgetItem([readable(os.path.basename(p.path)), one_line(p.reason),
-                                    readable(os.path.dirname(p.path))])
+            item = QTreeWidgetItem(
+                [readable(os.path.basename(p.path)), one_line(p.reason), readable(os.path.dirname(p.path))]
+            )
             item.setIcon(0, icon)
             item.setToolTip(0, plain_tooltip(readable(p.path)))
             item.setToolTip(1, plain_tooltip(p.reason))

@@ -7,9 +7,23 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from photocap.filenames import readable
 from photocap.library.values import SETTING_EMBED, SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
@@ -17,12 +31,21 @@ from photocap.paths import default_library_path
 from photocap.ui.settings import DEVICES, THUMB_SIZES, AppSettings
 
 METADATA_OPTIONS = (
-    (SETTING_WRITE_SIDECARS, "Write my captions to XMP sidecars (photo.jpg.xmp)",
-     "digiKam, Lightroom, darktable and others read them; an existing sidecar keeps its other fields"),
-    (SETTING_EMBED, "Write them into the photo file itself (JPEG, TIFF, PNG, WebP)",
-     "Changes your original files (the pixels are never touched); other formats get a sidecar"),
-    (SETTING_TEACH_IMPORTED, "Teach photocap with imported descriptions too",
-     "Descriptions read from other apps count as your captions when teaching"),
+    (
+        SETTING_WRITE_SIDECARS,
+        "Write my captions to XMP sidecars (photo.jpg.xmp)",
+        "digiKam, Lightroom, darktable and others read them; an existing sidecar keeps its other fields",
+    ),
+    (
+        SETTING_EMBED,
+        "Write them into the photo file itself (JPEG, TIFF, PNG, WebP)",
+        "Changes your original files (the pixels are never touched); other formats get a sidecar",
+    ),
+    (
+        SETTING_TEACH_IMPORTED,
+        "Teach photocap with imported descriptions too",
+        "Descriptions read from other apps count as your captions when teaching",
+    ),
 )
 
 DEVICE_NAMES = {"auto": "Automatic (best available)", "cpu": "CPU", "cuda": "NVIDIA CUDA", "mps": "Apple MPS"}
@@ -33,8 +56,9 @@ class SettingsDialog(QDialog):
     remove_folder_requested = Signal(int)  # folder id
     rescan_requested = Signal(int)  # folder id
 
-    def __init__(self, settings: AppSettings, folders: list, parent=None,
-                 library_settings: dict[str, bool] | None = None):
+    def __init__(
+        self, settings: AppSettings, folders: list, parent=None, library_settings: dict[str, bool] | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -78,8 +102,10 @@ class SettingsDialog(QDialog):
         self.cache_limit.setRange(1, 1024)  # GB (the settings accept down to 64 MB, e.g. from a script)
         self.cache_limit.setSuffix(" GB")
         self.cache_limit.setValue(max(1, round(settings.cache_limit_mb / 1024)))
-        self.cache_limit.setToolTip("Thumbnails and training feature caches together; the least recently "
-                                    "used are removed first. Safe to lower: they are made again when needed.")
+        self.cache_limit.setToolTip(
+            "Thumbnails and training feature caches together; the least recently "
+            "used are removed first. Safe to lower: they are made again when needed."
+        )
         form2.addRow("Thumbnail size", self.thumb)
         form2.addRow("Theme", self.theme)
         form2.addRow("Cache size", self.cache_limit)
@@ -153,20 +179,32 @@ class SettingsDialog(QDialog):
             signal.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def _choose_library(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Library file", self.library.text() or str(default_library_path()),
-                                              "photocap library (*.sqlite)",
-                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Library file",
+            self.library.text() or str(default_library_path()),
+            "photocap library (*.sqlite)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
         if path:
             self.library.setText(path)
 
     def result_library_settings(self) -> dict[str, bool]:
         """The library's own settings that the user changed (empty: none)."""
-        return {k: box.isChecked() for k, box in self.metadata_boxes.items()
-                if box.isChecked() != bool(self._library_settings.get(k))}
+        return {
+            k: box.isChecked()
+            for k, box in self.metadata_boxes.items()
+            if box.isChecked() != bool(self._library_settings.get(k))
+        }
 
     def result_settings(self) -> AppSettings:
         return dataclasses.replace(
-            self._initial, device=self.device.currentData(), beam=self.beam.value(), max_len=self.max_len.value(),
-            thumb_size=self.thumb.currentData(), theme=self.theme.currentData(),
-            cache_limit_mb=self.cache_limit.value() * 1024, library_path=self.library.text().strip(),
+            self._initial,
+            device=self.device.currentData(),
+            beam=self.beam.value(),
+            max_len=self.max_len.value(),
+            thumb_size=self.thumb.currentData(),
+            theme=self.theme.currentData(),
+            cache_limit_mb=self.cache_limit.value() * 1024,
+            library_path=self.library.text().strip(),
         )

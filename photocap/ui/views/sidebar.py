@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QLabel, QListView, QMenu, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QLabel,
+    QListView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from photocap.ui import style
 from photocap.ui.jobs.library_service import SidebarCounts
@@ -26,8 +34,11 @@ class _Delegate(QStyledItemDelegate):
             font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
             painter.setFont(font)
             painter.setPen(QColor(t.muted))
-            painter.drawText(option.rect.adjusted(10, 10, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             index.data())
+            painter.drawText(
+                option.rect.adjusted(10, 10, 0, 0),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                index.data(),
+            )
             painter.restore()
             return
         count = index.data(CountRole)

@@ -95,15 +95,22 @@ class CaptionStatusBar(QStatusBar):
     def show_read_only(self, reason: str | None) -> None:
         """A permanent "Read-only" chip while the library cannot be written (``reason`` on hover)."""
         self.read_only.setVisible(reason is not None)
-        self.read_only.setToolTip(f"This library is open read-only: {reason}. You can look and search; "
-                                  "nothing can be changed or added." if reason else "")
+        self.read_only.setToolTip(
+            f"This library is open read-only: {reason}. You can look and search; nothing can be changed or added."
+            if reason
+            else ""
+        )
 
     def show_model_problem(self, message: str) -> None:
         """The chip says there is no caption model (until :meth:`show_device`); why, on hover."""
         self.device.setText("No caption model")
-        self.device.setToolTip(plain_tooltip(f"The caption model could not be loaded: {message}\n"
-                                             "Photos are not described until it can be (restore the file, "
-                                             "or activate another model)."))
+        self.device.setToolTip(
+            plain_tooltip(
+                f"The caption model could not be loaded: {message}\n"
+                "Photos are not described until it can be (restore the file, "
+                "or activate another model)."
+            )
+        )
         self.device.show()
 
     def show_progress(self, done: int, total: int, rate: float, eta_s: float | None) -> None:

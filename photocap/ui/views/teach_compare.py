@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 THUMB = 120
 ROW_MARGIN = 8
@@ -33,8 +42,9 @@ def score_line(scores: dict, n: int) -> str:
         parts.append(f"{name} {'—' if a is None else f'{a:.2f}'} → {b:.2f}")
     if not parts:
         return "No held-out photos with your captions to score on yet."
-    return f"On {n} held-out photo{'s' if n != 1 else ''} you captioned (today's model → the new one): " + \
-        " · ".join(parts)
+    return f"On {n} held-out photo{'s' if n != 1 else ''} you captioned (today's model → the new one): " + " · ".join(
+        parts
+    )
 
 
 def candidate_hint(row) -> str:
@@ -67,8 +77,10 @@ class CompareView(QWidget):
         top.addStretch(1)
         self.activate = QPushButton("Use this model")
         self.activate.setObjectName("Primary")
-        self.activate.setToolTip("Make it the active model: every automatic caption is described again "
-                                 "(photos on screen first); your own captions are never touched")
+        self.activate.setToolTip(
+            "Make it the active model: every automatic caption is described again "
+            "(photos on screen first); your own captions are never touched"
+        )
         self.activate.clicked.connect(lambda: self.model_id and self.activate_requested.emit(self.model_id))
         top.addWidget(self.activate)
         outer.addLayout(top)
@@ -104,8 +116,10 @@ class CompareView(QWidget):
         self.activate.setEnabled(not active)
         self.activate.setText("Active" if active else "Use this model")
         if comparison.held_out:
-            self._section("Held-out photos you captioned (the new model never saw these captions)",
-                          ("Your caption", "Today", "New model"))
+            self._section(
+                "Held-out photos you captioned (the new model never saw these captions)",
+                ("Your caption", "Today", "New model"),
+            )
             for row in comparison.held_out:
                 self._row(row, [row.reference, row.current, row.candidate])
         if comparison.unedited:
@@ -168,6 +182,7 @@ class CompareView(QWidget):
 
     def set_thumbnail(self, photo_id: int, image: QImage) -> None:
         for lab in self._thumbs.get(photo_id, []):
-            pix = QPixmap.fromImage(image).scaled(lab.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.SmoothTransformation)
+            pix = QPixmap.fromImage(image).scaled(
+                lab.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
             lab.setPixmap(pix)

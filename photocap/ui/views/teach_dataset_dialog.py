@@ -1,4 +1,4 @@
-""""Train from a dataset…": an annotation file (COCO / Flickr / Karpathy) and its image folder,
+""" "Train from a dataset…": an annotation file (COCO / Flickr / Karpathy) and its image folder,
 a name and a time budget. The training itself runs like teaching, with the same live view."""
 
 from __future__ import annotations
@@ -6,12 +6,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-FORMATS = (("auto", "Guess from the file"), ("karpathy", "Karpathy split JSON (COCO / Flickr8k / Flickr30k)"),
-           ("coco", "COCO captions_*.json"), ("flickr8k", "Flickr8k token file"),
-           ("flickr30k", "Flickr30k token / CSV file"))
+FORMATS = (
+    ("auto", "Guess from the file"),
+    ("karpathy", "Karpathy split JSON (COCO / Flickr8k / Flickr30k)"),
+    ("coco", "COCO captions_*.json"),
+    ("flickr8k", "Flickr8k token file"),
+    ("flickr30k", "Flickr30k token / CSV file"),
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +74,11 @@ class DatasetDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Train for at most", self.minutes)
         form.addRow("Name", self.name)
-        note = QLabel("The encoder's features are computed once and cached; the best model so far is kept "
-                      "when the time is up. The result is added to your model versions, not switched on: "
-                      "compare it first.")
+        note = QLabel(
+            "The encoder's features are computed once and cached; the best model so far is kept "
+            "when the time is up. The result is added to your model versions, not switched on: "
+            "compare it first."
+        )
         note.setObjectName("CaptionHint")
         note.setWordWrap(True)
         self.error = QLabel("")
@@ -78,8 +96,9 @@ class DatasetDialog(QDialog):
         lay.addWidget(buttons)
 
     def _pick_annotations(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Annotation file", str(Path.home()),
-                                              "Annotations (*.json *.txt *.token *.csv);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Annotation file", str(Path.home()), "Annotations (*.json *.txt *.token *.csv);;All files (*)"
+        )
         if path:
             self.annotations.setText(path)
 
@@ -107,5 +126,10 @@ class DatasetDialog(QDialog):
 
     def choice(self) -> DatasetChoice:
         ann = self.annotations.text().strip()
-        return DatasetChoice(ann, self.images.text().strip() or None, self.format.currentData(),
-                             float(self.minutes.value()), self.name.text().strip() or f"Trained on {Path(ann).stem}")
+        return DatasetChoice(
+            ann,
+            self.images.text().strip() or None,
+            self.format.currentData(),
+            float(self.minutes.value()),
+            self.name.text().strip() or f"Trained on {Path(ann).stem}",
+        )

@@ -71,8 +71,9 @@ class TeachPlot(QWidget):
         self._redraw_soon.stop()
         self._redraw()
 
-    def add(self, losses: list[tuple[int, float]], scores: list[tuple[int, float]],
-            total_steps: int | None = None) -> None:
+    def add(
+        self, losses: list[tuple[int, float]], scores: list[tuple[int, float]], total_steps: int | None = None
+    ) -> None:
         self.total_steps = total_steps or self.total_steps
         if not losses and not scores:
             return

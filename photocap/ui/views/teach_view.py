@@ -11,11 +11,29 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QStackedWidget, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from photocap.ui.models.model_versions import (ActiveRole, ModelIdRole, ModelVersionsModel, lineage,
-                                               rollback_target, version_name)
+from photocap.ui.models.model_versions import (
+    ActiveRole,
+    ModelIdRole,
+    ModelVersionsModel,
+    lineage,
+    rollback_target,
+    version_name,
+)
 from photocap.ui.views.status_bar import format_eta
 from photocap.ui.views.teach_compare import CompareView
 
@@ -141,8 +159,13 @@ class TeachView(QStackedWidget):
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(_label("Teach photocap", "HeaderTitle"))
-        titles.addWidget(_label("Correct captions in Photos; photocap learns your words and names from them. "
-                                "Nothing changes until you choose a new model.", "HeaderSubtitle"))
+        titles.addWidget(
+            _label(
+                "Correct captions in Photos; photocap learns your words and names from them. "
+                "Nothing changes until you choose a new model.",
+                "HeaderSubtitle",
+            )
+        )
         head.addLayout(titles, 1)
         self.dataset_button = QPushButton("Train from a dataset…")
         self.dataset_button.clicked.connect(self.dataset_requested)
@@ -208,8 +231,9 @@ class TeachView(QStackedWidget):
         self.compare_button.setToolTip("See the selected model's captions beside today's before switching")
         self.compare_button.clicked.connect(lambda: self._emit_selected(self.compare_requested))
         self.activate_button = QPushButton("Activate")
-        self.activate_button.setToolTip("Describe every automatic caption again with the selected model "
-                                         "(your own captions are never touched)")
+        self.activate_button.setToolTip(
+            "Describe every automatic caption again with the selected model (your own captions are never touched)"
+        )
         self.activate_button.clicked.connect(lambda: self.activate_requested.emit(self.selected_id()))
         self.rollback_button = QPushButton("Roll back")
         self.rollback_button.setToolTip("Go back to the model that was active before this one")
@@ -218,8 +242,13 @@ class TeachView(QStackedWidget):
         self.rename_button.clicked.connect(self._on_rename)
         self.remove_button = QPushButton("Remove…")
         self.remove_button.clicked.connect(lambda: self._emit_selected(self.remove_requested))
-        for b in (self.compare_button, self.activate_button, self.rollback_button, self.rename_button,
-                  self.remove_button):
+        for b in (
+            self.compare_button,
+            self.activate_button,
+            self.rollback_button,
+            self.rename_button,
+            self.remove_button,
+        ):
             row.addWidget(b)
         v.addLayout(row)
         self.table = QTableView()
@@ -227,8 +256,9 @@ class TeachView(QStackedWidget):
         self.table.setModel(self.versions)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
-                                   | QAbstractItemView.EditTrigger.DoubleClicked)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.DoubleClicked
+        )
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(False)
@@ -271,8 +301,11 @@ class TeachView(QStackedWidget):
         if imported:
             parts.append(f"{imported:,} imported")
         self.captions_card.small.setText(" · ".join(parts))
-        self.teach_button.setToolTip("Teach a model from the captions you wrote" if n else
-                                     "Correct some captions in Photos first: teaching learns from them")
+        self.teach_button.setToolTip(
+            "Teach a model from the captions you wrote"
+            if n
+            else "Correct some captions in Photos first: teaching learns from them"
+        )
 
     def set_versions(self, versions: list) -> None:
         keep, self.want_selected = self.want_selected or self.selected_id(), None
@@ -281,20 +314,24 @@ class TeachView(QStackedWidget):
         self.model_card.big.setText(version_name(active))
         chain = lineage(versions, active.model_id if active else None)
         if active is None:
-            self.model_card.small.setText("Tags of what the encoder sees, not sentences. Teach photocap from "
-                                          "your captions to get a model of your own.")
+            self.model_card.small.setText(
+                "Tags of what the encoder sees, not sentences. Teach photocap from "
+                "your captions to get a model of your own."
+            )
         else:
             path = " → ".join([version_name(None), *(version_name(v) for v in chain)]) if chain else ""
             self.model_card.small.setText(f"Lineage: {path}")
-        self.select(keep if keep is not None and self.versions.row_of(keep) >= 0 else
-                    (active.model_id if active else None))
+        self.select(
+            keep if keep is not None and self.versions.row_of(keep) >= 0 else (active.model_id if active else None)
+        )
 
     def select(self, model_id: str | None) -> None:
         row = self.versions.row_of(model_id)
         if row >= 0:
             self.table.selectionModel().select(
                 self.versions.index(row, 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def selected_row(self) -> int:
         rows = self.table.selectionModel().selectedRows()
@@ -318,8 +355,11 @@ class TeachView(QStackedWidget):
         self.activate_button.setEnabled(index is not None and not active and (info is None or bool(info.path)))
         self.rename_button.setEnabled(info is not None)
         self.remove_button.setEnabled(info is not None and not active)
-        self.remove_button.setToolTip("The active model cannot be removed: activate another first" if active
-                                      else "Remove the selected version and its file")
+        self.remove_button.setToolTip(
+            "The active model cannot be removed: activate another first"
+            if active
+            else "Remove the selected version and its file"
+        )
         possible, _target = rollback_target(self.versions.versions())
         self.rollback_button.setEnabled(possible)
 
