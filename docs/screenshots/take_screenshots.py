@@ -149,7 +149,7 @@ def main() -> int:
     pump(until=lambda: not window.captions.running and not window.library.scanning, timeout=600)
 
     def thumbs_ready() -> bool:
-        from photocap.ui.models.photo_grid import ThumbStateRole
+        from photocap.ui.item_models.photo_grid import ThumbStateRole
 
         m, g = window.grid_model, window.page.grid
         shown = [m.index(r) for r in range(m.rowCount()) if g.visualRect(m.index(r)).intersects(g.viewport().rect())]

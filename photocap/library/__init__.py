@@ -12,7 +12,7 @@ Knows nothing of torch or Qt (``lint-imports`` checks). Start here::
 Modules: ``db`` (engine, pragmas, migrations, ``open_library``), ``schema`` (ORM
 models), ``migrations/`` (Alembic), ``fts`` (index names, query parser), ``search``
 (ranked search, filters, grid listing), ``photos`` (file → row rules), ``captions``
-(captions, history, tags, protection of user captions), ``models`` (model versions,
+(captions, history, tags, protection of user captions), ``model_versions`` (model versions,
 training runs), ``identity`` (content identity), ``scanner``, ``watcher``, ``records``
 (the dataclasses returned), ``library`` (the :class:`Library` facade; its docstring
 lists the API).

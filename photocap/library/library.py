@@ -61,7 +61,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, exchange, hybrid, models, photos, scanner, vectors
+from photocap.library import captions, exchange, hybrid, model_versions, photos, scanner, vectors
 from photocap.library import search as _search
 from photocap.library.db import (
     CHECK_EVERY,
@@ -528,21 +528,23 @@ class Library:
         metrics: dict[str, Any] | None = None,
     ) -> ModelVersionInfo:
         with self._write(durable=True) as s:
-            return models.register(s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics)
+            return model_versions.register(
+                s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics
+            )
 
     def model_versions(self) -> list[ModelVersionInfo]:
         with self._read() as s:
-            return models.versions(s)
+            return model_versions.versions(s)
 
     def active_model(self) -> ModelVersionInfo | None:
         with self._read() as s:
-            return models.active(s)
+            return model_versions.active(s)
 
     def activate_model(self, model_id: str | None) -> int:
         """Switch models (rollback = activate an older one); every automatic caption is marked to be
         described again by it (returns how many), user and imported captions are never touched."""
         with self._write(durable=True) as s:
-            return models.activate(s, model_id)
+            return model_versions.activate(s, model_id)
 
     @property
     def models_folder(self) -> Path:
@@ -553,25 +555,25 @@ class Library:
         """Forget a version and delete its file when it lies in :attr:`models_folder` (files
         elsewhere are the user's own and are left alone). The active version is refused."""
         with self._write(durable=True) as s:
-            info = models.remove(s, model_id)
+            info = model_versions.remove(s, model_id)
         if info.path and photos.is_inside(photos.norm(info.path), photos.norm(self.models_folder)):
             Path(info.path).unlink(missing_ok=True)
         return info
 
     def rename_model_version(self, model_id: str, name: str) -> ModelVersionInfo:
         with self._write(durable=True) as s:
-            return models.rename(s, model_id, name)
+            return model_versions.rename(s, model_id, name)
 
     def teaching_stats(self) -> dict[str, Any]:
         """{"user": n, "imported": n, "since_last": n written since the last teaching, "last_taught_at"}."""
         with self._read() as s:
-            return models.teaching_stats(s)
+            return model_versions.teaching_stats(s)
 
     def start_training_run(
         self, base_model_id: str | None = None, params: dict[str, Any] | None = None, n_examples: int | None = None
     ) -> int:
         with self._write() as s:
-            return models.start_run(s, base_model_id, params, n_examples)
+            return model_versions.start_run(s, base_model_id, params, n_examples)
 
     def finish_training_run(
         self,
@@ -582,11 +584,11 @@ class Library:
         error: str | None = None,
     ) -> None:
         with self._write(durable=True) as s:
-            models.finish_run(s, run_id, status, result_model_id, metrics, error)
+            model_versions.finish_run(s, run_id, status, result_model_id, metrics, error)
 
     def training_runs(self) -> list[TrainingRunInfo]:
         with self._read() as s:
-            return models.runs(s)
+            return model_versions.runs(s)
 
     # ---- captions in and out (CSV, JSON, XMP sidecars) -----------------------------------
     def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict]:

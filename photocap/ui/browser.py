@@ -10,10 +10,10 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from photocap.filenames import readable
+from photocap.ui.item_models.photo_grid import PhotoGridModel
+from photocap.ui.item_models.sidebar import ALL, Place
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
-from photocap.ui.models.photo_grid import PhotoGridModel
-from photocap.ui.models.sidebar import ALL, Place
 from photocap.ui.text import search_query, shorten
 from photocap.ui.views.browser_view import BrowserView
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWid
 from photocap import cache_limit
 from photocap.filenames import readable
 from photocap.ui.browser import Browser
+from photocap.ui.item_models.photo_grid import PhotoGridModel
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job, Lane
 from photocap.ui.jobs.library_service import LibraryService
@@ -24,7 +25,6 @@ from photocap.ui.jobs.teaching import TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_size_for, load_preview
 from photocap.ui.jobs.watching import FolderWatchBridge
 from photocap.ui.menus import build_menus
-from photocap.ui.models.photo_grid import PhotoGridModel
 from photocap.ui.settings import AppSettings
 from photocap.ui.teacher import Teacher
 from photocap.ui.views.banner import Banner

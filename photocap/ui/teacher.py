@@ -11,11 +11,11 @@ import datetime as _dt
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from photocap.ui.item_models.model_versions import version_name
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.teaching import ImportOutcome, TeachOutcome, TeachService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.models.model_versions import version_name
 from photocap.ui.views.teach_view import TeachView
 
 

@@ -187,7 +187,7 @@ def test_files_vanishing_mid_scan_are_not_problems_and_stop_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_the_window_lists_every_problem_and_describes_every_good_photo(qtbot, make_window, corpus):
-    from photocap.ui.models.sidebar import PROBLEMS
+    from photocap.ui.item_models.sidebar import PROBLEMS
 
     good, bad = expected(corpus, IN_PROCESS_UNPRIVILEGED)
     window = make_window()

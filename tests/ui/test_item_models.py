@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from photocap.library import open_library
-from photocap.ui.models import photo_grid
-from photocap.ui.models.photo_grid import PathRole, SummaryRole, ThumbStateRole
-from photocap.ui.models.sidebar import CountRole, PlaceRole
+from photocap.ui.item_models import photo_grid
+from photocap.ui.item_models.photo_grid import PathRole, SummaryRole, ThumbStateRole
+from photocap.ui.item_models.sidebar import CountRole, PlaceRole
 from tests.ui.conftest import make_photos
 
 pytestmark = [

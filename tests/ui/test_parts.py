@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 
+from photocap.ui.item_models.photo_grid import PAGE, PhotoGridModel
 from photocap.ui.jobs.lanes import Lane
 from photocap.ui.jobs.thumbnails import ThumbnailLoader, cache_file
-from photocap.ui.models.photo_grid import PAGE, PhotoGridModel
 from photocap.ui.settings import AppSettings
 from photocap.ui.text import highlight_runs, query_terms, search_query
 from photocap.ui.views.grid import PhotoGrid

@@ -13,8 +13,7 @@ from PySide6.QtGui import QDropEvent
 
 from photocap.library import open_library
 from photocap.library.records import ModelVersionInfo
-from photocap.ui.jobs.teaching import TeachOutcome, follow
-from photocap.ui.models.model_versions import (
+from photocap.ui.item_models.model_versions import (
     BUILTIN_NAME,
     ActiveRole,
     ModelIdRole,
@@ -22,6 +21,7 @@ from photocap.ui.models.model_versions import (
     lineage,
     rollback_target,
 )
+from photocap.ui.jobs.teaching import TeachOutcome, follow
 from tests.ui.conftest import make_photos
 
 # A network small enough to teach in seconds on two cores (the trainer's own size rule is for real use).

@@ -72,7 +72,7 @@ def test_a_new_search_stops_the_older_one_and_its_answer_is_dropped(qtbot, make_
 
 
 def test_a_search_shows_a_screenful_first_and_the_rest_follows(qtbot, make_window, photos, monkeypatch):
-    from photocap.ui.models import photo_grid
+    from photocap.ui.item_models import photo_grid
 
     monkeypatch.setattr(photo_grid, "FIRST_HITS", 2)  # six photos: two first, four after
     window = make_window(auto_caption=False)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDropEvent
 
 from photocap.library import open_library
 from photocap.library.search import PhotoFilter
-from photocap.ui.models.photo_grid import TermsRole
+from photocap.ui.item_models.photo_grid import TermsRole
 from tests.ui.conftest import make_corrupt, make_photo, make_photos
 
 
@@ -189,7 +189,7 @@ def test_a_corrupt_file_lands_in_problems_and_the_app_keeps_going(qtbot, make_wi
     wait_captioned(qtbot, window, 6)
     sidebar = window.page.sidebar
     qtbot.waitUntil(lambda: sidebar.model.counts is not None and sidebar.model.counts.problems == 1, timeout=10_000)
-    from photocap.ui.models.sidebar import PROBLEMS
+    from photocap.ui.item_models.sidebar import PROBLEMS
 
     sidebar.select(PROBLEMS)
     assert window.page.pages.currentWidget() is window.page.problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from photocap.ui.models.photo_grid import PhotoGridModel
+from photocap.ui.item_models.photo_grid import PhotoGridModel
 from photocap.ui.views.detail_panel import DetailPanel
 from photocap.ui.views.grid import PhotoGrid
 from photocap.ui.views.header import Header

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from photocap.ui import style
-from photocap.ui.models.photo_grid import IdRole, PhotoGridModel, SummaryRole
+from photocap.ui.item_models.photo_grid import IdRole, PhotoGridModel, SummaryRole
 from photocap.ui.views.grid_delegate import PAD, PhotoDelegate
 
 CAPTION_HEIGHT = 44

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photocap.ui import style
-from photocap.ui.models.photo_grid import IdRole, SnippetRole, SummaryRole, TermsRole
+from photocap.ui.item_models.photo_grid import IdRole, SnippetRole, SummaryRole, TermsRole
 from photocap.ui.text import highlight_runs, marked_runs
 
 PAD = 8

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from photocap.ui import style
+from photocap.ui.item_models.sidebar import ALL, CountRole, HeaderRole, Place, PlaceRole, SidebarModel
 from photocap.ui.jobs.library_service import SidebarCounts
-from photocap.ui.models.sidebar import ALL, CountRole, HeaderRole, Place, PlaceRole, SidebarModel
 
 
 class _Delegate(QStyledItemDelegate):

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photocap.ui.models.model_versions import (
+from photocap.ui.item_models.model_versions import (
     ActiveRole,
     ModelIdRole,
     ModelVersionsModel,
