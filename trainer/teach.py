@@ -180,7 +180,7 @@ def _dataset(plan: TeachPlan) -> CaptionDataset:
 # ---- teaching ---------------------------------------------------------------------------------
 def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
     from photocap.library.db import open_library
-    from photocap.library.library import SETTING_TEACH_IMPORTED
+    from photocap.library.values import SETTING_TEACH_IMPORTED
 
     lib = open_library(library_path)
     try:  # imported descriptions teach unless this run or the library's setting leaves them out

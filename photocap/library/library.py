@@ -87,7 +87,7 @@ from photocap.library.records import (
 from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
-from photocap.library.values import (  # re-exported: the library's settings live in values
+from photocap.library.values import (
     SETTING_DEFAULTS,
     SETTING_EMBED,
     SETTING_WRITE_SIDECARS,

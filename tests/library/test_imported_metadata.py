@@ -9,7 +9,7 @@ import shutil
 from PIL import Image
 
 from photocap.library import open_library
-from photocap.library.library import SETTING_EMBED, SETTING_WRITE_SIDECARS
+from photocap.library.values import SETTING_EMBED, SETTING_WRITE_SIDECARS
 from photocap.library.watcher import Change, apply_changes
 from photocap.metadata import read_descriptions
 

@@ -367,7 +367,7 @@ def test_photocap_train_finetune_without_a_model_teaches_the_library(tmp_path, s
 
 
 def test_imported_captions_teach_unless_the_library_setting_leaves_them_out(tmp_path, synth):
-    from photocap.library.library import SETTING_TEACH_IMPORTED
+    from photocap.library.values import SETTING_TEACH_IMPORTED
     from trainer.teach import TeachOptions, _new_plan
 
     db = make_library(tmp_path / "lib", synth, n_user=12)

@@ -7,7 +7,7 @@ import csv
 from PySide6.QtWidgets import QDialog
 
 from photocap.library import open_library
-from photocap.library.library import SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
+from photocap.library.values import SETTING_TEACH_IMPORTED, SETTING_WRITE_SIDECARS
 from photocap.metadata import read_descriptions
 from tests.ui.conftest import make_photos
 

@@ -7,7 +7,7 @@ returns a sentence for the status bar; none touches a widget.
 from __future__ import annotations
 
 from photocap.library.exchange import read_rows, write_file, write_sidecars
-from photocap.library.library import SETTING_DEFAULTS
+from photocap.library.values import SETTING_DEFAULTS
 
 
 def export_captions(ctx, library, path: str | None, fmt: str, sources=("user", "imported")) -> str:
