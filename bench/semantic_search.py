@@ -35,7 +35,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.search_latency import QUERIES, build_library, caption, pct
-from photocap.library import open_library
+from photocap.library import open_library, vectors
 from photocap.library.schema import ImageFeature, TextVector
 from photocap.library.vectors import to_blob
 
@@ -153,6 +153,24 @@ def timed(fn, reps: int) -> list[float]:
     return out
 
 
+def scan_recall(lib, queries: list[np.ndarray]) -> str:
+    """How many of the exact nearest captions (every vector compared) the search's scan finds."""
+    with lib._read_sql() as conn:
+        m = lib._vectors.matrix(conn, "text_vectors", "all-MiniLM-L6-v2")
+    every = m.exact.astype(np.float32)
+    found = {50: [], 200: []}
+    for q in queries:
+        q = q / np.linalg.norm(q)
+        truth = m.ids[np.argsort(-(every @ q), kind="stable")[:200]]
+        got = [pid for pid, _ in m.nearest(q, 200)]
+        for k, xs in found.items():
+            xs.append(len(set(got[:k]) & set(truth[:k].tolist())) / k)
+    groups = "every row read" if m.centres is None else f"{len(m.centres)} groups, {vectors.SCAN_FRACTION:.0%} read"
+    return f"nearest captions found by the scan ({groups}), of the exact nearest: " + ", ".join(
+        f"top {k} {np.mean(xs):.1%} (worst query {min(xs):.0%})" for k, xs in found.items()
+    )
+
+
 def bench_latency(args, embedder) -> None:
     rnd = random.Random(5)
     pool_texts = list(dict.fromkeys(caption(rnd) for _ in range(args.pool * 2)))[: args.pool]
@@ -171,6 +189,7 @@ def bench_latency(args, embedder) -> None:
         lib.search("dog", query_vector=pool[0], vector_model="all-MiniLM-L6-v2")
         print(f"first hybrid search (loads {args.photos:,} vectors into memory): {time.perf_counter() - t0:.2f} s")
         lib.similar_photos(1, 50)
+        print(scan_recall(lib, [embedder.embed([q])[0] for q in QUERIES + SENTENCES]))
         queries = QUERIES + SENTENCES
         qvecs = {q: embedder.embed([q])[0] for q in queries}
         embed_ms = [x for q in queries for x in timed(lambda q=q: embedder.embed([q]), 3)]

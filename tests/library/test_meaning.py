@@ -258,6 +258,8 @@ def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranke
     monkeypatch.setattr(vectors, "PCA_ROWS", 40)
     monkeypatch.setattr(vectors, "PCA_DIM", 6)
     monkeypatch.setattr(vectors, "RERANK_MIN", 12)
+    monkeypatch.setattr(vectors, "GROUP_ROWS", 45)  # grouped too; every group read, so exact
+    monkeypatch.setattr(vectors, "SCAN_FRACTION", 1.0)
     pics = tmp_path / "many"
     for i in range(70):
         make_photo(pics / f"s{i}.jpg", seed=i + 1)
@@ -278,11 +280,13 @@ def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranke
     with lib._read_sql() as conn:
         first = lib._vectors.matrix(conn, "text_vectors", MODEL)
         assert first.proj is not None and first.proj.shape == (24, 6) and first.rows.shape == (50, 6)
+        assert first.centres is not None and first.starts is not None and first.starts[-1] == 50
         assert [[pid for pid, _ in first.nearest(q, 5)] for q in queries] == [exact_order(50, q) for q in queries]
     store(lib, dict(zip(ids[50:], base[50:])))  # twenty more: projected with the same directions
     with lib._read_sql() as conn:
         grown = lib._vectors.matrix(conn, "text_vectors", MODEL)
         assert grown.proj is first.proj and grown.rows.shape == (70, 6)
+        assert grown.centres is first.centres and grown.starts[-1] == 70  # the twenty joined the groups
         assert [[pid for pid, _ in grown.nearest(q, 5)] for q in queries] == [exact_order(70, q) for q in queries]
 
 
@@ -342,3 +346,38 @@ def test_upgrade_gives_existing_photos_their_broader_words(tmp_path):
     with open_library(db) as lib:
         assert ids_of(lib.search("mammal")) == [3]
         assert lib.texts_needing_vectors(MODEL) == [(3, "Egyptian cat")]
+
+
+def test_grouped_scan_reads_only_the_groups_near_the_query_and_finds_the_nearest():
+    """Past GROUP_ROWS the rows are stored group by group (each row in its nearest centre's
+    group), and a query reads the nearest groups until SCAN_FRACTION of the rows: on vectors
+    that cluster by meaning, as captions do, it finds what the whole scan finds."""
+    from photocap.library import vectors
+
+    rng = np.random.default_rng(5)
+    topics = vectors._unit(rng.normal(size=(40, 32)))
+    exact = vectors._unit(topics[rng.integers(0, 40, 3000)] + rng.normal(0, 0.08, (3000, 32)))
+    basis = vectors.principal_directions(exact.astype(np.float16))
+    rows = vectors._rows(exact.astype(np.float16), basis)
+    flat = vectors.Matrix(np.arange(3000) + 100, rows, 32, basis, (1, 0), exact.astype(np.float16))
+    old = (vectors.GROUP_ROWS, vectors.SCAN_FRACTION)
+    try:
+        vectors.GROUP_ROWS, vectors.SCAN_FRACTION = 1000, 0.25
+        grouped = vectors._grouped(flat, None, None)
+        assert grouped.centres is not None and len(grouped.centres) == round(np.sqrt(3000))
+        groups = np.repeat(np.arange(len(grouped.centres)), np.diff(grouped.starts))
+        assert (groups == vectors.nearest_centre(grouped.rows, grouped.centres)).all()
+        assert sorted(grouped.ids) == sorted(flat.ids)  # every row once, its id beside it
+        queries = [topics[t] + rng.normal(0, 0.08, 32) for t in range(10)]
+        read = []
+        real_top = vectors._top
+        vectors._top = lambda scores, k: (read.append(len(scores)), real_top(scores, k))[1]
+        try:
+            found = [grouped.nearest(q, 10) for q in queries]
+        finally:
+            vectors._top = real_top
+        assert found == [flat.nearest(q, 10) for q in queries]
+        scanned = read[0::2]  # (every other call ranks the re-ranked candidates)
+        assert all(750 <= n < 1500 for n in scanned), scanned  # a quarter of the rows, give or take a group
+    finally:
+        vectors.GROUP_ROWS, vectors.SCAN_FRACTION = old
