@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the app; folders given are added to the library.",
     )
     parser.add_argument("--version", action="version", version=f"photocap {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog: each command's usage starts "photocap COMMAND", not with the two-line usage above
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="photocap")
     sub.add_parser("gui", parents=[_app_options()], help="open the app (the same as photocap without a command)")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
