@@ -117,6 +117,15 @@ def _query_words_first(argv: list[str]) -> list[str]:
     return query_words_first(argv)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured stdout)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # a file name that slipped through unescaped: never a traceback
@@ -137,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (photocap search cat | head -1): stop quietly, as cat does
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what the shell reports for a command stopped that way
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

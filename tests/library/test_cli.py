@@ -40,6 +40,28 @@ def test_index_no_caption_does_not_import_torch(tmp_path, photo_dir):
         assert lib.count_photos() == 1
 
 
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path, photo_dir):
+    """``photocap search dog | head -1``: the reader leaves early; no traceback, the shell's SIGPIPE status."""
+    for name in ("dog.jpg", "dog2.jpg"):
+        make_photo(photo_dir / name)
+    db = tmp_path / "lib.sqlite"
+    with open_library(db) as lib:
+        lib.scan(lib.add_folder(photo_dir).id)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "photocap", "search", "dog", "--words-only", "--library", str(db)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in proc.stderr and b"Broken pipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+
+
 def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_path, photo_dir):
     """``photocap search`` reads a current library with plain sqlite3 (photocap.library.reader):
     a word search loads no SQLAlchemy, numpy or torch; one by meaning adds numpy, not torch."""
