@@ -172,7 +172,11 @@ def test_settings_dialog_fits_a_laptop_screen_without_squeezing_a_group(qtbot, a
     from photocap.library.values import SETTING_WRITE_SIDECARS
     from photocap.ui.views.settings_dialog import SettingsDialog
 
-    folders = [SimpleNamespace(id=1, path="/home/me/Pictures/Travel", photo_count=11, status="ok")]
+    long = "/media/me/Backup disk 2019/Family photos/2019-08 Summer holiday in Denmark/Hvide Sande"
+    folders = [
+        SimpleNamespace(id=1, path="/home/me/Pictures/Travel", photo_count=11, status="ok"),
+        SimpleNamespace(id=2, path=long, photo_count=250, status="ok"),
+    ]
     dialog = SettingsDialog(AppSettings(), folders, library_settings={SETTING_WRITE_SIDECARS: False})
     qtbot.addWidget(dialog)
     hint = dialog.sizeHint()
@@ -184,6 +188,8 @@ def test_settings_dialog_fits_a_laptop_screen_without_squeezing_a_group(qtbot, a
     assert {g.title() for g in groups} >= {"Captioning", "Watched folders", "Captions and other apps"}
     for group in groups:
         assert group.height() >= group.minimumSizeHint().height(), group.title()
+    assert not dialog.folders.horizontalScrollBar().isVisible()  # a long path is shortened in its middle
+    assert dialog.folders.item(1).toolTip() == long
     buttons = dialog.folders.parent().findChildren(QPushButton)  # Add…, Remove, Rescan
     assert dialog.folders.geometry().bottom() < min(b.geometry().top() for b in buttons)
 

@@ -125,6 +125,8 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.setObjectName("FolderList")
         self.folders.setMinimumHeight(110)
+        self.folders.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long path keeps its name and count
+        self.folders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         v.addWidget(self.folders)
         row = QHBoxLayout()
         add, remove, rescan = QPushButton("Add…"), QPushButton("Remove"), QPushButton("Rescan")
@@ -179,6 +181,7 @@ class SettingsDialog(QDialog):
         for f in folders:
             text = f"{readable(f.path)}    ·  {f.photo_count:,} photos" + ("  (missing)" if f.status != "ok" else "")
             item = QListWidgetItem(text)
+            item.setToolTip(readable(f.path))
             item.setData(Qt.ItemDataRole.UserRole, f.id)
             self.folders.addItem(item)
 
