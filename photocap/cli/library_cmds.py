@@ -492,7 +492,7 @@ def _show(args: argparse.Namespace, detail) -> int:
         return 0
     review = " (needs review)" if detail.needs_review else ""
     print(readable(detail.path))
-    print(f"  status:  {detail.status}" + (f" ({detail.error})" if detail.error else ""))
+    print(f"  status:  {detail.status}" + (f": {detail.error}" if detail.error else ""))
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:
         model = f", model {detail.caption_model}" if detail.caption_model else ""
@@ -506,7 +506,8 @@ def _show(args: argparse.Namespace, detail) -> int:
         f"taken {detail.taken_at:%Y-%m-%d %H:%M}" if detail.taken_at else None,
         detail.camera,
     ]
-    print("  photo:   " + ", ".join(m for m in meta if m))
+    if any(meta):  # nothing is known of a file that could not be read
+        print("  photo:   " + ", ".join(m for m in meta if m))
     if len(detail.history) > 1:
         print("  history:")
         for rec in reversed(detail.history):

@@ -290,3 +290,9 @@ def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(c
     assert code == 0 and "1 unreadable" in out and "photocap: " not in err
     with open_library(tmp_path / "b.sqlite") as lib:  # quiet hides the list, the library keeps it
         assert {p.path for p in lib.problems()} == {f"{photo_dir}/dangling.jpg", f"{photo_dir}/notes.jpg"}
+    code, out, _ = run(capsys, "show", str(photo_dir / "notes.jpg"), "--library", str(tmp_path / "b.sqlite"))
+    assert code == 0 and out.splitlines() == [
+        f"{photo_dir}/notes.jpg",
+        f"  status:  error: {NOT_AN_IMAGE}",  # nothing else is known of it: no empty "photo:" line
+        "  caption: (none yet)",
+    ]
