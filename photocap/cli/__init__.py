@@ -64,6 +64,13 @@ def _commands(parser: argparse.ArgumentParser) -> list[str]:
     return []
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def _parse_app_args(argv: list[str], commands: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="photocap", parents=[_app_options()], description="Open the app (photocap --help lists the commands)."
@@ -140,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] == "gui" or (argv[0] not in commands and argv[0] not in _TOP_LEVEL_OPTIONS):
         args = _parse_app_args(argv[1:] if argv[:1] == ["gui"] else argv, commands)
     else:
-        args = parser.parse_args(_query_words_first(argv))
+        args, extra = parser.parse_known_args(_query_words_first(argv))
+        if extra:  # said by the command's own parser: its usage, not the app's two-line one
+            _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -104,6 +104,19 @@ def test_a_command_missing_an_argument_says_which_command(command, needs, capsys
     assert "(the app)" not in err
 
 
+@pytest.mark.parametrize(
+    "argv", [["index", "--no-such-option"], ["export", "--source", "user", "imported"], ["library", "check", "-x"]]
+)
+def test_an_unknown_argument_is_refused_with_the_commands_usage(argv, capsys, app_calls):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: photocap {argv[0]} ")
+    assert f"photocap {argv[0]}: error: unrecognized arguments: {argv[-1]}" in err
+    assert "(the app)" not in err
+
+
 def test_version(capsys):
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"photocap {__version__}"
