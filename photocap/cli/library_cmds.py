@@ -426,7 +426,7 @@ def run_search(args: argparse.Namespace) -> int:
     for h in hits:
         print(readable(h.path))
         print(f"    {h.caption or '(no caption)'}")
-        if h.snippet and h.snippet != h.caption:
+        if h.snippet and h.snippet.replace("[", "").replace("]", "") != h.caption:  # not the caption again
             print(f"    … {h.snippet}")
     return 0
 

@@ -115,6 +115,7 @@ def test_index_captions_search_edit_show(capsys, tmp_path, photo_dir):
     assert code == 0
     code, out, _ = run(capsys, "search", "kite", "--library", db)
     assert code == 0 and out.splitlines()[0] == target
+    assert out.splitlines()[1:] == ["    a red kite in the sky"]  # a match in the caption: no "… a red [kite]…"
     code, out, _ = run(capsys, "show", target, "--json", "--library", db)
     shown = json.loads(out)
     assert shown["caption"] == "a red kite in the sky" and shown["caption_source"] == "user"
