@@ -458,7 +458,10 @@ def _on_photo(args: argparse.Namespace, action, check: bool = True) -> int:
     with lib:
         photo = lib.photo_by_path(args.path)
         if photo is None:
-            _err(f"{readable(args.path)} is not in the library (add its folder with: photocap index FOLDER)")
+            if os.path.isdir(args.path):
+                _err(f"{readable(args.path)} is a folder: name one photo in it")
+            else:
+                _err(f"{readable(args.path)} is not in the library (add its folder with: photocap index FOLDER)")
             return 1
         return action(lib, photo)
 

@@ -139,6 +139,8 @@ def test_friendly_errors(capsys, tmp_path, photo_dir):
     assert code == 0
     code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
     assert code == 1 and "not in the library" in err
+    code, _, err = run(capsys, "show", str(photo_dir), "--library", db)  # its folder is in the library
+    assert code == 1 and err == f"photocap: {photo_dir} is a folder: name one photo in it\n"
     code, _, err = run(capsys, "search", "AND (", "--library", db)
     assert code == 1 and "no photos found" in err
     code, out, _ = run(capsys, "search", '"', "--json", "--library", db)
