@@ -305,8 +305,12 @@ def run_index(args: argparse.Namespace) -> int:
     roots = []
     try:
         for folder in args.folders or [f.path for f in lib.folders() if f.status == "ok"]:
-            if not os.path.isdir(folder):
-                _err(f"{readable(folder)}: not a folder")
+            if not os.path.isdir(folder):  # the same words as the app's
+                if os.path.exists(folder):
+                    name = readable(folder)
+                    _err(f"{name} is not a folder (to describe one photo: photocap caption {name})")
+                else:
+                    _err(f"no such folder: {readable(folder)}")
                 status = 1
                 continue
             info = lib.add_folder(folder, polling=args.polling)

@@ -139,6 +139,10 @@ def test_friendly_errors(capsys, tmp_path, photo_dir):
     assert code == 0
     code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
     assert code == 1 and "not in the library" in err
+    make_photo(photo_dir / "one.jpg")
+    code, _, err = run(capsys, "index", str(photo_dir / "one.jpg"), "--no-caption", "--library", db)
+    one = photo_dir / "one.jpg"
+    assert code == 1 and err == f"photocap: {one} is not a folder (to describe one photo: photocap caption {one})\n"
     code, _, err = run(capsys, "show", str(photo_dir), "--library", db)  # its folder is in the library
     assert code == 1 and err == f"photocap: {photo_dir} is a folder: name one photo in it\n"
     code, _, err = run(capsys, "search", "AND (", "--library", db)
@@ -146,7 +150,7 @@ def test_friendly_errors(capsys, tmp_path, photo_dir):
     code, out, _ = run(capsys, "search", '"', "--json", "--library", db)
     assert code == 0 and json.loads(out) == []
     code, _, err = run(capsys, "index", str(tmp_path / "missing-folder"), "--no-caption", "--library", db)
-    assert code == 1 and "not a folder" in err
+    assert code == 1 and err == f"photocap: no such folder: {tmp_path / 'missing-folder'}\n"
 
 
 def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
