@@ -82,6 +82,7 @@ NOT_A_FILE = "not a regular file (a device, pipe or socket)"
 LINK_LOOP = "a link that points to itself (link loop)"
 DISK_ERROR = "the disk could not read it (input/output error)"
 NOT_AN_IMAGE = "not an image, or a format photocap can't read"
+EMPTY_FILE = "the file is empty (0 bytes)"
 HEIF_MISSING = "a HEIC/HEIF photo, and this photocap has no HEIC support (install pillow-heif)"
 TRUNCATED = "the file is cut short (truncated)"
 DAMAGED = "the image data is damaged"
@@ -300,8 +301,9 @@ def _open(path: str | Path) -> Image.Image:
         fh.close()
         raise ImageTooLarge(p, _bomb_reason(exc)) from exc
     except UnidentifiedImageError as exc:
+        empty = os.fstat(fh.fileno()).st_size == 0  # a copy that never finished, a placeholder
         fh.close()
-        raise UnsupportedFormat(p, _unsupported_reason(p)) from exc
+        raise UnsupportedFormat(p, EMPTY_FILE if empty else _unsupported_reason(p)) from exc
     except Exception as exc:
         error = _decode_error(p, exc, fh)
         fh.close()

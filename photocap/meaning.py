@@ -14,14 +14,17 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from photocap.library.fts import clean_text
 from photocap.model.sentence import SentenceEmbedder
 
 _OPERATORS = re.compile(r'(?:^|\s)-(?:"[^"]*"?|\S+)|\bOR\b|["*]')
 
 
 def query_text(typed: str) -> str:
-    """The words of a search to embed: without exclusions (``-truck``), ``OR``, quotes or ``*``."""
-    return " ".join(_OPERATORS.sub(" ", (typed or "").replace("\x00", " ")).split())
+    """The words of a search to embed: without exclusions (``-truck``), ``OR``, quotes or ``*``; any
+    ``str`` at all, read as the word search reads it (:func:`~photocap.library.fts.clean_text`: bytes
+    that are not UTF-8 from a terminal, control characters)."""
+    return " ".join(_OPERATORS.sub(" ", clean_text(typed or "")).split())
 
 
 def embed_query(embedder: SentenceEmbedder, typed: str) -> np.ndarray | None:

@@ -158,8 +158,14 @@ def main() -> int:
     grid = window.page.grid
     pump(until=thumbs_ready, timeout=300)
     target = next(i for i in window.grid_model.ids() if "Kite" in (window.grid_model.summary(i).name or ""))
-    grid.select_id(target)
-    pump(until=lambda: window.page.detail.photo_id == target and window.page.detail.preview._pixmap is not None)
+
+    def select(photo_id: int) -> None:
+        """Select a photo and wait for its preview (the panel shows the one before until the new one is read)."""
+        grid.select_id(photo_id)
+        detail = window.page.detail
+        pump(until=lambda: detail.photo_id == photo_id and detail.preview._pixmap is not None, timeout=60)
+
+    select(target)
     browser = window.browser
     pump(until=lambda: not browser._counts_timer.isActive() and not browser._counts_loading, timeout=30)
     shot(window, "main-window.png")
@@ -182,22 +188,30 @@ def main() -> int:
     pump(until=thumbs_ready, timeout=120)
     first = window.grid_model.photo_id(0)
     if first is not None:
-        grid.select_id(first)
-        pump(until=lambda: window.page.detail.preview._pixmap is not None, timeout=60)
+        select(first)
     shot(window, "search.png")
     window.page.header.search.clear()
     pump(until=lambda: window.grid_model.rowCount() == len(picks), timeout=30)
     pump(0.5)
-    grid.select_id(target)
+    select(target)
     grid.scrollToTop()
     style.apply(app, "dark")
     pump(until=thumbs_ready, timeout=120)
     shot(window, "dark.png")
     style.apply(app, "light")
 
+    from photocap.ui.jobs.captions_io import read_library_settings
     from photocap.ui.views.settings_dialog import SettingsDialog
 
-    dialog = SettingsDialog(window.settings, window.browser.counts.folders if window.browser.counts else [], window)
+    library_settings: list[dict] = []  # read on the library lane, as the window's open_settings does
+    window.library.run(read_library_settings, on_result=library_settings.append)
+    pump(until=lambda: bool(library_settings), timeout=30)
+    dialog = SettingsDialog(
+        window.settings,
+        window.browser.counts.folders if window.browser.counts else [],
+        window,
+        library_settings=library_settings[0],
+    )
     dialog.show()
     shot(dialog, "settings.png")
     dialog.close()

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the app; folders given are added to the library.",
     )
     parser.add_argument("--version", action="version", version=f"photocap {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog: each command's usage starts "photocap COMMAND", not with the two-line usage above
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="photocap")
     sub.add_parser("gui", parents=[_app_options()], help="open the app (the same as photocap without a command)")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -61,6 +62,13 @@ def _commands(parser: argparse.ArgumentParser) -> list[str]:
         if isinstance(action, argparse._SubParsersAction):
             return list(action.choices)
     return []
+
+
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
 
 
 def _parse_app_args(argv: list[str], commands: list[str]) -> argparse.Namespace:
@@ -116,6 +124,15 @@ def _query_words_first(argv: list[str]) -> list[str]:
     return query_words_first(argv)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's captured stdout)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # a file name that slipped through unescaped: never a traceback
@@ -130,12 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] == "gui" or (argv[0] not in commands and argv[0] not in _TOP_LEVEL_OPTIONS):
         args = _parse_app_args(argv[1:] if argv[:1] == ["gui"] else argv, commands)
     else:
-        args = parser.parse_args(_query_words_first(argv))
+        args, extra = parser.parse_known_args(_query_words_first(argv))
+        if extra:  # said by the command's own parser: its usage, not the app's two-line one
+            _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader went away (photocap search cat | head -1): stop quietly, as cat does
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what the shell reports for a command stopped that way
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,8 @@ import argparse
 import sys
 
 from photocap.cli.library_cmds import library_option
+from photocap.cli.report import problem
+from photocap.filenames import os_reason
 from photocap.library import LibraryError, open_library
 from photocap.library.values import EXPORT_FORMATS as FORMATS
 
@@ -80,8 +82,11 @@ def run_import(args: argparse.Namespace) -> int:
 
     try:
         rows = read_rows(args.file)
-    except (OSError, ValueError) as exc:
-        print(f"photocap: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}", file=sys.stderr)
+    except OSError as exc:  # a name the user just typed: "no such file", not "no longer there"
+        problem(args.file, "no such file" if isinstance(exc, FileNotFoundError) else os_reason(exc), "cannot read")
+        return 1
+    except ValueError as exc:
+        print(f"photocap: {exc}", file=sys.stderr)
         return 1
     try:
         with open_library(args.library) as lib:

@@ -305,8 +305,12 @@ def run_index(args: argparse.Namespace) -> int:
     roots = []
     try:
         for folder in args.folders or [f.path for f in lib.folders() if f.status == "ok"]:
-            if not os.path.isdir(folder):
-                _err(f"{readable(folder)}: not a folder")
+            if not os.path.isdir(folder):  # the same words as the app's
+                if os.path.exists(folder):
+                    name = readable(folder)
+                    _err(f"{name} is not a folder (to describe one photo: photocap caption {name})")
+                else:
+                    _err(f"no such folder: {readable(folder)}")
                 status = 1
                 continue
             info = lib.add_folder(folder, polling=args.polling)
@@ -426,7 +430,7 @@ def run_search(args: argparse.Namespace) -> int:
     for h in hits:
         print(readable(h.path))
         print(f"    {h.caption or '(no caption)'}")
-        if h.snippet and h.snippet != h.caption:
+        if h.snippet and h.snippet.replace("[", "").replace("]", "") != h.caption:  # not the caption again
             print(f"    … {h.snippet}")
     return 0
 
@@ -458,7 +462,10 @@ def _on_photo(args: argparse.Namespace, action, check: bool = True) -> int:
     with lib:
         photo = lib.photo_by_path(args.path)
         if photo is None:
-            _err(f"{readable(args.path)} is not in the library (add its folder with: photocap index FOLDER)")
+            if os.path.isdir(args.path):
+                _err(f"{readable(args.path)} is a folder: name one photo in it")
+            else:
+                _err(f"{readable(args.path)} is not in the library (add its folder with: photocap index FOLDER)")
             return 1
         return action(lib, photo)
 
@@ -492,7 +499,7 @@ def _show(args: argparse.Namespace, detail) -> int:
         return 0
     review = " (needs review)" if detail.needs_review else ""
     print(readable(detail.path))
-    print(f"  status:  {detail.status}" + (f" ({detail.error})" if detail.error else ""))
+    print(f"  status:  {detail.status}" + (f": {detail.error}" if detail.error else ""))
     print(f"  caption: {detail.caption or '(none yet)'}")
     if detail.caption_source:
         model = f", model {detail.caption_model}" if detail.caption_model else ""
@@ -506,7 +513,8 @@ def _show(args: argparse.Namespace, detail) -> int:
         f"taken {detail.taken_at:%Y-%m-%d %H:%M}" if detail.taken_at else None,
         detail.camera,
     ]
-    print("  photo:   " + ", ".join(m for m in meta if m))
+    if any(meta):  # nothing is known of a file that could not be read
+        print("  photo:   " + ", ".join(m for m in meta if m))
     if len(detail.history) > 1:
         print("  history:")
         for rec in reversed(detail.history):

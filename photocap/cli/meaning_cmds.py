@@ -13,6 +13,7 @@ import os
 from dataclasses import asdict
 
 from photocap.cli.library_cmds import _err, _open
+from photocap.filenames import json_path, readable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,13 +53,13 @@ def run_similar(args: argparse.Namespace) -> int:
         hits = lib.similar_photos(photo.id, args.limit) if photo is not None else None
         if hits is None:
             if not os.path.isfile(args.photo):
-                _err(f"{args.photo}: no such photo")
+                _err(f"{readable(args.photo)}: no such photo")
                 return 1
             try:
                 feature_id, feature = _feature_of_file(args.photo)
             except Exception as exc:
                 reason = getattr(exc, "reason", None) or f"{exc.__class__.__name__}: {exc}"
-                _err(f"{args.photo}: cannot read this photo ({reason})")
+                _err(f"{readable(args.photo)}: cannot read this photo ({reason})")
                 return 1
             hits = [
                 h
@@ -66,7 +67,7 @@ def run_similar(args: argparse.Namespace) -> int:
                 if photo is None or h.photo_id != photo.id
             ][: args.limit]
     if args.json:
-        rows = [asdict(h) | {"similarity": round(1.0 - h.rank, 4)} for h in hits]
+        rows = [asdict(h) | json_path(h.path) | {"similarity": round(1.0 - h.rank, 4)} for h in hits]
         for row in rows:
             del row["rank"], row["snippet"]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -75,6 +76,6 @@ def run_similar(args: argparse.Namespace) -> int:
         _err("no similar photos yet (photos are compared once they have been described: photocap index FOLDER)")
         return 1
     for h in hits:
-        print(f"{1.0 - h.rank:.2f}  {h.path}")
+        print(f"{1.0 - h.rank:.2f}  {readable(h.path)}")
         print(f"      {h.caption or '(no caption)'}")
     return 0

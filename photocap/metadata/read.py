@@ -63,6 +63,8 @@ _JUNK = {
     "minolta digital camera",
     "kodak digital still camera",
     "default",
+    "x-default",  # an XMP language tag written as the text (KDE's Kite and ColorfulCups wallpapers)
+    'lang="x-default"',  # exiv2's way of printing an empty language alternative
     "camera",
     "image",
     "picture",

@@ -84,6 +84,39 @@ def test_help_lists_the_app_usage_and_the_commands(flag, capsys, app_calls):
     assert app_calls == []
 
 
+@pytest.mark.parametrize("command", ["caption", "index", "search", "library", "similar"])
+def test_a_commands_help_names_the_command(command, capsys, app_calls):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"])
+    assert exit_.value.code == 0
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage.startswith(f"usage: photocap {command} ")
+    assert "(the app)" not in usage
+
+
+@pytest.mark.parametrize("command, needs", [("search", "QUERY"), ("library", "ACTION"), ("similar", "PHOTO")])
+def test_a_command_missing_an_argument_says_which_command(command, needs, capsys, app_calls):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"photocap {command}: error: the following arguments are required: {needs}" in err
+    assert "(the app)" not in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["index", "--no-such-option"], ["export", "--source", "user", "imported"], ["library", "check", "-x"]]
+)
+def test_an_unknown_argument_is_refused_with_the_commands_usage(argv, capsys, app_calls):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: photocap {argv[0]} ")
+    assert f"photocap {argv[0]}: error: unrecognized arguments: {argv[-1]}" in err
+    assert "(the app)" not in err
+
+
 def test_version(capsys):
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"photocap {__version__}"

@@ -40,6 +40,28 @@ def test_index_no_caption_does_not_import_torch(tmp_path, photo_dir):
         assert lib.count_photos() == 1
 
 
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path, photo_dir):
+    """``photocap search dog | head -1``: the reader leaves early; no traceback, the shell's SIGPIPE status."""
+    for name in ("dog.jpg", "dog2.jpg"):
+        make_photo(photo_dir / name)
+    db = tmp_path / "lib.sqlite"
+    with open_library(db) as lib:
+        lib.scan(lib.add_folder(photo_dir).id)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "photocap", "search", "dog", "--words-only", "--library", str(db)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in proc.stderr and b"Broken pipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
+
+
 def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_path, photo_dir):
     """``photocap search`` reads a current library with plain sqlite3 (photocap.library.reader):
     a word search loads no SQLAlchemy, numpy or torch; one by meaning adds numpy, not torch."""
@@ -93,6 +115,7 @@ def test_index_captions_search_edit_show(capsys, tmp_path, photo_dir):
     assert code == 0
     code, out, _ = run(capsys, "search", "kite", "--library", db)
     assert code == 0 and out.splitlines()[0] == target
+    assert out.splitlines()[1:] == ["    a red kite in the sky"]  # a match in the caption: no "… a red [kite]…"
     code, out, _ = run(capsys, "show", target, "--json", "--library", db)
     shown = json.loads(out)
     assert shown["caption"] == "a red kite in the sky" and shown["caption_source"] == "user"
@@ -116,12 +139,18 @@ def test_friendly_errors(capsys, tmp_path, photo_dir):
     assert code == 0
     code, _, err = run(capsys, "edit", str(photo_dir / "nope.jpg"), "x", "--library", db)
     assert code == 1 and "not in the library" in err
+    make_photo(photo_dir / "one.jpg")
+    code, _, err = run(capsys, "index", str(photo_dir / "one.jpg"), "--no-caption", "--library", db)
+    one = photo_dir / "one.jpg"
+    assert code == 1 and err == f"photocap: {one} is not a folder (to describe one photo: photocap caption {one})\n"
+    code, _, err = run(capsys, "show", str(photo_dir), "--library", db)  # its folder is in the library
+    assert code == 1 and err == f"photocap: {photo_dir} is a folder: name one photo in it\n"
     code, _, err = run(capsys, "search", "AND (", "--library", db)
     assert code == 1 and "no photos found" in err
     code, out, _ = run(capsys, "search", '"', "--json", "--library", db)
     assert code == 0 and json.loads(out) == []
     code, _, err = run(capsys, "index", str(tmp_path / "missing-folder"), "--no-caption", "--library", db)
-    assert code == 1 and "not a folder" in err
+    assert code == 1 and err == f"photocap: no such folder: {tmp_path / 'missing-folder'}\n"
 
 
 def test_index_watch_follows_changes_until_ctrl_c(tmp_path, photo_dir):
@@ -268,3 +297,9 @@ def test_index_lists_each_unreadable_file_with_its_reason_and_quiet_hides_them(c
     assert code == 0 and "1 unreadable" in out and "photocap: " not in err
     with open_library(tmp_path / "b.sqlite") as lib:  # quiet hides the list, the library keeps it
         assert {p.path for p in lib.problems()} == {f"{photo_dir}/dangling.jpg", f"{photo_dir}/notes.jpg"}
+    code, out, _ = run(capsys, "show", str(photo_dir / "notes.jpg"), "--library", str(tmp_path / "b.sqlite"))
+    assert code == 0 and out.splitlines() == [
+        f"{photo_dir}/notes.jpg",
+        f"  status:  error: {NOT_AN_IMAGE}",  # nothing else is known of it: no empty "photo:" line
+        "  caption: (none yet)",
+    ]

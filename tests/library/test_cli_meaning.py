@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 
 import numpy as np
 
@@ -41,6 +43,21 @@ def test_similar_lists_photos_most_alike_first(capsys, tmp_path, photo_dir):
     assert rows[0]["similarity"] > rows[1]["similarity"] and rows[0]["caption"] == "photo b"
     code, out, _ = run(capsys, "similar", str(photo_dir / "c.jpg"), "--library", db)
     assert code == 0 and out.splitlines()[0].endswith("d.jpg") and "photo d" in out
+
+
+def test_similar_prints_any_file_name_on_one_line(capsys, tmp_path, photo_dir):
+    """As search does: U+FFFD for a byte that is not UTF-8, a newline as \\n; --json adds the exact bytes."""
+    db = _library_with_features(tmp_path, photo_dir)
+    os.rename(photo_dir / "b.jpg", os.fsencode(photo_dir) + b"/caf\xe9\nb.jpg")
+    assert run(capsys, "index", str(photo_dir), "--no-caption", "--library", db)[0] == 0  # the move is seen
+    code, out, err = run(capsys, "similar", str(photo_dir / "a.jpg"), "--limit", "1", "--library", db)
+    assert code == 0, err
+    assert out.splitlines()[0].endswith(f"{photo_dir}/caf\ufffd\\nb.jpg") and len(out.splitlines()) == 2
+    code, out, _ = run(capsys, "similar", str(photo_dir / "a.jpg"), "--limit", "1", "--json", "--library", db)
+    (row,) = json.loads(out)
+    assert base64.b64decode(row["path_base64"]) == os.fsencode(photo_dir) + b"/caf\xe9\nb.jpg"
+    code, _, err = run(capsys, "similar", str(photo_dir / "no\nsuch.jpg"), "--library", db)
+    assert code == 1 and err == f"photocap: {photo_dir}/no\\nsuch.jpg: no such photo\n"
 
 
 def test_similar_says_what_is_wrong_in_one_line(capsys, tmp_path, photo_dir):

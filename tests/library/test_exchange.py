@@ -89,6 +89,10 @@ def test_import_refuses_files_that_are_not_exports(capsys, tmp_path):
     bad.write_text("{ nope")
     code, _, err = run(capsys, "import", "--library", str(tmp_path / "x.sqlite"), str(bad))
     assert code == 1 and "not valid JSON" in err
+    code, _, err = run(capsys, "import", "--library", str(tmp_path / "x.sqlite"), str(tmp_path / "nope.csv"))
+    assert code == 1 and err == f"photocap: cannot read {tmp_path / 'nope.csv'}: no such file\n"
+    code, _, err = run(capsys, "import", "--library", str(tmp_path / "x.sqlite"), str(tmp_path))
+    assert code == 1 and err == f"photocap: cannot read {tmp_path}: a folder, not a file\n"
 
 
 def test_export_xmp_writes_sidecars_other_apps_read(capsys, tmp_path, photo_dir):

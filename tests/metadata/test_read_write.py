@@ -156,6 +156,17 @@ def test_camera_junk_is_ignored(tmp_path, junk):
     assert read_descriptions(photo).description is None
 
 
+def test_a_language_tag_written_as_the_description_is_ignored(tmp_path):
+    """KDE's Kite wallpaper says dc:description "x-default" (the language tag, not a text)."""
+    photo = _photo(tmp_path / "kite.jpg")
+    (tmp_path / "kite.jpg.xmp").write_text(
+        LIGHTROOM_SIDECAR.replace("Fog over the pier at dawn", "x-default"), encoding="utf-8"
+    )
+    found = read_descriptions(photo)
+    assert found.description is None
+    assert found.keywords == ["Pier"]  # the rest of the sidecar still counts
+
+
 def test_junk_rule_keeps_real_sentences():
     assert not is_junk("Canon of Pachelbel played at the wedding")
     assert not is_junk("Dog")

@@ -117,7 +117,7 @@ def test_missing_folder_and_garbage_files(tmp_path):
         load_rgb(junk)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
-    with pytest.raises(UnsupportedFormat):
+    with pytest.raises(UnsupportedFormat, match=r"the file is empty \(0 bytes\)"):
         load_rgb(empty)
 
 

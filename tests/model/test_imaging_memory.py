@@ -271,6 +271,7 @@ ALLOWED_REASONS = {
     "not a regular file (a device, pipe or socket)",
     "a link that points to itself (link loop)",
     "not an image, or a format photocap can't read",
+    "the file is empty (0 bytes)",
     "the file is cut short (truncated)",
     "the image data is damaged",
 }
@@ -308,7 +309,7 @@ def _broken_files(tmp_path) -> dict[str, str | None]:
     (tmp_path / "signature.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     expect.update(
         {
-            "empty.png": "not an image, or a format photocap can't read",
+            "empty.png": "the file is empty (0 bytes)",
             "notes.jpg": "not an image, or a format photocap can't read",
             "signature.png": None,
         }

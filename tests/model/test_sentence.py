@@ -59,6 +59,14 @@ def test_queries_lose_their_operators(embedder):
     assert embed_query(embedder, "kitty*").shape == (DIM,)
 
 
+def test_any_typed_text_is_embedded_as_the_word_search_reads_it(embedder):
+    latin1 = b"caf\xe9 au lait".decode("utf-8", "surrogateescape")  # a Latin-1 terminal's argument
+    assert query_text(latin1) == "café au lait"
+    np.testing.assert_allclose(embed_query(embedder, latin1), embed_query(embedder, "café au lait"), atol=1e-6)
+    assert query_text("cat\x00\x01\ud800dog") == "cat dog"
+    assert embed_query(embedder, "\udcff\x00").shape == (DIM,)  # U+00FF "ÿ" is a letter: embedded, no error
+
+
 def test_a_broken_model_file_is_refused_with_a_message(tmp_path):
     bad = tmp_path / "model.zip"
     bad.write_bytes(b"not a zip")

@@ -89,6 +89,10 @@ def test_search_by_meaning_and_similar_photos_from_the_menu(qtbot, make_window, 
     assert grid_ids(window)[0] == ids[3]
     assert ids[4] not in grid_ids(window)
     assert "for “cat”" in window.page.header.subtitle.text()
+    from photocap.ui.item_models.photo_grid import SnippetRole
+
+    found = window.grid_model.index(window.grid_model.row_of(ids[3]))
+    assert found.data(SnippetRole) is None  # found by meaning: no second line repeating the caption
 
     # right-click a photo: the menu; "Similar Photos" lists it first, then the others by likeness
     with qtbot.waitSignal(window.grid_model.loaded, timeout=10_000):

@@ -162,6 +162,38 @@ def test_settings_round_trip_and_dialog(qtbot, app):
     assert out.cache_limit_mb == 2048
 
 
+def test_settings_dialog_fits_a_laptop_screen_without_squeezing_a_group(qtbot, app):
+    """1366x768 leaves about 700 px for a dialog; one column of groups was ~1000 px tall, and a
+    screen too short for it squeezed the folder list under its buttons."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QGroupBox, QPushButton
+
+    from photocap.library.values import SETTING_WRITE_SIDECARS
+    from photocap.ui.views.settings_dialog import SettingsDialog
+
+    long = "/media/me/Backup disk 2019/Family photos/2019-08 Summer holiday in Denmark/Hvide Sande"
+    folders = [
+        SimpleNamespace(id=1, path="/home/me/Pictures/Travel", photo_count=11, status="ok"),
+        SimpleNamespace(id=2, path=long, photo_count=250, status="ok"),
+    ]
+    dialog = SettingsDialog(AppSettings(), folders, library_settings={SETTING_WRITE_SIDECARS: False})
+    qtbot.addWidget(dialog)
+    hint = dialog.sizeHint()
+    assert hint.height() <= 700 and hint.width() <= 1300
+    dialog.resize(hint)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    groups = dialog.findChildren(QGroupBox)
+    assert {g.title() for g in groups} >= {"Captioning", "Watched folders", "Captions and other apps"}
+    for group in groups:
+        assert group.height() >= group.minimumSizeHint().height(), group.title()
+    assert not dialog.folders.horizontalScrollBar().isVisible()  # a long path is shortened in its middle
+    assert dialog.folders.item(1).toolTip() == long
+    buttons = dialog.folders.parent().findChildren(QPushButton)  # Add…, Remove, Rescan
+    assert dialog.folders.geometry().bottom() < min(b.geometry().top() for b in buttons)
+
+
 def test_about_lists_qt_torch_and_device(qtbot, app):
     from photocap.ui.jobs.model_work import EngineInfo
     from photocap.ui.views.about import AboutDialog

@@ -29,7 +29,7 @@ from PySide6.QtGui import QImage, QPixmap
 from photocap.ui.jobs.lanes import Job
 from photocap.ui.jobs.library_service import LibraryService
 from photocap.ui.jobs.thumbnails import ThumbnailLoader
-from photocap.ui.text import plain_tooltip, query_terms, word_matches
+from photocap.ui.text import marked_runs, plain_tooltip, query_terms, word_matches
 
 if TYPE_CHECKING:
     from photocap.library.records import PhotoSummary
@@ -227,6 +227,8 @@ class PhotoGridModel(QStringListModel):
             snippet = self._snippets.get(pid)
             if not snippet or summary is None or not self.terms:
                 return None
+            if not any(matched for _, matched in marked_runs(snippet)):
+                return None  # found by meaning alone: the snippet is the caption again, no word matched
             caption_words = (summary.caption or "").split()
             return None if any(word_matches(w, self.terms) for w in caption_words) else snippet
         if role == Qt.ItemDataRole.DecorationRole:

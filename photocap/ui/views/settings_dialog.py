@@ -1,4 +1,4 @@
-"""Settings: device, beam width, caption length, thumbnail size, theme, watched folders,
+"""Settings: device, beam width, caption length, thumbnail size, theme, cache size, watched folders,
 library location (takes effect on restart). Folder changes are asked for through signals;
 the dialog itself never touches the library."""
 
@@ -66,6 +66,14 @@ class SettingsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 18, 20, 16)
         lay.setSpacing(12)
+        # two columns, so that the dialog fits a 1366x768 laptop screen (one column was ~1000 px tall)
+        columns = QHBoxLayout()
+        columns.setSpacing(16)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        for column in (left, right):
+            column.setSpacing(12)
+            columns.addLayout(column, 1)
+        lay.addLayout(columns)
 
         captions = QGroupBox("Captioning")
         form = QFormLayout(captions)
@@ -85,7 +93,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Beam width", self.beam)
         form.addRow("Longest caption", self.max_len)
-        lay.addWidget(captions)
+        left.addWidget(captions)
 
         look = QGroupBox("Appearance")
         form2 = QFormLayout(look)
@@ -109,13 +117,16 @@ class SettingsDialog(QDialog):
         form2.addRow("Thumbnail size", self.thumb)
         form2.addRow("Theme", self.theme)
         form2.addRow("Cache size", self.cache_limit)
-        lay.addWidget(look)
+        left.addWidget(look)
+        left.addStretch(1)
 
         watched = QGroupBox("Watched folders")
         v = QVBoxLayout(watched)
         self.folders = QListWidget()
         self.folders.setObjectName("FolderList")
         self.folders.setMinimumHeight(110)
+        self.folders.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long path keeps its name and count
+        self.folders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         v.addWidget(self.folders)
         row = QHBoxLayout()
         add, remove, rescan = QPushButton("Add…"), QPushButton("Remove"), QPushButton("Rescan")
@@ -126,7 +137,7 @@ class SettingsDialog(QDialog):
             row.addWidget(b)
         row.addStretch(1)
         v.addLayout(row)
-        lay.addWidget(watched)
+        right.addWidget(watched, 1)
         self.set_folders(folders)
 
         self._library_settings = dict(library_settings or {})
@@ -144,7 +155,7 @@ class SettingsDialog(QDialog):
             note.setObjectName("CaptionHint")
             note.setWordWrap(True)
             v2.addWidget(note)
-            lay.addWidget(md)
+            right.addWidget(md)
 
         where = QGroupBox("Library location")
         h = QHBoxLayout(where)
@@ -170,6 +181,7 @@ class SettingsDialog(QDialog):
         for f in folders:
             text = f"{readable(f.path)}    ·  {f.photo_count:,} photos" + ("  (missing)" if f.status != "ok" else "")
             item = QListWidgetItem(text)
+            item.setToolTip(readable(f.path))
             item.setData(Qt.ItemDataRole.UserRole, f.id)
             self.folders.addItem(item)
 
