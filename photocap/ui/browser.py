@@ -106,8 +106,14 @@ class Browser(QObject):
         self.meaning = meaning
         self.model.meaning = meaning
         meaning.ready.connect(lambda _m: self._query() if self.search_text.strip() else None)
+        meaning.pass_done.connect(self._on_vectors_stored)
         self.library.caption_saved.connect(lambda *_: meaning.kick())
         self.captions.idle.connect(lambda _s: meaning.kick())
+
+    def _on_vectors_stored(self, n: int) -> None:
+        """Photos can now be found by meaning that could not before: a search shown is run again."""
+        if n and self.search_text.strip() and self.model.similar_to is None:
+            self.model.refresh()
 
     def show_similar(self, photo_id: int, name: str = "") -> None:
         self._similar_name = name
@@ -150,6 +156,12 @@ class Browser(QObject):
             if n >= self.model.search_limit:
                 sub = f"first {n:,} matches for “{words}”"
             empty = f"No photo matches “{words}”.\nTry fewer or other words."
+            if self.meaning is not None and self.meaning.loading:  # searched by words only, meaning follows
+                sub += " by their words; by meaning in a moment"
+                empty = (
+                    f"Nothing found by the words “{words}” yet.\n"
+                    "Search by meaning is getting ready: what it finds will appear here."
+                )
         else:
             sub = f"{n:,} photo{'s' if n != 1 else ''}"
             empty = {

@@ -152,3 +152,36 @@ def test_a_missing_sentence_model_is_said_in_one_line_and_search_keeps_to_words(
         assert "Traceback" not in caplog.text and "search by meaning is off" in caplog.text
     finally:
         service.shutdown()
+
+
+def test_a_search_typed_while_the_sentence_model_loads_says_meaning_follows(qtbot, make_window, photos, monkeypatch):
+    """Typed before search by meaning is ready: the words find nothing, and the window says that
+    meaning is on its way (not "no photo matches"); once the model is ready the search is run again
+    and finds the photo by meaning."""
+    from photocap.ui.jobs import meaning as meaning_jobs
+
+    release = threading.Event()
+    real_load = meaning_jobs._load
+
+    def slow_load(ctx, loader):
+        assert release.wait(60), "the test never let the model load"
+        return real_load(ctx, loader)
+
+    monkeypatch.setattr(meaning_jobs, "_load", slow_load)
+    window = make_window()
+    add_folder_and_wait(qtbot, window, photos, 6)
+    wait_captioned(qtbot, window, 6)
+    ids = grid_ids(window)
+    with qtbot.waitSignal(window.library.caption_saved, timeout=10_000):
+        window.library.save_caption(ids[3], "a kitten asleep on the sofa")
+    assert window.meaning.loading and window.meaning.model_id is None
+    with qtbot.waitSignal(window.grid_model.loaded, timeout=10_000):
+        qtbot.keyClicks(window.page.header.search, "cat ")
+    assert grid_ids(window) == []
+    assert "by meaning in a moment" in window.page.header.subtitle.text()
+    assert "Search by meaning is getting ready" in window.page.grid.empty_message
+    with qtbot.waitSignal(window.meaning.ready, timeout=60_000):
+        release.set()
+    qtbot.waitUntil(lambda: ids[3] in grid_ids(window), timeout=60_000)  # embedded, then searched again
+    assert not window.meaning.loading
+    assert "by meaning in a moment" not in window.page.header.subtitle.text()

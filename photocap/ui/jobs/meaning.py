@@ -59,6 +59,7 @@ class MeaningService(QObject):
         self._loader = loader  # made and used on the lane's thread only
         self.library = None
         self.model_id: str | None = None
+        self.loading = False  # the sentence model is being made: searches by meaning follow when it is ready
         self._pass: Job | None = None
         self._again = False
 
@@ -67,11 +68,17 @@ class MeaningService(QObject):
             return None
         job = Job("load sentence model", _load, self._loader)
         job.result.connect(self._on_ready)
-        job.failed.connect(self.failed)
+        job.failed.connect(self._on_failed)
+        self.loading = True
         return self.lane.submit(job)
+
+    def _on_failed(self, why: str) -> None:
+        self.loading = False
+        self.failed.emit(why)
 
     def _on_ready(self, model_id: str) -> None:
         self.model_id = model_id
+        self.loading = False
         self.ready.emit(model_id)
         self.kick()
 
