@@ -316,10 +316,17 @@ def _newest_unfiltered(conn, match: str, want: int):
         "ORDER BY rank, rowid LIMIT ?",
         (match, floor, fetch) if floor is not None else (match, fetch),
     ).fetchall()
-    rows = _with_paths(conn, scored, include_missing=False)
-    if len(rows) < want and len(scored) == fetch:
+    gone = missing_among(conn, [pid for pid, _ in scored])
+    present = [(pid, rank) for pid, rank in scored if pid not in gone]
+    if len(present) < want and len(scored) == fetch:
         return floor, None  # many missing photos among them: let SQL do it
-    return floor, rows
+    return floor, _with_paths(conn, present[:want], include_missing=True)
+
+
+def missing_among(conn, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are missing photos, from the status index alone (no row is read)."""
+    sql = f"SELECT id FROM photos WHERE status = ? AND id IN ({id_list(ids)})"
+    return {r[0] for r in conn.execute(sql, (STATUS_MISSING,))} if ids else set()
 
 
 def _newest_filtered(conn, match: str, filters: PhotoFilter):
