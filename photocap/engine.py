@@ -71,13 +71,13 @@ class CaptionEngine:
     @classmethod
     def create(
         cls,
-        model_path: str | os.PathLike | None = None,
+        model_path: str | os.PathLike[str] | None = None,
         device: str = "auto",
         beam: int = 3,
         max_len: int = 20,
         batch_size: int = 16,
         encoder: str = DEFAULT_ENCODER,
-        encoder_weights: str | os.PathLike | None = "default",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> CaptionEngine:
         """With ``model_path`` a trained captioner; without, a tagger that describes photos by tags."""
         if model_path:
@@ -118,7 +118,7 @@ class CaptionEngine:
         size = self.captioner.preprocess.size
         self.describe_images([Image.new("RGB", (size, size), (128, 128, 128))])
 
-    def attention(self, path: str | os.PathLike, text: str):
+    def attention(self, path: str | os.PathLike[str], text: str):
         """Per-word attention maps of ``text`` over the photo at ``path`` (attention models only).
 
         Returns (words, maps ``(n_words, grid_h, grid_w)``) or None; raises ImageError for a bad file.
@@ -132,7 +132,7 @@ class CaptionEngine:
         return self.captioner.describe(images, beam=self.beam, max_len=self.max_len)
 
     def caption_paths(
-        self, paths: Iterable[str | os.PathLike], should_stop: Callable[[], bool] | None = None
+        self, paths: Iterable[str | os.PathLike[str]], should_stop: Callable[[], bool] | None = None
     ) -> Iterator[CaptionItem]:
         """Yield one :class:`CaptionItem` per path, in input order.
 

@@ -412,8 +412,8 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     CIDEr against the user's captions) and on some photos nobody edited (today's caption vs new)."""
     from photocap.engine import CaptionEngine
     from photocap.library.db import open_library
-    from photocap.library.schema import AUTOMATIC_SOURCES
     from photocap.library.search import PhotoFilter
+    from photocap.library.values import AUTOMATIC_SOURCES
     from trainer.metrics import score_captions
 
     lib = open_library(library_path)

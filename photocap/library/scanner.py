@@ -40,8 +40,9 @@ from sqlalchemy.exc import OperationalError, StatementError
 from photocap.filenames import one_line, os_reason, special_file
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
-from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
+from photocap.library.schema import Folder, Photo, utcnow
 from photocap.library.schema import Problem as ProblemRow
+from photocap.library.values import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING
 
 if TYPE_CHECKING:
     from photocap.library.library import Library

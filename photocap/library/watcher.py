@@ -43,7 +43,8 @@ from watchdog.observers.polling import PollingObserver
 from photocap import metadata
 from photocap.library import photos, scanner
 from photocap.library.records import ScanReport
-from photocap.library.schema import FOLDER_MISSING, Folder
+from photocap.library.schema import Folder
+from photocap.library.values import FOLDER_MISSING
 
 if TYPE_CHECKING:
     from photocap.library.library import Library

