@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,23 +47,22 @@ class Calibration:
     calibrated_on: int = 0  # how many held-out captions/photos set it
     version: int = VERSION
 
-    def to_meta(self) -> dict:
+    def to_meta(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_meta(cls, meta: dict | None) -> Calibration | None:
+    def from_meta(cls, meta: dict[str, Any] | None) -> Calibration | None:
         """The calibration stored in a model's metadata, or None (unknown or absent: no fall-back)."""
         raw = (meta or {}).get(META_KEY)
         if not isinstance(raw, dict) or raw.get("version") != VERSION:
             return None
         try:
-            return cls(
-                **{
-                    k: (int(v) if k in ("calibrated_on", "version") else float(v))
-                    for k, v in raw.items()
-                    if k in cls.__dataclass_fields__
-                }
-            )
+            values: dict[str, Any] = {
+                k: (int(v) if k in ("calibrated_on", "version") else float(v))
+                for k, v in raw.items()
+                if k in cls.__dataclass_fields__
+            }
+            return cls(**values)
         except (TypeError, ValueError):
             return None
 
