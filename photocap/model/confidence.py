@@ -24,6 +24,7 @@ Models without a calibration (trained on COCO, say) are never overruled.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -111,7 +112,9 @@ def choose_prototypes(pooled: torch.Tensor, limit: int = MAX_PROTOTYPES, seed: i
     return x.half().contiguous()
 
 
-def calibrate(held_out_distance: np.ndarray, held_out_logprob: np.ndarray) -> Calibration:
+def calibrate(
+    held_out_distance: Sequence[float] | np.ndarray, held_out_logprob: Sequence[float] | np.ndarray
+) -> Calibration:
     """Thresholds from familiar examples: the held-out photos' (and the taught photos'
     leave-one-out) distances, and the held-out captions' mean log-probabilities.
 
