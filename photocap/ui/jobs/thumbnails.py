@@ -75,7 +75,8 @@ def load_thumbnail(path: str, size: int) -> QImage:
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        if img.save(str(tmp), b"JPEG", 88):
+        # PySide6 6.11 runs this only with the format as str (bytes: ValueError), though its stub says bytes
+        if img.save(str(tmp), "JPEG", 88):  # type: ignore[call-overload]
             os.replace(tmp, target)
     return img
 
