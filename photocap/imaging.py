@@ -306,7 +306,7 @@ def _open(path: str | Path) -> ImageFile.ImageFile:
         error = _decode_error(p, exc, fh)
         fh.close()
         raise error from exc
-    im._photocap_file = fh  # type: ignore[attr-defined]  # Pillow's Image has no field for it: the file rides along
+    im._photocap_file = fh  # type: ignore[attr-defined]  # Pillow's Image has no field for the file we opened
     w, h = im.size
     if w <= 0 or h <= 0:
         _close(im)
@@ -832,7 +832,7 @@ def exif_without_decoding(im: Image.Image) -> Image.Exif | None:
     refuses to run, so no format's plugin can decode behind our back (Pillow's PNG plugin
     decodes the whole image to look for EXIF stored after the pixels: 719 MB for a 524 KB
     PNG; we walk the chunks instead). None when the EXIF is broken or absent."""
-    im.load = _refuse_decode  # type: ignore[method-assign]
+    im.load = _refuse_decode  # type: ignore[method-assign]  # on purpose, for this one read (restored below)
     try:
         fh = getattr(im, "_photocap_file", None)
         if im.format == "PNG" and "exif" not in im.info and fh is not None:
