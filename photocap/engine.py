@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 # Before torch loads (photocap.model imports it): OpenMP worker threads sleep at barriers
 # instead of spinning. The engine decodes JPEGs on other threads while the model runs;
@@ -28,6 +28,10 @@ from photocap import imaging
 from photocap.model import Captioner, Description
 from photocap.model.encoders import DEFAULT_ENCODER
 from photocap.prefetch import Prefetcher
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +75,13 @@ class CaptionEngine:
     @classmethod
     def create(
         cls,
-        model_path: str | os.PathLike | None = None,
+        model_path: str | os.PathLike[str] | None = None,
         device: str = "auto",
         beam: int = 3,
         max_len: int = 20,
         batch_size: int = 16,
         encoder: str = DEFAULT_ENCODER,
-        encoder_weights: str | os.PathLike | None = "default",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> CaptionEngine:
         """With ``model_path`` a trained captioner; without, a tagger that describes photos by tags."""
         if model_path:
@@ -90,11 +94,11 @@ class CaptionEngine:
     def model_id(self) -> str:
         return self.captioner.model_id
 
-    def _load(self, path: str):
+    def _load(self, path: str) -> Image.Image:
         pre = self.captioner.preprocess
         return imaging.load_for_model(path, pre.size, pre.resize, budget=self.memory_budget)
 
-    def _load_version(self, path: str):
+    def _load_version(self, path: str) -> tuple[Image.Image, tuple[int, int]]:
         """The decoded photo and the file version it came from (stat before and after decoding)."""
         try:
             before = os.stat(path)
@@ -118,7 +122,7 @@ class CaptionEngine:
         size = self.captioner.preprocess.size
         self.describe_images([Image.new("RGB", (size, size), (128, 128, 128))])
 
-    def attention(self, path: str | os.PathLike, text: str):
+    def attention(self, path: str | os.PathLike[str], text: str) -> tuple[list[str], np.ndarray] | None:
         """Per-word attention maps of ``text`` over the photo at ``path`` (attention models only).
 
         Returns (words, maps ``(n_words, grid_h, grid_w)``) or None; raises ImageError for a bad file.
@@ -127,13 +131,13 @@ class CaptionEngine:
             return None
         return self.captioner.attend(self._load(str(path)), text, self.max_len)
 
-    def describe_images(self, images: list) -> list[Description]:
+    def describe_images(self, images: Sequence[Image.Image]) -> list[Description]:
         """Describe already-loaded, already-sized RGB images (one batch)."""
         return self.captioner.describe(images, beam=self.beam, max_len=self.max_len)
 
     def caption_paths(
-        self, paths: Iterable[str | os.PathLike], should_stop: Callable[[], bool] | None = None
-    ) -> Iterator[CaptionItem]:
+        self, paths: Iterable[str | os.PathLike[str]], should_stop: Callable[[], bool] | None = None
+    ) -> Generator[CaptionItem, None, None]:
         """Yield one :class:`CaptionItem` per path, in input order.
 
         Decoding runs ahead by about two batches on a thread pool; the model describes
@@ -145,14 +149,14 @@ class CaptionEngine:
             decoded = decoder.map((str(Path(p)) for p in paths), ahead=lookahead)
             try:
                 while True:
-                    batch: list[tuple[str, Any, tuple[int, int]]] = []
+                    batch: list[tuple[str, Image.Image, tuple[int, int]]] = []
                     failed: list[CaptionItem] = []
                     for loaded in decoded:
-                        if loaded.error is None:
-                            image, version = loaded.value  # type: ignore[misc]
-                            batch.append((loaded.item, image, version))
-                        else:
+                        if loaded.error is not None:
                             failed.append(CaptionItem(loaded.item, error=self._reason(loaded.item, loaded.error)))
+                        elif loaded.value is not None:  # (always, when loading did not fail)
+                            image, version = loaded.value
+                            batch.append((loaded.item, image, version))
                         if len(batch) >= self.batch_size:
                             break
                     else:

@@ -87,7 +87,7 @@ class NotRegularFile(OSError):
 def os_reason(exc: OSError) -> str:
     """Why the OS refused, in photocap's words (one short line)."""
     if isinstance(exc, NotRegularFile):
-        return exc.strerror
+        return exc.strerror or exc.what
     code = exc.errno
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
         return "permission denied"

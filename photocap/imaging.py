@@ -288,7 +288,7 @@ def _open_file(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def _open(path: str | Path) -> Image.Image:
+def _open(path: str | Path) -> ImageFile.ImageFile:
     """The photo opened (header read, no pixels decoded); its file closes with ``_close``."""
     p = Path(path)
     fh = _open_file(p)
@@ -308,7 +308,7 @@ def _open(path: str | Path) -> Image.Image:
         error = _decode_error(p, exc, fh)
         fh.close()
         raise error from exc
-    im._photocap_file = fh  # type: ignore[attr-defined]
+    im._photocap_file = fh  # type: ignore[attr-defined]  # Pillow's Image has no field for the file we opened
     w, h = im.size
     if w <= 0 or h <= 0:
         _close(im)
@@ -517,9 +517,10 @@ class _PngLayout:
     row_bytes: int  # per row, without the filter byte
     stride: int  # bytes per pixel as the filters count them (at least 1)
     rawmode: str
+    file: BinaryIO  # the open file (see _open)
 
 
-def _png_layout(im: Image.Image) -> _PngLayout | None:
+def _png_layout(im: ImageFile.ImageFile) -> _PngLayout | None:
     """How the rows of a PNG that can be streamed are laid out; None for one that cannot."""
     fh = getattr(im, "_photocap_file", None)
     if im.format != "PNG" or fh is None or im.info.get("interlace") or not im.tile:
@@ -536,7 +537,10 @@ def _png_layout(im: Image.Image) -> _PngLayout | None:
     stride = max(1, channels * depth // 8)
     if stride not in _STRIDE_TYPE:
         return None
-    return _PngLayout(width, height, (width * channels * depth + 7) // 8, stride, im.tile[0][3])
+    rawmode = im.tile[0][3]
+    if not isinstance(rawmode, str):
+        return None
+    return _PngLayout(width, height, (width * channels * depth + 7) // 8, stride, rawmode, fh)
 
 
 def _png_pixel_data(fh: BinaryIO) -> Iterator[bytes]:
@@ -566,7 +570,7 @@ def _png_pixel_data(fh: BinaryIO) -> Iterator[bytes]:
 
 def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tuple[int, Image.Image]]:
     """(first row, strip image in the photo's own mode) for every ``rows`` rows."""
-    fh = im._photocap_file
+    fh = layout.file
     inflate = zlib.decompressobj()
     line = layout.row_bytes + 1
     stride_w = layout.row_bytes // layout.stride
@@ -616,12 +620,14 @@ def _png_strips(im: Image.Image, layout: _PngLayout, rows: int) -> Iterator[tupl
         yield y, strip
 
 
-def _stream_reduce_png(im: Image.Image, factor: int) -> Image.Image | None:
+def _stream_reduce_png(im: ImageFile.ImageFile, factor: int) -> Image.Image | None:
     """``im`` (a PNG, not yet decoded) reduced by ``factor``, decoded a strip at a time;
     None when its layout cannot be streamed."""
     layout = _png_layout(im) if factor > 1 else None
-    if layout is None:
-        return None
+    return None if layout is None else _stream_png(im, layout, factor)
+
+
+def _stream_png(im: Image.Image, layout: _PngLayout, factor: int) -> Image.Image:
     rows = max(factor, _STRIP_BYTES // max(1, layout.width * 4) // factor * factor)
     return _reduce_strips(_png_strips(im, layout, rows), im.size, im.mode, factor)
 
@@ -664,19 +670,19 @@ def load_rgb(
     try:
         full_size = im.size
         if min_size is not None and im.format == "JPEG":
-            want = (min_size, min_size) if isinstance(min_size, int) else tuple(min_size)
+            want = (min_size, min_size) if isinstance(min_size, int) else min_size
             if im.info.get("progressive") and im.width // 8 >= want[0] and im.height // 8 >= want[1]:
                 im = _open_dc_only(p, im)
             im.draft("RGB", want)
         factor = reduce_factor(im.size, min_size)
         cost = decode_cost(im, factor, full_size)
-        streamed = factor > 1 and cost > STREAM_ABOVE and _png_layout(im) is not None
-        if streamed:
+        layout = _png_layout(im) if factor > 1 and cost > STREAM_ABOVE else None
+        if layout is not None:
             cost = decode_cost(im, factor, full_size, streamed=True)
         with budget.reserve(cost):
-            if streamed:
+            if layout is not None:
                 orientation = _orientation(im)
-                small = _stream_reduce_png(im, factor)
+                small = _stream_png(im, layout, factor)
             else:
                 im.load()
                 orientation = _orientation(im)
@@ -743,7 +749,7 @@ def jpeg_dc_scans_only(data: bytes) -> bytes | None:
     return None
 
 
-def _open_dc_only(path: Path, im: Image.Image) -> Image.Image:
+def _open_dc_only(path: Path, im: ImageFile.ImageFile) -> ImageFile.ImageFile:
     """``im`` reopened from its DC scans alone, or ``im`` itself when that is not possible."""
     try:
         slim = jpeg_dc_scans_only(path.read_bytes())
@@ -828,7 +834,7 @@ def exif_without_decoding(im: Image.Image) -> Image.Exif | None:
     refuses to run, so no format's plugin can decode behind our back (Pillow's PNG plugin
     decodes the whole image to look for EXIF stored after the pixels: 719 MB for a 524 KB
     PNG; we walk the chunks instead). None when the EXIF is broken or absent."""
-    im.load = _refuse_decode  # type: ignore[method-assign]
+    im.load = _refuse_decode  # type: ignore[method-assign]  # on purpose, for this one read (restored below)
     try:
         fh = getattr(im, "_photocap_file", None)
         if im.format == "PNG" and "exif" not in im.info and fh is not None:

@@ -10,12 +10,16 @@ runs it after captioning.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photocap.library.fts import clean_text
 from photocap.model.sentence import SentenceEmbedder
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
 
 _OPERATORS = re.compile(r'(?:^|\s)-(?:"[^"]*"?|\S+)|\bOR\b|["*]')
 
@@ -36,8 +40,8 @@ def embed_query(embedder: SentenceEmbedder, typed: str) -> np.ndarray | None:
 
 
 def embed_pending(
-    library, embedder: SentenceEmbedder, should_stop: Callable[[], bool] | None = None, chunk: int = 32
-) -> Iterator[tuple[int, int]]:
+    library: Library, embedder: SentenceEmbedder, should_stop: Callable[[], bool] | None = None, chunk: int = 32
+) -> Generator[tuple[int, int], None, int]:
     """Give every photo with words a sentence vector; yields (vectors stored, photos still waiting).
 
     One chunk per step, written before the yield: stopping at any yield loses nothing. A

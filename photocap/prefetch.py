@@ -11,9 +11,10 @@ No Pillow, no torch here: ``load`` is whatever turns one path into a decoded pho
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -60,7 +61,7 @@ class Prefetcher(Generic[T, R]):
         except Exception as exc:
             return Loaded(item, error=exc)
 
-    def map(self, items: Iterable[T], ahead: int | None = None) -> Iterator[Loaded[T, R]]:
+    def map(self, items: Iterable[T], ahead: int | None = None) -> Generator[Loaded[T, R], None, None]:
         """One :class:`Loaded` per item, in order, decoding up to ``ahead`` items (default:
         twice the workers) beyond the one handed out. ``items`` is read lazily, on the
         consumer's thread, as room frees up. Closing the iterator cancels what has not
@@ -70,8 +71,8 @@ class Prefetcher(Generic[T, R]):
         pending: deque[Future[Loaded[T, R]]] = deque()
 
         def refill() -> None:
-            while len(pending) < ahead and (item := next(todo, _END)) is not _END:
-                pending.append(self._pool.submit(self._run, item))  # type: ignore[arg-type]
+            for item in itertools.islice(todo, max(0, ahead - len(pending))):
+                pending.append(self._pool.submit(self._run, item))
 
         try:
             while True:
@@ -84,6 +85,3 @@ class Prefetcher(Generic[T, R]):
         finally:
             for fut in pending:
                 fut.cancel()
-
-
-_END = object()

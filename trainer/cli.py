@@ -308,7 +308,7 @@ def cmd_finetune(a) -> int:
         opts = TeachOptions(minutes=a.minutes, device=a.device, seed=a.seed, overrides=overrides)
         return _run_events(teach(a.library, opts, _control(), resume=a.resume), a.quiet)
 
-    opts = FinetuneOptions(
+    tune = FinetuneOptions(
         out_dir=a.out or str(data_dir() / "runs" / "finetune"),
         device=a.device,
         seed=a.seed,
@@ -317,8 +317,8 @@ def cmd_finetune(a) -> int:
     )
     for arg in ("epochs", "lr", "batch_size", "encoder_lr"):
         if getattr(a, arg) is not None:
-            setattr(opts, arg, getattr(a, arg))
-    return _run_events(finetune_library(a.library, a.model, opts, _control(), a.resume, not a.no_register), a.quiet)
+            setattr(tune, arg, getattr(a, arg))
+    return _run_events(finetune_library(a.library, a.model, tune, _control(), a.resume, not a.no_register), a.quiet)
 
 
 def main(argv: list[str] | None = None) -> int:

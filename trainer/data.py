@@ -97,7 +97,8 @@ class CaptionPairs:
         pairs_of: dict[int, list[int]] = {}
         for k, i in enumerate(self.pair_image.tolist()):
             pairs_of.setdefault(i, []).append(k)
-        batches, cur = [], []
+        batches: list[np.ndarray] = []
+        cur: list[int] = []
         for i in images.tolist():
             cur.extend(pairs_of.get(i, ()))
             if len(cur) >= batch_size:
@@ -109,7 +110,7 @@ class CaptionPairs:
 
     def _bucketed(self, rng, batch_size, pool_batches: int = 50):
         order = rng.permutation(len(self))
-        batches = []
+        batches: list[np.ndarray] = []
         pool = batch_size * pool_batches
         for start in range(0, len(order), pool):
             chunk = order[start : start + pool]

@@ -122,10 +122,13 @@ def evaluate_model(
         "examples": [],
     }
     generated: dict[str, list[str]] = {}
+    decoder, vocab = captioner.decoder, captioner.vocab
+    if decoder is None or vocab is None:
+        raise ValueError(f"{captioner.model_id} has no caption decoder to evaluate (a tagger)")
     for beam in beams:
         name = "greedy" if beam <= 1 else f"beam{beam}"
         t0 = time.perf_counter()
-        hyps = generate(captioner.decoder, captioner.vocab, source, rows, beam, max_len, batch_size)
+        hyps = generate(decoder, vocab, source, rows, beam, max_len, batch_size)
         seconds = time.perf_counter() - t0
         by_path = dict(zip(paths, hyps))
         metrics = score_captions(refs, by_path, tokenizer=tokenizer, meteor=meteor)

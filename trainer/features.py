@@ -238,7 +238,6 @@ class FeatureSource:
             if missing:
                 raise ValueError(f"{len(missing)} images are not in the feature cache (first: {missing[0]})")
             self._rows = np.asarray([cache.row_of[p] for p in self.paths], dtype=np.int64)
-            self._captioner = None
         else:
             self._captioner = Captioner(encoder, device=self.device)
             self._decoder = _decoder(encoder, "photocap-images")

@@ -16,17 +16,17 @@ and registers the best model with the library as a new (inactive) model version.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from photocap.model import Captioner
 from trainer.datasets.base import CaptionDataset
 from trainer.datasets.library import load_library
-from trainer.train import BEST_FILE, BaseModel, TrainConfig, TrainControl, TrainEvent, train
+from trainer.train import BEST_FILE, BaseModel, TrainConfig, TrainControl, TrainEvent, TrainResult, train
 
 if TYPE_CHECKING:
     from photocap.library.library import Library
@@ -66,7 +66,7 @@ def grow_base(
 ) -> BaseModel:
     """Load the base model and grow its vocabulary and decoder for the words of ``captions``."""
     cap = model if isinstance(model, Captioner) else Captioner.load(model, device=device)
-    if cap.decoder is None:
+    if cap.decoder is None or cap.vocab is None:
         raise ValueError("the base model has no caption decoder to fine-tune")
     vocab, new_words = cap.vocab.extended(captions, min_count)
     cap.decoder.grow_vocab(len(vocab))
@@ -90,7 +90,7 @@ def lift_new_words(decoder, old_size: int) -> None:
 
 def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
     dc = base.decoder.config
-    network = dict(
+    network: dict[str, Any] = dict(
         decoder=dc.kind,
         embed_dim=dc.embed_dim,
         hidden_dim=dc.hidden_dim,
@@ -103,7 +103,7 @@ def finetune_config(base: BaseModel, opts: FinetuneOptions) -> TrainConfig:
         encoder=base.encoder.name,
         grid=base.encoder.grid,
     )
-    settings = {**asdict(opts), "name": opts.name or "fine-tuned on my captions"}
+    settings: dict[str, Any] = {**asdict(opts), "name": opts.name or "fine-tuned on my captions"}
     return TrainConfig(**settings, **network, log_every=5)
 
 
@@ -113,7 +113,7 @@ def finetune(
     opts: FinetuneOptions | None = None,
     control: TrainControl | None = None,
     resume: bool = False,
-) -> Iterator[TrainEvent]:
+) -> Generator[TrainEvent, None, TrainResult | None]:
     """Fine-tune ``model`` on ``dataset`` (train split; val split for early stopping)."""
     opts = opts or FinetuneOptions()
     train_caps = [c for r in dataset.split("train") for c in r.captions]
@@ -175,7 +175,7 @@ def finetune_library(
             status = "cancelled"
         elif last is not None and last.kind == "done":
             status, metrics = "done", _numbers(last.metrics)
-            if lib is not None and Path(last.path).is_file():
+            if lib is not None and last.path is not None and Path(last.path).is_file():
                 ev, result_id = lib.register(last.path, metrics, opts)
                 yield ev
     except GeneratorExit:

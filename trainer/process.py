@@ -64,6 +64,8 @@ def _dataset(
         if ev.kind != "done":
             yield ev
             continue
+        if ev.path is None:
+            raise ValueError("the training run ended without a model file")
         info = import_model(library_path, ev.path)
         yield TrainEvent(
             "done",

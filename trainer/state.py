@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -46,8 +47,8 @@ def load_state(path: str | os.PathLike) -> dict:
     return state
 
 
-def rng_state() -> dict:
-    out = {"cpu": torch.get_rng_state()}
+def rng_state() -> dict[str, Any]:
+    out: dict[str, Any] = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         out["cuda"] = torch.cuda.get_rng_state_all()
     return out

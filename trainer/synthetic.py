@@ -135,7 +135,7 @@ def draw_scene(shapes: list[Shape], size: int, background: tuple[int, int, int],
             d.polygon([(cx, cy - r), (cx + r * 0.95, cy + r * 0.75), (cx - r * 0.95, cy + r * 0.75)], fill=fill)
         else:
             d.polygon(_star(cx, cy, r * 1.1), fill=fill)
-    return im.resize((size, size), Image.LANCZOS)
+    return im.resize((size, size), Image.Resampling.LANCZOS)
 
 
 def make_scene(rng: random.Random, filename: str, max_shapes: int = 3) -> Scene:
@@ -179,7 +179,8 @@ def make_synthetic(
     for i, split in enumerate(splits):
         name = f"synth_{i:06d}.png"
         scene = make_scene(rng, name)
-        bg = tuple(rng.randint(205, 250) for _ in range(3))
+        red, green, blue = (rng.randint(205, 250) for _ in range(3))
+        bg = (red, green, blue)
         img_rng = random.Random(rng.getrandbits(64))
         draw_scene(scene.shapes, image_size, bg, img_rng).save(out / "images" / name, optimize=False)
         images.append(

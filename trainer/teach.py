@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from trainer.datasets.base import CaptionDataset
 from trainer.datasets.library import MIN_HELD_OUT, UserCaption, held_out_rule, user_caption_dataset
@@ -59,7 +60,7 @@ class TeachPlan:
 
     started: str
     library: str
-    captions: list[list[str]]  # [photo_id, path, text, split]
+    captions: list[list[Any]]  # [photo_id, path, text, split]
     base_model_id: str | None = None
     base_model_path: str | None = None
     config: dict = field(default_factory=dict)
@@ -207,7 +208,7 @@ def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
         started=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         library=str(library_path),
         captions=[[c.photo_id, c.path, c.text, c.split] for c in caps],
-        base_model_id=active.model_id if base_path else None,
+        base_model_id=active.model_id if active is not None and base_path else None,
         base_model_path=base_path,
         config=cfg.to_dict(),
         options=asdict(opts),
@@ -312,6 +313,8 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
 
     best = Path(done.path or Path(cfg.out_dir) / BEST_FILE)
     cap = Captioner.load(best, device="cpu")
+    if cap.decoder is None or cap.vocab is None:
+        raise ValueError(f"{best} has no caption decoder")
     paths = [r.path for r in dataset.images]
     cache = ensure_features(paths, cap.encoder, dataset.name, cfg.feature_cache)
     usable = [i for i, p in enumerate(paths) if cache.has(p)]
@@ -412,8 +415,8 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     CIDEr against the user's captions) and on some photos nobody edited (today's caption vs new)."""
     from photocap.engine import CaptionEngine
     from photocap.library.db import open_library
-    from photocap.library.schema import AUTOMATIC_SOURCES
     from photocap.library.search import PhotoFilter
+    from photocap.library.values import AUTOMATIC_SOURCES
     from trainer.metrics import score_captions
 
     lib = open_library(library_path)
@@ -447,12 +450,12 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     held_paths = [str(Path(r.path)) for r in held]
     new_held = describe(new, held_paths)
     cur_held = describe(current, held_paths)
-    rows = []
+    compared = []
     for r, p in zip(held, held_paths):
         nd, cd = new_held.get(p), cur_held.get(p)
         if nd is None:
             continue
-        rows.append(CompareRow(r.photo_id, r.path, r.text, cd.text if cd else None, nd.text, nd.confidence))
+        compared.append(CompareRow(r.photo_id, r.path, r.text, cd.text if cd else None, nd.text, nd.confidence))
     un_paths = [str(Path(p.path)) for p in unedited]
     new_un = describe(new, un_paths)
     un_rows = [
@@ -461,13 +464,13 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
         if q in new_un
     ]
     scores: dict[str, dict[str, float]] = {}
-    if rows:
-        refs = {str(i): [r.reference] for i, r in enumerate(rows)}
+    if compared:
+        refs = {str(i): [r.reference] for i, r in enumerate(compared)}
         for key in ("current", "candidate"):
-            hyps = {str(i): getattr(r, key) or "" for i, r in enumerate(rows)}
+            hyps = {str(i): getattr(r, key) or "" for i, r in enumerate(compared)}
             s = score_captions(refs, hyps, tokenizer="simple", meteor=False)
             scores[key] = {"bleu4": float(s["BLEU-4"]), "cider": float(s["CIDEr"])}
-    return Comparison(rows, un_rows, scores)
+    return Comparison(compared, un_rows, scores)
 
 
 class ImportRefused(ValueError):
@@ -496,7 +499,8 @@ def import_model(library_path: str | os.PathLike, file: str | os.PathLike):
     lib = open_library(library_path)
     try:
         known = {v.model_id: v for v in lib.model_versions()}
-        if model_id in known and known[model_id].path and Path(known[model_id].path).is_file():
+        old_path = known[model_id].path if model_id in known else None
+        if old_path and Path(old_path).is_file():
             raise ImportRefused(f"{src.name} is already in the library as {known[model_id].name or model_id!r}")
         folder = lib.models_folder
         folder.mkdir(parents=True, exist_ok=True)

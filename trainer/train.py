@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ from trainer import distributed
 from trainer.data import CaptionPairs
 from trainer.datasets.base import CaptionDataset
 from trainer.evaluate import generate
-from trainer.features import FeatureSource, compute_features, ensure_features
+from trainer.features import FeatureCache, FeatureSource, compute_features, ensure_features
 from trainer.metrics import score_captions
 from trainer.state import STATE_FILE, StateError, load_state, rng_state, save_state, set_rng_state
 
@@ -369,7 +370,7 @@ def train(
     use_cache = cfg.use_cache and not enc_params
     pooled = cfg.decoder != "attention"
     paths = [r.path for r in dataset.images]
-    cache = None
+    cache: FeatureCache | None = None
     if use_cache:
         if main:
             gen = compute_features(
@@ -384,11 +385,13 @@ def train(
                 yield TrainEvent("features", step=p.done, total_steps=p.total, throughput=p.images_per_s, eta_s=p.eta_s)
             if cache is None:
                 yield TrainEvent("cancelled", message="cancelled during the feature pass (nothing saved)")
-                return
+                return None
             cache_limit.prune(keep=[cache.dir])  # the cache folder within its size setting, this run's kept
         distributed.barrier(dist_info)
         if not main:  # rank 0 has built it: this only opens it
             cache = ensure_features(paths, encoder, dataset.name, cfg.feature_cache, device=device)
+        if cache is None:  # (rank 0 returned above when its feature pass was cancelled)
+            return None
         failed = [i for i, p in enumerate(paths) if p in cache.failed]
         if failed:
             yield TrainEvent(
@@ -414,7 +417,7 @@ def train(
     else:
         decoder = make_decoder(cfg, len(vocab), encoder.feature_dim, locations)
     decoder = decoder.to(device)
-    groups = [{"params": list(decoder.parameters()), "lr": cfg.lr}]
+    groups: list[dict[str, Any]] = [{"params": list(decoder.parameters()), "lr": cfg.lr}]
     if enc_params:
         groups.append({"params": enc_params, "lr": cfg.encoder_lr})
     optimizer = torch.optim.Adam(groups)
@@ -556,7 +559,7 @@ def train(
                         path=str(state_path),
                         message="stopped; continue with --resume",
                     )
-                    return
+                    return None
                 if distributed.any_rank(over_budget, dist_info, device):
                     stop_reason = "time or step budget reached"
                     break

@@ -12,7 +12,7 @@ import json
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from photocap.cli.report import err, problem
 from photocap.filenames import json_path, one_line, os_reason, readable, special_file
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         err(f"cannot load the caption model: {one_line(str(exc))}")
         return 2
     speed = RateMeter()  # the whole run's average
-    results = [json_path(p.path) | {"error": one_line(p.reason)} for p in skipped]
+    results: list[dict[str, Any]] = [json_path(p.path) | {"error": one_line(p.reason)} for p in skipped]
     failed = len(skipped)
     for item in engine.caption_paths(files):
         if item.error is not None:
@@ -87,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 results.append(json_path(item.path) | {"error": one_line(item.error.reason)})
             continue
-        speed.add()
         d = item.description
+        if d is None:  # (an item is described or failed)
+            continue
+        speed.add()
         if args.json:
             results.append(
                 json_path(item.path)

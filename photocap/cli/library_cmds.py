@@ -24,12 +24,16 @@ import queue
 import sys
 import time
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from photocap.cli.report import err as _err
 from photocap.cli.report import problem as _problem
 from photocap.filenames import json_path, one_line, readable, unicode_safe
 from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
 from photocap.text import format_duration
+
+if TYPE_CHECKING:
+    from photocap.engine import CaptionEngine
 
 
 def library_option() -> argparse.ArgumentParser:
@@ -231,7 +235,7 @@ class _Captioner:
         self.quiet = getattr(args, "quiet", False)
         self.captioned = self.failed = 0
 
-    def _load(self):
+    def _load(self) -> CaptionEngine:
         from photocap.engine import CaptionEngine  # torch: only now
 
         model = self.args.model
@@ -243,17 +247,17 @@ class _Captioner:
             )
         except Exception as exc:
             raise _NoModel(f"cannot load the caption model {model or '(tagger)'}: {exc}") from exc
+        return self.engine
 
     def run(self, progress: _Progress) -> None:
         """One caption pass (:mod:`photocap.caption_pass`) over whatever needs it, shown on ``progress``."""
         from photocap.caption_pass import caption_pass
         from photocap.progress import RateMeter
 
-        if self.engine is None:
-            self._load()
+        engine = self.engine if self.engine is not None else self._load()
         last = None
         speed = RateMeter()  # the whole run's average, from the first photo on
-        for p in caption_pass(self.engine, self.lib, chunk=max(64, 4 * self.engine.batch_size), speed=speed):
+        for p in caption_pass(engine, self.lib, chunk=max(64, 4 * engine.batch_size), speed=speed):
             for landed in p.landed:
                 if landed.error is not None:
                     self.failed += 1

@@ -38,7 +38,7 @@ def _feature_of_file(path: str):
     item = next(engine.caption_paths([path]))
     if item.error is not None:
         raise item.error
-    return engine.captioner.feature_id, item.description.feature
+    return engine.captioner.feature_id, item.description.feature if item.description is not None else None
 
 
 def run_similar(args: argparse.Namespace) -> int:

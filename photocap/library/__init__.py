@@ -54,7 +54,7 @@ _EXPORTS = {
         "UserCaption",
     ),
     "photocap.library.scanner": ("ScanProgress",),
-    "photocap.library.schema": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
+    "photocap.library.values": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
     "photocap.library.search": ("LibraryBusy", "LibraryUnreadable", "PhotoFilter", "SearchCancelled", "SearchError"),
     "photocap.library.watcher": ("Change", "FolderWatcher", "apply_changes"),
 }
@@ -127,21 +127,6 @@ if TYPE_CHECKING:
         UserCaption as UserCaption,
     )
     from photocap.library.scanner import ScanProgress as ScanProgress
-    from photocap.library.schema import (
-        SOURCE_IMPORTED as SOURCE_IMPORTED,
-    )
-    from photocap.library.schema import (
-        SOURCE_MODEL as SOURCE_MODEL,
-    )
-    from photocap.library.schema import (
-        SOURCE_TAGS as SOURCE_TAGS,
-    )
-    from photocap.library.schema import (
-        SOURCE_USER as SOURCE_USER,
-    )
-    from photocap.library.schema import (
-        SOURCES as SOURCES,
-    )
     from photocap.library.search import (
         LibraryBusy as LibraryBusy,
     )
@@ -156,6 +141,21 @@ if TYPE_CHECKING:
     )
     from photocap.library.search import (
         SearchError as SearchError,
+    )
+    from photocap.library.values import (
+        SOURCE_IMPORTED as SOURCE_IMPORTED,
+    )
+    from photocap.library.values import (
+        SOURCE_MODEL as SOURCE_MODEL,
+    )
+    from photocap.library.values import (
+        SOURCE_TAGS as SOURCE_TAGS,
+    )
+    from photocap.library.values import (
+        SOURCE_USER as SOURCE_USER,
+    )
+    from photocap.library.values import (
+        SOURCES as SOURCES,
     )
     from photocap.library.watcher import (
         Change as Change,

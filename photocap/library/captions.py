@@ -23,24 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from photocap.library.hierarchy import broader_text
 from photocap.library.identity import held_out
 from photocap.library.records import CaptionRecord, PhotoRef, UserCaption
-from photocap.library.schema import (
-    SOURCE_IMPORTED,
-    SOURCE_USER,
-    SOURCES,
-    STATUS_ERROR,
-    STATUS_OK,
-    TAG_IMPORTED,
-    Caption,
-    Photo,
-    Tag,
-    utcnow,
-)
+from photocap.library.schema import Caption, Photo, Tag, utcnow
+from photocap.library.values import SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_ERROR, STATUS_OK, TAG_IMPORTED
 
 
 def _set_current(
@@ -89,12 +79,14 @@ def record_caption(
     return True
 
 
-def set_user_caption(session: Session, photo_id: int, text: str) -> None:
+def set_user_caption(session: Session, photo_id: int, text: str) -> str:
+    """Returns the photo's path."""
     photo = session.get(Photo, photo_id)
     if photo is None:
         raise KeyError(photo_id)
     _set_current(session, photo, " ".join(text.split()), SOURCE_USER, None)
     photo.reviewed = True
+    return photo.path
 
 
 def mark_reviewed(session: Session, photo_id: int, reviewed: bool = True) -> None:
@@ -166,7 +158,7 @@ def tags(session: Session, photo_id: int) -> list[tuple[str, float]]:
     return [(label, prob) for label, prob in rows]
 
 
-def _needs_caption(model_id: str) -> tuple:
+def _needs_caption(model_id: str) -> tuple[ColumnElement[bool], ...]:
     """Photos that are there and carry no user/imported caption, and none from ``model_id`` yet."""
     return (
         Photo.status == STATUS_OK,
@@ -191,7 +183,7 @@ def needing_caption(
     first: list[PhotoRef] = []
     if first_ids:  # the photos on screen, in the caller's order, then the rest by id
         wanted = list(dict.fromkeys(first_ids))
-        found = {}
+        found: dict[int, str] = {}
         for i in range(0, len(wanted), 900):
             rows = session.execute(select(Photo.id, Photo.path).where(Photo.id.in_(wanted[i : i + 900]), *needs))
             found.update((r.id, r.path) for r in rows)

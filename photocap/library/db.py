@@ -49,7 +49,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from photocap import paths
@@ -58,7 +58,8 @@ from photocap import paths
 # sqlite3 (inspect_file, quick_check, photocap.library.reader) must not pay for its import.
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.pool import PoolProxiedConnection
 
     from photocap.library.library import Library
 
@@ -124,7 +125,7 @@ class LibraryCorrupt(LibraryError):
         latest = f" The newest backup is from {self.backups[0].label}." if self.backups else " No backup was found."
         super().__init__(f"{self.path} is damaged ({'; '.join(problems[:2]) or 'unreadable'})." + latest)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[LibraryCorrupt], tuple[Path, list[str], list[Backup]]]:
         return type(self), (self.path, self.problems, self.backups)
 
 
@@ -226,7 +227,7 @@ def known_revisions() -> dict[str, str | None]:
     """revision -> its parent, read from the migration scripts' ``revision =`` lines."""
     found: dict[str, str | None] = {}
     for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        values = dict(m.groups() for m in _REV_RE.finditer(script.read_text(encoding="utf-8")))
+        values = {m.group(1): m.group(2) for m in _REV_RE.finditer(script.read_text(encoding="utf-8"))}
         if "revision" in values:
             down = values.get("down_revision")
             found[values["revision"]] = None if down in (None, "None") else down
@@ -242,7 +243,7 @@ def head_revision() -> str:
 
 
 # ---- the engine ---------------------------------------------------------------------------
-def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: bool = False) -> Engine:
+def make_engine(path: str | os.PathLike[str], read_only: bool = False, immutable: bool = False) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import QueuePool
 
@@ -260,7 +261,7 @@ def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: boo
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -271,7 +272,7 @@ def make_engine(path: str | os.PathLike, read_only: bool = False, immutable: boo
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         if options.get(WRITE_OPTION):
             sync = SYNC_USER if options.get(DURABLE_OPTION) else SYNC_AUTOMATIC
@@ -320,11 +321,12 @@ def current_revision(engine: Engine) -> str | None:
         return _revision(conn)
 
 
-def _revision(conn) -> str | None:
+def _revision(conn: Connection) -> str | None:
     has_table = conn.exec_driver_sql(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
     ).first()
-    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() if has_table else None
+    version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() if has_table else None
+    return None if version is None else str(version)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -334,7 +336,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         conn.commit()
 
 
-def _run_alembic(conn, revision: str) -> None:
+def _run_alembic(conn: Connection, revision: str) -> None:
     from alembic import command
 
     cfg = alembic_config()
@@ -374,6 +376,14 @@ def _too_new(path: Path, current: str, head: str) -> LibraryTooNew:
 
 
 # ---- backups ------------------------------------------------------------------------------
+def driver_connection(pooled: PoolProxiedConnection) -> sqlite3.Connection:
+    """The plain sqlite3 connection under a pooled one (every engine here is pysqlite's, see make_engine)."""
+    conn = pooled.driver_connection
+    if not isinstance(conn, sqlite3.Connection):
+        raise LibraryError(f"expected an sqlite3 connection, got {type(conn).__name__}")
+    return conn
+
+
 def _backup(source: sqlite3.Connection, target: Path) -> None:
     """A consistent copy through SQLite's online backup API (safe in WAL mode), written
     beside ``target`` first and moved into place, so a half-written backup never exists."""
@@ -387,7 +397,7 @@ def _backup(source: sqlite3.Connection, target: Path) -> None:
     os.replace(partial, target)
 
 
-def find_backups(path: str | os.PathLike) -> list[Backup]:
+def find_backups(path: str | os.PathLike[str]) -> list[Backup]:
     """Backups of the library at ``path`` (``NAME.before-REV.bak``, ``NAME.checked-DATE.bak``), newest first."""
     path = Path(path)
     found = []
@@ -409,7 +419,7 @@ def make_checked_backup(engine: Engine, path: Path, keep: int = KEEP_CHECKED_BAC
     target = path.with_name(f"{path.name}.checked-{_dt.datetime.now():%Y%m%d-%H%M%S}.bak")
     raw = engine.raw_connection()
     try:
-        _backup(raw.driver_connection, target)
+        _backup(driver_connection(raw), target)
     finally:
         raw.close()
     for old in [b for b in find_backups(path) if b.kind == "checked"][keep:]:
@@ -417,7 +427,7 @@ def make_checked_backup(engine: Engine, path: Path, keep: int = KEEP_CHECKED_BAC
     return target
 
 
-def restore_backup(path: str | os.PathLike, backup: str | os.PathLike | Backup) -> Path:
+def restore_backup(path: str | os.PathLike[str], backup: str | os.PathLike[str] | Backup) -> Path:
     """Put ``backup`` in place of the library at ``path``. The file it replaces (and its
     ``-wal``/``-shm``) is kept aside as ``NAME.damaged-DATE`` and never deleted; returns
     that path. The library must not be open. Refuses a backup that is damaged itself."""
@@ -473,7 +483,11 @@ def translate(error: BaseException, path: Path) -> BaseException:
 
 # ---- the one way in -----------------------------------------------------------------------
 def open_library(
-    path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool | None = None, check: bool = True
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = True,
+    read_only: bool | None = None,
+    check: bool = True,
 ) -> Library:
     """Open the library at ``path`` (default: the one in the user's data folder).
 

@@ -21,14 +21,16 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from photocap.filenames import json_path, readable
 from photocap.library import captions
-from photocap.library.schema import SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_MISSING, Photo
+from photocap.library.schema import Photo
 from photocap.library.values import EXPORT_FORMATS as FORMATS  # noqa: F401 (re-exported)
+from photocap.library.values import SOURCE_IMPORTED, SOURCE_USER, SOURCES, STATUS_MISSING
 
 FIELDS = ("path", "path_base64", "identity", "caption", "source", "origin", "captioned_at")
 
@@ -55,7 +57,7 @@ class ImportReport:
         )
 
 
-def export_rows(session: Session, sources: Iterable[str] = (SOURCE_USER, SOURCE_IMPORTED)) -> Iterator[dict]:
+def export_rows(session: Session, sources: Iterable[str] = (SOURCE_USER, SOURCE_IMPORTED)) -> Iterator[dict[str, Any]]:
     wanted = tuple(sources)
     stmt = (
         select(Photo.path, Photo.identity, Photo.caption, Photo.caption_source, Photo.caption_model, Photo.caption_at)
@@ -73,7 +75,7 @@ def export_rows(session: Session, sources: Iterable[str] = (SOURCE_USER, SOURCE_
         }
 
 
-def write_csv(rows: Iterable[dict], out: io.TextIOBase) -> int:
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     w = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
     w.writeheader()
     n = 0
@@ -83,14 +85,14 @@ def write_csv(rows: Iterable[dict], out: io.TextIOBase) -> int:
     return n
 
 
-def write_json(rows: Iterable[dict], out: io.TextIOBase) -> int:
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     items = [{**row, **json_path(row["path"])} for row in rows]
     json.dump({"photocap_captions": 1, "captions": items}, out, ensure_ascii=False, indent=1)
     out.write("\n")
     return len(items)
 
 
-def write_sidecars(rows: Iterable[dict]) -> tuple[int, list[str]]:
+def write_sidecars(rows: Iterable[dict[str, Any]]) -> tuple[int, list[str]]:
     """Each caption into its photo's XMP sidecar; returns (written, problems)."""
     from photocap.metadata import MetadataWriteError, write_sidecar
 
@@ -104,14 +106,14 @@ def write_sidecars(rows: Iterable[dict]) -> tuple[int, list[str]]:
     return n, problems
 
 
-def write_file(rows: list[dict], path: str | os.PathLike, fmt: str) -> int:
+def write_file(rows: list[dict[str, Any]], path: str | os.PathLike[str], fmt: str) -> int:
     """``rows`` to ``path`` as ``csv`` or ``json``; returns how many. OSError on failure."""
     write = write_csv if fmt == "csv" else write_json
     with open(path, "w", encoding="utf-8", newline="") as f:
         return write(rows, f)
 
 
-def read_rows(path: str | os.PathLike) -> list[dict]:
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows from a CSV or JSON file written by :func:`write_csv` / :func:`write_json`; ValueError says why not."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
@@ -133,7 +135,7 @@ def read_rows(path: str | os.PathLike) -> list[dict]:
     return list(reader)
 
 
-def _row_path(row: dict) -> str:
+def _row_path(row: dict[str, Any]) -> str:
     """The exact path of an exported row: its bytes when the name is not UTF-8, else the text."""
     exact = row.get("path_base64")
     if exact:
@@ -144,7 +146,7 @@ def _row_path(row: dict) -> str:
     return str(row.get("path") or "")
 
 
-def import_rows(session: Session, rows: Iterable[dict]) -> ImportReport:
+def import_rows(session: Session, rows: Iterable[dict[str, Any]]) -> ImportReport:
     report = ImportReport()
     for i, row in enumerate(rows, 1):
         text = " ".join(str(row.get("caption") or "").split())

@@ -58,7 +58,7 @@ INTEGRITY_SQL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-
 
 def is_fts_table(name: str | None) -> bool:
     """The FTS table and its shadow tables (``photo_fts_data`` ...): not for autogenerate."""
-    return bool(name) and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
+    return name is not None and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_"))
 
 
 MAX_QUERY_CHARS = 1000
@@ -88,7 +88,7 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # control characters,
 _TOKENS = re.compile(r"[^\W_]+")  # what the tokenizer makes words of, roughly
 
 
-def _bytes_as_text(m: re.Match) -> str:
+def _bytes_as_text(m: re.Match[str]) -> str:
     raw = bytes(ord(ch) - 0xDC00 for ch in m.group())
     try:
         return raw.decode("utf-8")
@@ -120,7 +120,7 @@ def _key(term: _Term) -> _Term:
 class _Budget:
     """What a query may still cost; remembers what had to go."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.words, self.prefixes = MAX_WORDS, MAX_PREFIXES
         self.dropped_words = self.unprefixed = False
 
@@ -175,7 +175,7 @@ def _terms(text: str) -> tuple[list[list[_Term]], list[_Term]]:
         elif _key(term) not in map(_key, into):
             into.append(term)
         pending_or = False
-    unique: dict[frozenset, list[_Term]] = {}
+    unique: dict[frozenset[_Term], list[_Term]] = {}
     for group in groups:
         unique.setdefault(frozenset(map(_key, group)), group)
     return list(unique.values()), excluded

@@ -25,7 +25,7 @@ CHUNK = 64 * 1024
 HOLDOUT_PERCENT = 10
 
 
-def quick_identity(path: str | os.PathLike, size: int | None = None) -> str:
+def quick_identity(path: str | os.PathLike[str], size: int | None = None) -> str:
     """32 hex characters. Raises ``OSError`` if the file cannot be read or is not a regular file
     (a named pipe that replaced a photo is refused, never waited on)."""
     h = hashlib.blake2b(digest_size=16)

@@ -7,7 +7,7 @@ with ``BEGIN IMMEDIATE`` and wait on SQLite's busy timeout, so concurrent writer
 instead of failing. Results are plain dataclasses from :mod:`.records`, never ORM
 objects.
 
-API (all paths may be ``str`` or ``PathLike``)::
+API (all paths may be ``str`` or ``PathLike[str]``)::
 
     add_folder(path, polling=False) -> FolderInfo
     remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
@@ -61,13 +61,14 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, exchange, hybrid, model_versions, photos, scanner, vectors
+from photocap.library import captions, exchange, hybrid, model_versions, photos, scanner, vector_rows, vectors
 from photocap.library import search as _search
 from photocap.library.db import (
     CHECK_EVERY,
     DURABLE_OPTION,
     WRITE_OPTION,
     LibraryReadOnly,
+    driver_connection,
     make_checked_backup,
     translate,
 )
@@ -84,19 +85,22 @@ from photocap.library.records import (
     TrainingRunInfo,
     UserCaption,
 )
-from photocap.library.schema import SOURCE_IMPORTED, STATUS_ERROR, STATUS_MISSING, Folder, LibrarySetting, Photo
+from photocap.library.schema import Folder, LibrarySetting, Photo
 from photocap.library.schema import Problem as ProblemRow
 from photocap.library.search import PhotoFilter
 from photocap.library.values import (
     SETTING_DEFAULTS,
     SETTING_EMBED,
     SETTING_WRITE_SIDECARS,
+    SOURCE_IMPORTED,
+    STATUS_ERROR,
+    STATUS_MISSING,
 )
 
 
 def _driver(session: Session) -> sqlite3.Connection:
     """The plain sqlite3 connection under ``session``'s transaction (begun by SQLAlchemy)."""
-    return session.connection().connection.driver_connection
+    return driver_connection(session.connection().connection)
 
 
 class Library:
@@ -127,7 +131,7 @@ class Library:
             yield s
 
     @contextmanager
-    def _transaction(self, sessions) -> Iterator[Session]:
+    def _transaction(self, sessions: sessionmaker[Session]) -> Iterator[Session]:
         """A session of ``sessions`` in one transaction; driver errors as the library errors people read."""
         try:
             with sessions() as s, s.begin():
@@ -155,11 +159,11 @@ class Library:
     def __enter__(self) -> Library:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---- folders -----------------------------------------------------------------------
-    def add_folder(self, path: str | os.PathLike, polling: bool = False) -> FolderInfo:
+    def add_folder(self, path: str | os.PathLike[str], polling: bool = False) -> FolderInfo:
         """Watch ``path``. Inside an already watched folder: that folder is returned (set to be
         watched by polling if ``polling``).
         Around watched folders: they are merged into the new one.
@@ -192,18 +196,20 @@ class Library:
                 folder_id = folder.id
         return self._folder_info(folder_id)
 
-    def remove_folder(self, folder: int | str | os.PathLike, delete_photos: bool = False) -> None:
+    def remove_folder(self, folder: int | str | os.PathLike[str], delete_photos: bool = False) -> None:
         """Stop following a folder. Its photos stay (missing, captions kept) unless ``delete_photos``."""
         folder_id = self._folder_id(folder)
         with self._write(durable=True) as s:
             row = s.get(Folder, folder_id)
+            if row is None:
+                raise KeyError(f"folder {folder_id} is not a library folder")
             if delete_photos:
                 s.execute(delete(Photo).where(Photo.folder_id == folder_id))
             else:
                 photos.mark_missing(s, prefix=row.path)
             s.delete(row)
 
-    def set_folder_polling(self, folder: int | str | os.PathLike, polling: bool) -> None:
+    def set_folder_polling(self, folder: int | str | os.PathLike[str], polling: bool) -> None:
         """Watch this folder by polling (network shares, or when the system's watch limit is reached)."""
         folder_id = self._folder_id(folder)
         with self._write() as s:
@@ -214,7 +220,7 @@ class Library:
             ids = list(s.scalars(select(Folder.id).order_by(Folder.path)))
         return [self._folder_info(i) for i in ids]
 
-    def folder_for(self, path: str | os.PathLike) -> FolderInfo | None:
+    def folder_for(self, path: str | os.PathLike[str]) -> FolderInfo | None:
         path = photos.norm(path)
         for f in self.folders():
             if photos.is_inside(path, f.path):
@@ -224,6 +230,8 @@ class Library:
     def _folder_info(self, folder_id: int) -> FolderInfo:
         with self._read() as s:
             f = s.get(Folder, folder_id)
+            if f is None:
+                raise KeyError(f"folder {folder_id} is not a library folder")
             counts = dict(
                 s.execute(
                     select(Photo.status == STATUS_MISSING, func.count())
@@ -235,7 +243,7 @@ class Library:
                 f.id, f.path, f.status, f.polling, counts.get(False, 0), counts.get(True, 0), f.last_scan_at
             )
 
-    def _folder_id(self, folder: int | str | os.PathLike) -> int:
+    def _folder_id(self, folder: int | str | os.PathLike[str]) -> int:
         if isinstance(folder, int):
             return folder
         with self._read() as s:
@@ -246,7 +254,7 @@ class Library:
 
     def scan(
         self,
-        folder: int | str | os.PathLike,
+        folder: int | str | os.PathLike[str],
         progress: Callable[[scanner.ScanProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> ScanReport:
@@ -307,8 +315,7 @@ class Library:
         """Save the user's caption. With "write captions to XMP" on (:meth:`set_setting`), also write it
         where other apps read it; returns why that part failed (the caption is saved either way), or None."""
         with self._write(durable=True) as s:
-            captions.set_user_caption(s, photo_id, text)
-            path = s.get(Photo, photo_id).path
+            path = captions.set_user_caption(s, photo_id, text)
             sidecars, embedded = (self._setting(s, k) for k in (SETTING_WRITE_SIDECARS, SETTING_EMBED))
         if not (sidecars or embedded):
             return None
@@ -347,7 +354,7 @@ class Library:
         with self._write(durable=True) as s:
             captions.mark_reviewed(s, photo_id, reviewed)
 
-    def record_problem(self, path_or_id: int | str | os.PathLike, reason: str) -> None:
+    def record_problem(self, path_or_id: int | str | os.PathLike[str], reason: str) -> None:
         """A photo that failed (status "error", not retried until the file changes), or any other path."""
         with self._write() as s:
             if isinstance(path_or_id, int):
@@ -379,7 +386,7 @@ class Library:
         return out
 
     # ---- photos ------------------------------------------------------------------------
-    def photo_by_path(self, path: str | os.PathLike) -> PhotoSummary | None:
+    def photo_by_path(self, path: str | os.PathLike[str]) -> PhotoSummary | None:
         with self._read() as s:
             pid = s.scalar(select(Photo.id).where(Photo.path == photos.norm(path)))
         return self.photos_by_ids([pid])[0] if pid is not None else None
@@ -404,7 +411,7 @@ class Library:
                         Photo.height,
                     ).where(Photo.id.in_(ids[i : i + 900]))
                 ):
-                    found[p.id] = PhotoSummary(*p)
+                    found[p.id] = PhotoSummary(*p[:10])  # the ten columns (SQLAlchemy types the row with an open tail)
         return [found[i] for i in ids if i in found]
 
     def photo_detail(self, photo_id: int) -> PhotoDetail | None:
@@ -477,16 +484,16 @@ class Library:
     def texts_needing_vectors(self, model_id: str, limit: int = 64) -> list[tuple[int, str]]:
         """(photo id, text to embed) for photos with words and no sentence vector from ``model_id``."""
         with self._read_sql() as conn:
-            return vectors.needing_text_vectors(conn, model_id, limit)
+            return vector_rows.needing_text_vectors(conn, model_id, limit)
 
     def count_needing_vectors(self, model_id: str) -> int:
         with self._read_sql() as conn:
-            return vectors.count_needing_text_vectors(conn, model_id)
+            return vector_rows.count_needing_text_vectors(conn, model_id)
 
     def has_text_vectors(self, model_id: str | None = None) -> bool:
         """Whether any photo has a sentence vector (from ``model_id``, or from any model)."""
         with self._read_sql() as conn:
-            return vectors.has_text_vectors(conn, model_id)
+            return vector_rows.has_text_vectors(conn, model_id)
 
     def warm_vectors(self, model_id: str) -> None:
         """Read the sentence vectors into memory now (seconds at 100,000 photos), so the first
@@ -522,7 +529,7 @@ class Library:
     def register_model_version(
         self,
         model_id: str,
-        path: str | os.PathLike | None,
+        path: str | os.PathLike[str] | None,
         name: str | None = None,
         parent_model_id: str | None = None,
         metrics: dict[str, Any] | None = None,
@@ -591,11 +598,11 @@ class Library:
             return model_versions.runs(s)
 
     # ---- captions in and out (CSV, JSON, XMP sidecars) -----------------------------------
-    def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict]:
+    def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict[str, Any]]:
         with self._read() as s:
             return list(exchange.export_rows(s, sources))
 
-    def import_captions(self, rows: Iterable[dict]) -> exchange.ImportReport:
+    def import_captions(self, rows: Iterable[dict[str, Any]]) -> exchange.ImportReport:
         with self._write(durable=True) as s:
             return exchange.import_rows(s, rows)
 

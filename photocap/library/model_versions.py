@@ -8,22 +8,15 @@ automatic captions made by any other model, so they are redone; user captions ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from photocap.library.records import ModelVersionInfo, TrainingRunInfo
-from photocap.library.schema import (
-    AUTOMATIC_SOURCES,
-    SOURCE_IMPORTED,
-    SOURCE_USER,
-    STATUS_OK,
-    ModelVersion,
-    Photo,
-    TrainingRun,
-    utcnow,
-)
+from photocap.library.schema import ModelVersion, Photo, TrainingRun, utcnow
+from photocap.library.values import AUTOMATIC_SOURCES, SOURCE_IMPORTED, SOURCE_USER, STATUS_OK
 
 RUN_STATUSES = ("running", "done", "failed", "cancelled")
 
@@ -74,12 +67,13 @@ def activate(session: Session, model_id: str | None) -> int:
     session.execute(update(ModelVersion).where(ModelVersion.active.is_(True)).values(active=False))
     if model_id is not None:
         m.active, m.activated_at = True, utcnow()
-    return session.execute(
+    done = session.execute(
         update(Photo)
         .where(Photo.caption_source.in_(AUTOMATIC_SOURCES), Photo.caption_stale.is_(False))
         .values(caption_stale=True),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )
+    return cast("CursorResult[Any]", done).rowcount  # an UPDATE's result is a cursor's
 
 
 def _get(session: Session, model_id: str) -> ModelVersion:

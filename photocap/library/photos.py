@@ -27,24 +27,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from photocap.filenames import os_reason, readable
 from photocap.library import captions
 from photocap.library.identity import quick_identity
-from photocap.library.schema import (
+from photocap.library.schema import Folder, Photo, utcnow
+from photocap.library.values import (
     FOLDER_MISSING,
     SOURCE_IMPORTED,
     SOURCE_USER,
     STATUS_ERROR,
     STATUS_MISSING,
     STATUS_OK,
-    Folder,
-    Photo,
-    utcnow,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ NOT_PHOTO_EXTENSIONS = frozenset(
 )
 
 
-def norm(path: str | os.PathLike) -> str:
+def norm(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.fspath(path))
 
 
@@ -127,7 +126,7 @@ def relabel(session: Session, root: str) -> None:
             row.folder_name = label
 
 
-def under(column, prefix: str) -> ColumnElement[bool]:
+def under(column: QueryableAttribute[str], prefix: str) -> ColumnElement[bool]:
     """``column`` is a path strictly below folder ``prefix``: an index range, no LIKE escaping."""
     prefix = prefix.rstrip(os.sep) + os.sep
     upper = prefix[:-1] + chr(ord(os.sep) + 1)
@@ -281,9 +280,10 @@ def mark_missing(
         stmt = stmt.where(under(Photo.path, prefix))
     else:
         stmt = stmt.where(Photo.path == path)
-    return session.execute(
+    done = session.execute(
         stmt.values(status=STATUS_MISSING, updated_at=utcnow()), execution_options={"synchronize_session": False}
-    ).rowcount
+    )
+    return cast("CursorResult[Any]", done).rowcount  # an UPDATE's result is a cursor's
 
 
 def identity_or_none(path: str) -> str | None:

@@ -17,7 +17,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photocap import paths
 from photocap.library import search as _search
@@ -25,18 +25,21 @@ from photocap.library.db import BUSY_TIMEOUT_MS, _connect_ro, _from_sqlite, head
 from photocap.library.records import SearchHit
 from photocap.library.search import PhotoFilter
 
+if TYPE_CHECKING:
+    from photocap.library.vectors import VectorStore
+
 
 class Reader:
     """Searches one library file, read-only; use as a context manager (or call :meth:`close`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn, self.path = conn, path
-        self._vectors = None  # made by the first search by meaning (numpy is imported only then)
+        self._vectors: VectorStore | None = None  # made by the first search by meaning (numpy is imported only then)
 
     def __enter__(self) -> Reader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -88,7 +91,7 @@ class Reader:
             raise _search.explain(error) from error
 
 
-def open_reader(path: str | os.PathLike | None = None) -> Reader | None:
+def open_reader(path: str | os.PathLike[str] | None = None) -> Reader | None:
     """A :class:`Reader` on the library at ``path`` (default: the user's), or None when it must be
     opened the usual way (missing, or made by an older photocap)."""
     path = Path(os.path.abspath(path if path is not None else paths.default_library_path()))

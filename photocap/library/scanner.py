@@ -36,12 +36,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.orm import Session
 
 from photocap.filenames import one_line, os_reason, special_file
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
-from photocap.library.schema import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING, Folder, Photo, utcnow
+from photocap.library.schema import Folder, Photo, utcnow
 from photocap.library.schema import Problem as ProblemRow
+from photocap.library.values import FOLDER_MISSING, FOLDER_OK, STATUS_MISSING
 
 if TYPE_CHECKING:
     from photocap.library.library import Library
@@ -190,8 +192,11 @@ def scan_folder(
         _record_skipped(lib, top, report.skipped)
     if report.missing and report.moved:  # rows marked missing above that found their file again
         with lib._read() as s:
-            report.missing = s.scalar(
-                select(func.count()).select_from(Photo).where(Photo.id.in_(gone), Photo.status == STATUS_MISSING)
+            report.missing = (
+                s.scalar(
+                    select(func.count()).select_from(Photo).where(Photo.id.in_(gone), Photo.status == STATUS_MISSING)
+                )
+                or 0
             )
     report.seconds = time.perf_counter() - t0
     return report
@@ -249,7 +254,7 @@ def apply_facts(
 
 
 def _current_folder(
-    s, facts: list[photos.FileFacts], folder_id: int | None, root: str | None
+    s: Session, facts: list[photos.FileFacts], folder_id: int | None, root: str | None
 ) -> tuple[int | None, str | None]:
     if folder_id is not None and facts and s.get(Folder, folder_id) is None:
         holder = photos.root_of(s, facts[0].path)
@@ -257,7 +262,9 @@ def _current_folder(
     return folder_id, root
 
 
-def _apply_one(s, f: photos.FileFacts, folder_id: int | None, root: str | None) -> tuple[str, photos.FileFacts]:
+def _apply_one(
+    s: Session, f: photos.FileFacts, folder_id: int | None, root: str | None
+) -> tuple[str, photos.FileFacts]:
     if f.gone:  # vanished between listing and reading: a known row is missing, nothing else
         photos.mark_missing(s, path=f.path)
         return "gone", f
@@ -271,7 +278,7 @@ def _apply_one(s, f: photos.FileFacts, folder_id: int | None, root: str | None) 
 class _Ticker:
     """Calls ``progress`` at most ten times a second (and always when forced)."""
 
-    def __init__(self, progress):
+    def __init__(self, progress: Callable[[ScanProgress], None] | None) -> None:
         self.progress = progress
         self.last = 0.0
 

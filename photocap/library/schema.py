@@ -39,24 +39,12 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from photocap.filenames import one_line, unicode_safe
-from photocap.library.values import (  # noqa: F401 (re-exported: the schema's vocabulary)
-    AUTOMATIC_SOURCES,
-    FOLDER_MISSING,
-    FOLDER_OK,
-    SOURCE_IMPORTED,
-    SOURCE_MODEL,
-    SOURCE_TAGS,
-    SOURCE_USER,
-    SOURCES,
-    STATUS_ERROR,
-    STATUS_MISSING,
-    STATUS_OK,
-    TAG_IMPORTED,
-)
+from photocap.library.values import FOLDER_OK, STATUS_OK
 
 # Filter facets as words, so a search's filters intersect inside FTS5 (see migration 0003
 # and search.py): "stok", "srcuser", "review" (automatic caption not yet looked at), "f3"
@@ -74,32 +62,32 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
-class FsPath(TypeDecorator):
+class FsPath(TypeDecorator[str]):
     """A file system path stored as its exact bytes (a BLOB in a TEXT-declared column; migration
     0005). Bytes compare as UTF-8 text does, so unique indexes and ``under`` ranges still work."""
 
     impl = String
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
         return None if value is None else os.fsencode(value)
 
-    def process_literal_param(self, value, dialect):  # pragma: no cover - only for SQL rendering
-        return value
+    def process_literal_param(self, value: str | None, dialect: Dialect) -> str:  # pragma: no cover - SQL rendering
+        return "" if value is None else value  # None is rendered as NULL before this is asked
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if isinstance(value, (bytes, memoryview)):
             return os.fsdecode(bytes(value))
-        return value
+        return None if value is None else str(value)
 
 
-class SafeString(TypeDecorator):
+class SafeString(TypeDecorator[str]):
     """Text that may quote a file name: undecodable bytes are written as U+FFFD."""
 
     impl = String
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return unicode_safe(value) if isinstance(value, str) else value
 
 
@@ -113,7 +101,7 @@ class Reason(SafeText):
 
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return one_line(value) if isinstance(value, str) else value
 
 

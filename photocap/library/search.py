@@ -33,9 +33,9 @@ import datetime as _dt
 import logging
 import os
 import sqlite3
-from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from photocap.library.db import LibraryError
 from photocap.library.fts import (
@@ -85,10 +85,10 @@ class PhotoFilter:
                 out.append(" OR ".join(months))
         return out
 
-    def where(self) -> tuple[str, list]:
+    def where(self) -> tuple[str, list[object]]:
         """The filters as one SQL condition on ``photos`` ("1" when there are none) and its parameters."""
         parts: list[str] = []
-        params: list = []
+        params: list[object] = []
         if not self.include_missing:
             parts.append("photos.status != ?")
             params.append(STATUS_MISSING)
@@ -142,11 +142,11 @@ def _month_words(first: _dt.datetime, last: _dt.datetime) -> list[str]:
     return words
 
 
-def _start(value) -> _dt.datetime:
+def _start(value: _dt.datetime | _dt.date) -> _dt.datetime:
     return value if isinstance(value, _dt.datetime) else _dt.datetime.combine(value, _dt.time())
 
 
-def _end(value) -> _dt.datetime:
+def _end(value: _dt.datetime | _dt.date) -> _dt.datetime:
     if isinstance(value, _dt.datetime):
         return value + _dt.timedelta(microseconds=1)
     return _dt.datetime.combine(value + _dt.timedelta(days=1), _dt.time())
@@ -196,9 +196,10 @@ def search(
                 raise SearchCancelled("the search was cancelled")
             conn.set_progress_handler(lambda: 1 if should_stop() else 0, PROGRESS_STEPS)
             watching = True
-        if parsed.match is None:
+        match = combined_match(parsed, filters.facets())
+        if match is None or parsed.match is None:  # no positive words
             return _list_only(conn, parsed, filters, limit, offset)
-        return _ranked(conn, parsed, filters, limit, offset, marks)
+        return _ranked(conn, match, parsed.match, filters, limit, offset, marks)
     except sqlite3.Error as error:
         explained = explain(error)
         if not isinstance(explained, SearchCancelled):
@@ -240,18 +241,27 @@ _BM25 = f"bm25({FTS_TABLE}, {', '.join(str(w) for w in BM25_WEIGHTS)})"
 _JOINED = f"{FTS_TABLE} JOIN photos ON {FTS_TABLE}.rowid = photos.id"
 
 
-def path_of(value) -> str:
+def path_of(value: bytes | memoryview | str) -> str:
     """A path column's value (the file name's bytes) as a ``str`` (undecodable bytes surrogate-escaped)."""
     return os.fsdecode(bytes(value)) if isinstance(value, (bytes, memoryview)) else value
 
 
-def id_list(ids) -> str:
+def id_list(ids: Iterable[int]) -> str:
     """Photo ids for an ``IN (...)`` list (ints only, so written into the SQL: no parameter limit)."""
     return ", ".join(str(int(i)) for i in ids)
 
 
-def _ranked(conn, parsed: FtsQuery, filters, limit, offset, marks) -> list[SearchHit]:
-    match = combined_match(parsed, filters.facets())
+def _ranked(
+    conn: sqlite3.Connection,
+    match: str,
+    positive: str,
+    filters: PhotoFilter,
+    limit: int,
+    offset: int,
+    marks: tuple[str, str],
+) -> list[SearchHit]:
+    """``match``: the whole MATCH expression (:func:`combined_match`); ``positive``: the words to highlight."""
+    rows: list[_Row] | _LazyRows | None
     if filters == PhotoFilter():
         floor, rows = _newest_unfiltered(conn, match, offset + limit)
     else:
@@ -261,11 +271,11 @@ def _ranked(conn, parsed: FtsQuery, filters, limit, offset, marks) -> list[Searc
         page = _ranked_all(conn, match, filters, floor, limit, offset)
     if not page:
         return []
-    snippets = _snippets(conn, [r.id for r in page], parsed.match, marks)
+    snippets = _snippets(conn, [r.id for r in page], positive, marks)
     return [SearchHit(r.id, r.path, r.caption, snippets.get(r.id) or (r.caption or ""), r.rank) for r in page]
 
 
-def _snippets(conn, ids: list[int], match: str, marks: tuple[str, str]) -> dict[int, str]:
+def _snippets(conn: sqlite3.Connection, ids: list[int], match: str, marks: tuple[str, str]) -> dict[int, str]:
     """Snippets for one page of hits, from a per-connection TEMP FTS5 table holding just that page.
 
     ``snippet()`` on the big index with ``rowid IN (page)`` re-expands a prefix or phrase
@@ -297,10 +307,19 @@ _cols = ", ".join(FTS_COLUMNS)
 # fast or not, follows the same order, so paging never repeats or skips a photo. At that
 # breadth the order among thousands of near-equal short captions means little anyway.
 RANK_CAP = 2000
-_Row = namedtuple("_Row", "id path caption rank")
 
 
-def _newest_unfiltered(conn, match: str, want: int):
+class _Row(NamedTuple):
+    id: int
+    path: str
+    caption: str | None
+    rank: float
+
+
+_Scored = list[tuple[int, float]]  # (photo id, bm25 rank)
+
+
+def _newest_unfiltered(conn: sqlite3.Connection, match: str, want: int) -> tuple[int | None, list[_Row] | None]:
     """(floor, first-tier rows from the top, or None when they may not cover ``want``)."""
     row = conn.execute(
         f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
@@ -323,13 +342,13 @@ def _newest_unfiltered(conn, match: str, want: int):
     return floor, _with_paths(conn, present[:want], include_missing=True)
 
 
-def missing_among(conn, ids: list[int]) -> set[int]:
+def missing_among(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
     """Which of ``ids`` are missing photos, from the status index alone (no row is read)."""
     sql = f"SELECT id FROM photos WHERE status = ? AND id IN ({id_list(ids)})"
     return {r[0] for r in conn.execute(sql, (STATUS_MISSING,))} if ids else set()
 
 
-def _newest_filtered(conn, match: str, filters: PhotoFilter):
+def _newest_filtered(conn: sqlite3.Connection, match: str, filters: PhotoFilter) -> tuple[int | None, _LazyRows]:
     where, params = filters.where()
     scored = conn.execute(
         f"SELECT {FTS_TABLE}.rowid, {_BM25} FROM {_JOINED} WHERE {FTS_TABLE} MATCH ? AND {where} "
@@ -344,14 +363,14 @@ def _newest_filtered(conn, match: str, filters: PhotoFilter):
 class _LazyRows:
     """First-tier (id, rank) pairs in order; paths and captions are read only for the page sliced."""
 
-    def __init__(self, conn, scored):
+    def __init__(self, conn: sqlite3.Connection, scored: _Scored) -> None:
         self.conn, self.scored = conn, scored
 
     def __getitem__(self, item: slice) -> list[_Row]:
         return _with_paths(self.conn, self.scored[item], include_missing=True)
 
 
-def _with_paths(conn, scored, include_missing: bool) -> list[_Row]:
+def _with_paths(conn: sqlite3.Connection, scored: _Scored, include_missing: bool) -> list[_Row]:
     if not scored:
         return []
     sql = f"SELECT id, path, caption FROM photos WHERE id IN ({id_list(pid for pid, _ in scored)})"
@@ -364,7 +383,9 @@ def _with_paths(conn, scored, include_missing: bool) -> list[_Row]:
     return [_Row(pid, path_of(found[pid][1]), found[pid][2], rank) for pid, rank in scored if pid in found]
 
 
-def _ranked_all(conn, match: str, filters: PhotoFilter, floor: int | None, limit: int, offset: int) -> list[_Row]:
+def _ranked_all(
+    conn: sqlite3.Connection, match: str, filters: PhotoFilter, floor: int | None, limit: int, offset: int
+) -> list[_Row]:
     """The same order as the tiers, computed over every match (deep pages, odd cases)."""
     where, params = filters.where()
     tier = f"CASE WHEN {FTS_TABLE}.rowid >= {int(floor)} THEN 0 ELSE 1 END, " if floor is not None else ""
@@ -376,7 +397,9 @@ def _ranked_all(conn, match: str, filters: PhotoFilter, floor: int | None, limit
     return [_Row(r[0], path_of(r[1]), r[2], r[3]) for r in rows]
 
 
-def _list_only(conn, parsed: FtsQuery, filters, limit, offset) -> list[SearchHit]:
+def _list_only(
+    conn: sqlite3.Connection, parsed: FtsQuery, filters: PhotoFilter, limit: int, offset: int
+) -> list[SearchHit]:
     """No positive words: the filters alone, newest first, minus any excluded words."""
     if parsed.exclude is None and filters == PhotoFilter():
         return []  # an empty search box finds nothing, rather than the whole library
@@ -403,4 +426,4 @@ def list_ids(
 
 def count(conn: sqlite3.Connection, filters: PhotoFilter | None) -> int:
     where, params = (filters or PhotoFilter()).where()
-    return conn.execute(f"SELECT count(*) FROM photos WHERE {where}", params).fetchone()[0]
+    return int(conn.execute(f"SELECT count(*) FROM photos WHERE {where}", params).fetchone()[0])

@@ -1,6 +1,6 @@
 """Which photos have sentence vectors and which need one, and what a vector is made of: SQL
 and text only (no numpy), so the command line can ask before it loads anything
-(:mod:`.vectors` keeps the vectors themselves and re-exports these)."""
+(:mod:`.vectors` keeps the vectors themselves)."""
 
 from __future__ import annotations
 

@@ -29,12 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photocap.library.search import id_list
-from photocap.library.vector_rows import (  # noqa: F401 (re-exported: the rows' side of the vectors)
-    count_needing_text_vectors,
-    embedding_text,
-    has_text_vectors,
-    needing_text_vectors,
-)
+from photocap.library.vector_rows import embedding_text
 
 # table -> the column naming what made its vectors
 MODEL_COLUMN = {"text_vectors": "model_id", "image_features": "encoder_id"}
@@ -195,14 +190,15 @@ class Matrix:
         picked = order[: int(np.searchsorted(np.cumsum(sizes), enough)) + 1]
         spans = [(int(self.starts[g]), int(self.starts[g + 1])) for g in picked]
         scores = np.concatenate([self.rows[a:b] @ coords for a, b in spans])
-        where = np.concatenate([np.arange(a, b) for a, b in spans])
-        return where[_top(scores, n)]
+        where: np.ndarray = np.concatenate([np.arange(a, b) for a, b in spans])
+        best: np.ndarray = where[_top(scores, n)]
+        return best
 
 
 class VectorStore:
     """In-memory matrices over the vector tables, reloaded when their generation moves (thread-safe)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], Matrix] = {}
 
@@ -228,31 +224,33 @@ class VectorStore:
         rows = [r for r in rows if len(r[1]) == 2 * dim]
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         new_f16 = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), dim)
-        keep = None  # which cached rows stay (None: start afresh)
+        old: Matrix | None = None  # the cached matrix, when some of its rows stay (None: start afresh)
+        keep: np.ndarray | None = None  # which of its rows stay
         if cached is not None and len(cached.ids):
-            keep = ~np.isin(cached.ids, new_ids)  # replaced rows
+            old, keep = cached, ~np.isin(cached.ids, new_ids)  # replaced rows
             if gen[1] != cached.generation[1]:  # something was deleted: keep only ids still there
                 there = np.fromiter(
                     (r[0] for r in conn.execute(f"SELECT photo_id FROM {kind} WHERE {model_col} = ?", (model_id,))),
                     dtype=np.int64,
                 )
                 keep &= np.isin(cached.ids, there)
-        ids = new_ids if keep is None else np.concatenate([cached.ids[keep], new_ids])
+        ids = new_ids if old is None else np.concatenate([old.ids[keep], new_ids])
         if dim > PROJECT_ABOVE:  # long vectors: a fixed random projection, re-ranked from the file
             proj = projection(dim)
             new_rows = _rows(new_f16, proj, unit=True)
-            mat = new_rows if keep is None else np.concatenate([cached.rows[keep], new_rows])
+            mat = new_rows if old is None else np.concatenate([old.rows[keep], new_rows])
             fresh = Matrix(ids, mat, dim, proj, gen)
         else:
-            exact = new_f16 if keep is None else np.concatenate([cached.exact[keep], new_f16])
-            basis = cached.proj if keep is not None else None
+            old_exact = old.exact if old is not None else None  # (vectors this short always have exact rows)
+            exact = new_f16 if old_exact is None else np.concatenate([old_exact[keep], new_f16])
+            basis = old.proj if old is not None else None
             if basis is None and len(ids) > PCA_ROWS:  # grown past the exact scan: directions once, every row
                 basis = principal_directions(exact)
                 mat = _rows(exact, basis)
             else:
                 new_rows = _rows(new_f16, basis)
-                mat = new_rows if keep is None else np.concatenate([cached.rows[keep], new_rows])
-            fresh = _grouped(Matrix(ids, mat, dim, basis, gen, exact), cached if keep is not None else None, keep)
+                mat = new_rows if old is None else np.concatenate([old.rows[keep], new_rows])
+            fresh = _grouped(Matrix(ids, mat, dim, basis, gen, exact), old, keep)
         with self._lock:
             self._cache[(kind, model_id)] = fresh
         return fresh

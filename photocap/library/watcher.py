@@ -38,12 +38,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import update
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from photocap import metadata
 from photocap.library import photos, scanner
-from photocap.library.records import ScanReport
-from photocap.library.schema import FOLDER_MISSING, Folder
+from photocap.library.records import FolderInfo, ScanReport
+from photocap.library.schema import Folder
+from photocap.library.values import FOLDER_MISSING
 
 if TYPE_CHECKING:
     from photocap.library.library import Library
@@ -96,15 +98,15 @@ class _Handler(FileSystemEventHandler):
 class FolderWatcher:
     def __init__(
         self,
-        roots: Iterable[str | os.PathLike],
+        roots: Iterable[str | os.PathLike[str]],
         on_change: Callable[[list[Change]], None],
         *,
         debounce: float = 1.5,
-        polling_roots: Iterable[str | os.PathLike] = (),
+        polling_roots: Iterable[str | os.PathLike[str]] = (),
         force_polling: bool = False,
         poll_interval: float = 2.0,
         root_check: float = 2.0,
-        observer_factory: Callable[[], object] = Observer,
+        observer_factory: Callable[[], BaseObserver] = Observer,
     ):
         self.roots = [photos.norm(r) for r in roots]
         self.on_change = on_change
@@ -115,7 +117,7 @@ class FolderWatcher:
         self._observer = observer_factory()
         self._poller = PollingObserver(timeout=poll_interval)
         self._handler = _Handler(self)
-        self._watches: dict[str, tuple[object, object]] = {}  # root -> (observer, watch)
+        self._watches: dict[str, tuple[BaseObserver, ObservedWatch]] = {}  # root -> (observer, watch)
         self.modes: dict[str, str] = {}  # root -> "native", "polling", "polling (why)", "missing"
         self._pending: dict[str, _Pending] = {}
         self._cond = threading.Condition()
@@ -133,7 +135,9 @@ class FolderWatcher:
         self._thread.start()
         return self
 
-    def set_roots(self, roots: Iterable[str | os.PathLike], polling_roots: Iterable[str | os.PathLike] = ()) -> None:
+    def set_roots(
+        self, roots: Iterable[str | os.PathLike[str]], polling_roots: Iterable[str | os.PathLike[str]] = ()
+    ) -> None:
         """Follow exactly ``roots`` from now on, without a restart: folders still watched keep
         their watches and their changes waiting out the debounce; a removed folder's pending
         changes are dropped. (Blocking: scheduling walks the new trees; not for a GUI thread.)"""
@@ -175,7 +179,7 @@ class FolderWatcher:
     def __enter__(self) -> FolderWatcher:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _follow(self, root: str) -> None:
@@ -202,8 +206,9 @@ class FolderWatcher:
         self._watches[root] = (self._poller, self._poller.schedule(self._handler, root, recursive=True))
 
     def _unschedule(self, root: str) -> None:
-        observer, watch = self._watches.pop(root, (None, None))
-        if observer is not None:
+        found = self._watches.pop(root, None)
+        if found is not None:
+            observer, watch = found
             try:
                 observer.unschedule(watch)
             except Exception:
@@ -307,10 +312,10 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
     report = ScanReport(folder="(changes)")
     folders = lib.folders()
 
-    def owner(path: str):
+    def owner(path: str) -> FolderInfo | None:
         return next((f for f in folders if photos.is_inside(path, f.path)), None)
 
-    to_examine: list[tuple[str, object]] = []
+    to_examine: list[tuple[str, FolderInfo]] = []
     for ch in sorted(changes, key=lambda c: _ORDER.get(c.kind, 9)):
         folder = owner(ch.path)
         if ch.kind == ROOT_MISSING or (ch.kind == DELETED and folder is not None and ch.path == folder.path):
@@ -321,7 +326,9 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
             to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path) if folder is not None]
         elif ch.kind == DELETED:
             with lib._write() as s:
-                report.missing += photos.mark_missing(s, **({"prefix": ch.path} if ch.is_dir else {"path": ch.path}))
+                report.missing += (
+                    photos.mark_missing(s, prefix=ch.path) if ch.is_dir else photos.mark_missing(s, path=ch.path)
+                )
         elif ch.kind == MOVED:
             _apply_move(lib, ch, folder, report, to_examine)
         elif ch.kind in (CREATED, MODIFIED) and folder is not None:
@@ -338,30 +345,35 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
     return report
 
 
-def _apply_move(lib: Library, ch: Change, folder, report: ScanReport, to_examine: list) -> None:
+def _apply_move(
+    lib: Library, ch: Change, folder: FolderInfo | None, report: ScanReport, to_examine: list[tuple[str, FolderInfo]]
+) -> None:
     """A move the observer reported. It is believed file by file, only where the file now at
     the new path has the content identity of the row at the old one: an unrelated file that
     got a deleted file's inode number is a missing photo and a new one, never a move."""
+    src = ch.src
+    if src is None:  # (a move always names the old path)
+        return
     if folder is None:  # moved out of every watched folder: gone from the library's point of view
         with lib._write() as s:
-            report.missing += photos.mark_missing(s, **({"prefix": ch.src} if ch.is_dir else {"path": ch.src}))
+            report.missing += photos.mark_missing(s, prefix=src) if ch.is_dir else photos.mark_missing(s, path=src)
         return
     if ch.is_dir:
         with lib._read() as s:
-            known = photos.tree_identities(s, ch.src, ch.path)
+            known = photos.tree_identities(s, src, ch.path)
         same = {pid: new for pid, (new, identity) in known.items() if photos.identity_or_none(new) == identity}
         with lib._write() as s:
             moved = photos.move_tree(s, same, folder.id, folder.path)
-            if not os.path.isdir(ch.src):
-                report.missing += photos.mark_missing(s, prefix=ch.src)  # what did not follow its file
+            if not os.path.isdir(src):
+                report.missing += photos.mark_missing(s, prefix=src)  # what did not follow its file
         report.moved += moved
         report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # new files, moved in from outside
         return
     identity = photos.identity_or_none(ch.path)
     with lib._write() as s:
-        moved = photos.move_path(s, ch.src, ch.path, folder.id, folder.path, identity)
-        if not moved and not os.path.lexists(ch.src):
-            report.missing += photos.mark_missing(s, path=ch.src)
+        moved = photos.move_path(s, src, ch.path, folder.id, folder.path, identity)
+        if not moved and not os.path.lexists(src):
+            report.missing += photos.mark_missing(s, path=src)
     report.moved += int(moved)
     if not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
         to_examine.append((ch.path, folder))  # a new photo (or one renamed from a temporary name)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from PIL import Image, IptcImagePlugin
+from PIL import Image, ImageFile, IptcImagePlugin
 
 MAX_XML_BYTES = 4 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
@@ -130,7 +130,7 @@ class Described:
                 seen.add(w.casefold())
                 self.keywords.append(w)
 
-    def offer(self, text: str | None, origin: str, camera: str = "") -> None:
+    def offer(self, text: str | bytes | None, origin: str, camera: str = "") -> None:
         if self.description is None:
             text = _clean(text)
             if text and not is_junk(text, camera):
@@ -353,14 +353,14 @@ def _embedded_xmp(im: Image.Image) -> bytes | None:
         raw = im.tag_v2.get(700)  # TIFF XMLPacket
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    return raw if isinstance(raw, (bytes, bytearray)) and len(raw) <= MAX_XML_BYTES else None
+    return bytes(raw) if isinstance(raw, (bytes, bytearray)) and len(raw) <= MAX_XML_BYTES else None
 
 
-def _read_embedded(im: Image.Image, found: Described) -> None:
+def _read_embedded(im: ImageFile.ImageFile, found: Described) -> None:
     try:
         exif = im.getexif()
     except Exception:
-        exif = {}
+        exif = Image.Exif()
     camera = " ".join(_clean(exif.get(t)) for t in (_TAG_MAKE, _TAG_MODEL)).strip() if exif else ""
     xmp = _embedded_xmp(im)
     if xmp:

@@ -10,8 +10,10 @@ on MPS (see FACTS: Metal is not safe from two threads).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +26,12 @@ from photocap.model.device import autocast, configure_threads, device_label, pic
 from photocap.model.encoders import DEFAULT_ENCODER, EncodedBatch, Encoder, Preprocess, build_encoder, file_sha256
 from photocap.model.tagger import describe_from_tags, top_tags
 from photocap.model.vocab import Vocabulary, tokenize
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# What the captioner takes: RGB images (Pillow, already sized) or a uint8 tensor (B, 3, S, S).
+Images = Sequence["Image.Image"] | torch.Tensor
 
 SOURCE_MODEL = "model"
 SOURCE_TAGS = "tags"
@@ -54,13 +62,13 @@ class Captioner:
         decoder: CaptionDecoder | None = None,
         vocab: Vocabulary | None = None,
         model_id: str | None = None,
-        meta: dict | None = None,
+        meta: dict[str, Any] | None = None,
         device: str | torch.device = "cpu",
         taught: torch.Tensor | None = None,
     ):
         if (decoder is None) != (vocab is None):
             raise ValueError("a decoder needs its vocabulary (and the other way round)")
-        if decoder is not None and decoder.vocab_size != len(vocab):
+        if decoder is not None and vocab is not None and decoder.vocab_size != len(vocab):
             raise ValueError(f"decoder has {decoder.vocab_size} words but the vocabulary {len(vocab)}")
         self.device = torch.device(device)
         self.encoder = encoder.to(self.device).eval()
@@ -80,14 +88,20 @@ class Captioner:
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def tags_only(
-        cls, encoder: str = DEFAULT_ENCODER, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+        cls,
+        encoder: str = DEFAULT_ENCODER,
+        device: str = "auto",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> Captioner:
         configure_threads()
         return cls(build_encoder(encoder, encoder_weights), device=pick_device(device))
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, device: str = "auto", encoder_weights: str | os.PathLike | None = "default"
+        cls,
+        path: str | os.PathLike[str],
+        device: str = "auto",
+        encoder_weights: str | os.PathLike[str] | None = "default",
     ) -> Captioner:
         """Load a model file (see :mod:`photocap.model.checkpoint`); never unpickles."""
         configure_threads()
@@ -141,7 +155,7 @@ class Captioner:
         return device_label(self.device)
 
     # ---- inference ----------------------------------------------------------------------
-    def to_batch(self, images) -> torch.Tensor:
+    def to_batch(self, images: Images) -> torch.Tensor:
         """Pillow images (already ``size`` x ``size``) or a uint8 tensor -> normalised float batch."""
         if isinstance(images, torch.Tensor):
             x = images
@@ -154,19 +168,19 @@ class Captioner:
         return x
 
     @torch.inference_mode()
-    def encode(self, images) -> EncodedBatch:
+    def encode(self, images: Images) -> EncodedBatch:
         x = self.to_batch(images)
         with autocast(self.device):
             out = self.encoder(x)
         return EncodedBatch(out.spatial.float(), out.pooled.float(), out.grid)
 
     @torch.inference_mode()
-    def describe(self, images, beam: int = 3, max_len: int = 20, num_tags: int = 5) -> list[Description]:
+    def describe(self, images: Images, beam: int = 3, max_len: int = 20, num_tags: int = 5) -> list[Description]:
         enc = self.encode(images)
         n = enc.pooled.shape[0]
         tags = top_tags(self.encoder.classify(enc.pooled), num_tags) if self.encoder.has_classifier else [[]] * n
         features = list(enc.pooled.float().cpu().numpy().astype(np.float16))
-        if self.decoder is None:
+        if self.decoder is None or self.vocab is None:  # (both or neither: see __init__)
             return [
                 Description(describe_from_tags(t), SOURCE_TAGS, self.model_id, t, feature=f)
                 for t, f in zip(tags, features)
@@ -222,7 +236,7 @@ class Captioner:
         return f"{self.encoder.name}:{self.encoder.weights_id}"
 
     @torch.inference_mode()
-    def attend(self, image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:
+    def attend(self, image: Image.Image, text: str, max_len: int = 20) -> tuple[list[str], np.ndarray] | None:
         """Where the model looks for each word of ``text`` (any caption, the user's too).
 
         Teacher forcing: the caption's words are fed in and the attention weights read out,
@@ -230,32 +244,33 @@ class Captioner:
         Returns (words, maps ``(n_words, grid_h, grid_w)``), or None without an attention model.
         Words the vocabulary lacks are fed as ``<unk>`` and keep their own map.
         """
-        if not self.has_attention:
+        decoder, vocab = self.decoder, self.vocab
+        if decoder is None or vocab is None or not decoder.has_attention:
             return None
         words = tokenize(text)[:max_len]
         if not words:
             return None
         enc = self.encode([image])
-        ids = torch.tensor([self.vocab.encode(" ".join(words))], device=self.device)
-        alphas = self.decoder(enc.spatial, ids).alphas
+        ids = torch.tensor([vocab.encode(" ".join(words))], device=self.device)
+        alphas = decoder(enc.spatial, ids).alphas
         gh, gw = enc.grid
         return words, alphas[0, : len(words)].float().cpu().numpy().reshape(len(words), gh, gw)
 
 
-def model_file_id(path: str | os.PathLike) -> str:
+def model_file_id(path: str | os.PathLike[str]) -> str:
     """Identity of a model file as the library records it."""
     return ckpt.read_meta(Path(path)).get("model_id") or file_sha256(path)[:12]
 
 
 def save_model(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     encoder: Encoder,
     decoder: CaptionDecoder,
     vocab: Vocabulary,
     *,
     model_id: str | None = None,
     name: str | None = None,
-    provenance: dict | None = None,
+    provenance: dict[str, Any] | None = None,
     include_encoder: bool = False,
     calibration: conf.Calibration | None = None,
     taught: torch.Tensor | None = None,

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
+from typing import Any, TypeGuard
 
 import torch
 
@@ -34,15 +35,15 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    meta: dict
+    meta: dict[str, Any]
     decoder_state: dict[str, torch.Tensor]
     encoder_state: dict[str, torch.Tensor] = field(default_factory=dict)
     extra_state: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. taught photos' features
 
 
 def save_checkpoint(
-    path: str | os.PathLike,
-    meta: dict,
+    path: str | os.PathLike[str],
+    meta: dict[str, Any],
     decoder_state: dict[str, torch.Tensor],
     encoder_state: dict[str, torch.Tensor] | None = None,
     extra_state: dict[str, torch.Tensor] | None = None,
@@ -129,7 +130,7 @@ def _sniff(path: Path) -> int:
     return header_len
 
 
-def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, TensorInfo]]:
+def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, TensorInfo]]:
     """The photocap metadata and every tensor's dtype and shape, from the file's header
     alone (no tensor read), each checked: types, ranges, offsets within the file."""
     path = Path(path)
@@ -168,7 +169,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, TensorInfo]]:
     return meta, tensors
 
 
-def _tensor_infos(path: Path, header: dict, data_bytes: int) -> dict[str, TensorInfo]:
+def _tensor_infos(path: Path, header: dict[str, Any], data_bytes: int) -> dict[str, TensorInfo]:
     out: dict[str, TensorInfo] = {}
     for name, entry in header.items():
         ok = (
@@ -191,18 +192,18 @@ def _tensor_infos(path: Path, header: dict, data_bytes: int) -> dict[str, Tensor
     return out
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_int(path: Path, where: str, value, lo: int, hi: int) -> None:
+def _check_int(path: Path, where: str, value: object, lo: int, hi: int) -> None:
     if not _is_int(value):
         raise _refuse(path, f"the model's {where} must be a whole number, not {json.dumps(value)[:40]}")
     if not lo <= value <= hi:
         raise _refuse(path, f"the model's {where} is {value}, outside what photocap accepts ({lo}-{hi})")
 
 
-def validate_meta(path: str | os.PathLike, meta: dict) -> None:
+def validate_meta(path: str | os.PathLike[str], meta: dict[str, Any]) -> None:
     """Types and ranges of everything a captioner is built from; one line saying what is wrong."""
     from photocap.model.decoders import DECODER_KINDS, DecoderConfig
     from photocap.model.encoders import ENCODERS
@@ -258,7 +259,7 @@ def validate_meta(path: str | os.PathLike, meta: dict) -> None:
             )
 
 
-def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorInfo]) -> None:
+def check_shapes(path: str | os.PathLike[str], meta: dict[str, Any], tensors: dict[str, TensorInfo]) -> None:
     """The decoder's tensors in the file are exactly the ones its settings describe (the
     network is built on torch's "meta" device: shapes only, no memory)."""
     from photocap.model.decoders import DecoderConfig, build_decoder
@@ -291,12 +292,12 @@ def check_shapes(path: str | os.PathLike, meta: dict, tensors: dict[str, TensorI
             raise _refuse(path, f"weights {name} are {info.dtype}, not floating point")
 
 
-def read_meta(path: str | os.PathLike) -> dict:
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON metadata only (no tensors read), its format and version checked."""
     return read_header(path)[0]
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Header first (types, ranges, shapes against the settings), then the tensors, then a
     check that every weight is a finite number."""
     path = Path(path)

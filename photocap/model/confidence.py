@@ -24,7 +24,9 @@ Models without a calibration (trained on COCO, say) are never overruled.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,23 +48,22 @@ class Calibration:
     calibrated_on: int = 0  # how many held-out captions/photos set it
     version: int = VERSION
 
-    def to_meta(self) -> dict:
+    def to_meta(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_meta(cls, meta: dict | None) -> Calibration | None:
+    def from_meta(cls, meta: dict[str, Any] | None) -> Calibration | None:
         """The calibration stored in a model's metadata, or None (unknown or absent: no fall-back)."""
         raw = (meta or {}).get(META_KEY)
         if not isinstance(raw, dict) or raw.get("version") != VERSION:
             return None
         try:
-            return cls(
-                **{
-                    k: (int(v) if k in ("calibrated_on", "version") else float(v))
-                    for k, v in raw.items()
-                    if k in cls.__dataclass_fields__
-                }
-            )
+            values: dict[str, Any] = {
+                k: (int(v) if k in ("calibrated_on", "version") else float(v))
+                for k, v in raw.items()
+                if k in cls.__dataclass_fields__
+            }
+            return cls(**values)
         except (TypeError, ValueError):
             return None
 
@@ -111,7 +112,9 @@ def choose_prototypes(pooled: torch.Tensor, limit: int = MAX_PROTOTYPES, seed: i
     return x.half().contiguous()
 
 
-def calibrate(held_out_distance: np.ndarray, held_out_logprob: np.ndarray) -> Calibration:
+def calibrate(
+    held_out_distance: Sequence[float] | np.ndarray, held_out_logprob: Sequence[float] | np.ndarray
+) -> Calibration:
     """Thresholds from familiar examples: the held-out photos' (and the taught photos'
     leave-one-out) distances, and the held-out captions' mean log-probabilities.
 

@@ -17,7 +17,7 @@ which image each caption belongs to: per-image work then runs once for all its c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -48,11 +48,11 @@ class DecoderConfig:
     feature_proj: int = 0
     positions: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> DecoderConfig:
+    def from_dict(cls, d: dict[str, Any]) -> DecoderConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -138,7 +138,8 @@ class ShowTellDecoder(CaptionDecoder):
         nn.init.normal_(self.proj.weight, 0.0, 0.02)
 
     def _image_input(self, features: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.proj(_pooled(features)))
+        image: torch.Tensor = self.bn(self.proj(_pooled(features)))
+        return image
 
     def forward(
         self, features: torch.Tensor, captions: torch.Tensor, image_index: torch.Tensor | None = None
@@ -152,12 +153,12 @@ class ShowTellDecoder(CaptionDecoder):
         hidden, _ = self.rnn(inputs)
         return DecoderOutput(self.fc(self.dropout(hidden[:, 1:])), None)
 
-    def _pack_state(self, rnn_state) -> State:
+    def _pack_state(self, rnn_state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> State:
         if isinstance(rnn_state, tuple):
             return {"h": rnn_state[0].transpose(0, 1), "c": rnn_state[1].transpose(0, 1)}
         return {"h": rnn_state.transpose(0, 1)}
 
-    def _unpack_state(self, state: State):
+    def _unpack_state(self, state: State) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = state["h"].transpose(0, 1).contiguous()
         return (h, state["c"].transpose(0, 1).contiguous()) if "c" in state else h
 
@@ -165,7 +166,7 @@ class ShowTellDecoder(CaptionDecoder):
         _, rnn_state = self.rnn(self._image_input(features).unsqueeze(1))
         return self._pack_state(rnn_state)
 
-    def step(self, tokens, state):
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State, torch.Tensor | None]:
         hidden, rnn_state = self.rnn(self.embed(tokens).unsqueeze(1), self._unpack_state(state))
         logp = F.log_softmax(self.fc(hidden[:, 0]), dim=-1)
         return logp, self._pack_state(rnn_state), None
@@ -195,16 +196,17 @@ class AttentionDecoder(CaptionDecoder):
         cell_cls = nn.LSTMCell if config.rnn == "lstm" else nn.GRUCell
         self.cell = cell_cls(config.embed_dim + c, h)
 
-    def _attend(self, feats, att1, h):
+    def _attend(self, feats: torch.Tensor, att1: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         e = self.full_att(torch.tanh(att1 + self.dec_att(h).unsqueeze(1))).squeeze(2)  # (B, L)
         alpha = torch.softmax(e, dim=1)
         context = torch.bmm(alpha.unsqueeze(1), feats).squeeze(1)  # (B, C)
         return torch.sigmoid(self.f_beta(h)) * context, alpha
 
-    def _cell(self, x, h, c):
-        if c is None:
-            return self.cell(x, h), None
-        return self.cell(x, (h, c))
+    def _cell(
+        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out: tuple[torch.Tensor, torch.Tensor | None] = (self.cell(x, h), None) if c is None else self.cell(x, (h, c))
+        return out
 
     def prepare(self, features: torch.Tensor) -> torch.Tensor:
         """Encoder grid ``(B, L, C)`` -> what the attention reads (projected, with positions)."""
@@ -227,7 +229,7 @@ class AttentionDecoder(CaptionDecoder):
             state["c"] = self.init_c(mean)
         return state
 
-    def step(self, tokens, state):
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State, torch.Tensor | None]:
         h, c = state["h"], state.get("c")
         context, alpha = self._attend(state["feats"], state["att1"], h)
         h, c = self._cell(torch.cat([self.embed(tokens), context], dim=1), h, c)

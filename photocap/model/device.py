@@ -57,7 +57,7 @@ def configure_threads(num_threads: int | None = None) -> None:
     _threads_configured = True
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
     """bf16 (or fp16) autocast on CUDA, where it pays; full precision elsewhere.
 
     On CPU, bf16 without AMX is slower than fp32, and MPS autocast has had gaps, so both run fp32.

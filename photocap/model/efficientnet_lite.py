@@ -74,8 +74,8 @@ class MBConvBlock(nn.Module):
         if self.has_expand:
             y = F.relu6(self._bn0(self._expand_conv(y)))
         y = F.relu6(self._bn1(self._depthwise_conv(y)))
-        y = self._bn2(self._project_conv(y))  # linear bottleneck: no activation
-        return y + x if self.use_skip else y
+        out: torch.Tensor = self._bn2(self._project_conv(y))  # linear bottleneck: no activation
+        return out + x if self.use_skip else out
 
 
 class EfficientNetLite0(nn.Module):
@@ -108,4 +108,5 @@ class EfficientNetLite0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self.forward_features(x).mean(dim=(2, 3))
-        return self._fc(self._dropout(pooled))
+        logits: torch.Tensor = self._fc(self._dropout(pooled))
+        return logits

@@ -12,15 +12,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from photocap.model.efficientnet_lite import EfficientNetLite0
+
+if TYPE_CHECKING:
+    from torchvision.models import ResNet  # torchvision has no types: Any to the checker
 
 ENCODERS = ("efficientnet_lite0", "resnet50", "resnet101", "resnet152")
 DEFAULT_ENCODER = "efficientnet_lite0"
@@ -39,17 +43,23 @@ class Preprocess:
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> Preprocess:
+    def from_dict(cls, d: dict[str, Any]) -> Preprocess:
         return cls(
             size=int(d["size"]),
             resize=str(d["resize"]),
-            mean=tuple(float(v) for v in d["mean"]),
-            std=tuple(float(v) for v in d["std"]),
+            mean=_three(d["mean"]),
+            std=_three(d["std"]),
         )
+
+
+def _three(values: Iterable[float]) -> tuple[float, float, float]:
+    """One number per colour channel (ValueError when there are not three)."""
+    r, g, b = (float(v) for v in values)
+    return r, g, b
 
 
 # The Lite models were trained in TensorFlow with (x - 127) / 128.
@@ -108,7 +118,8 @@ class Encoder(nn.Module):
         """ImageNet logits ``(B, 1000)`` from the pooled features."""
         if self.head_attr is None:
             raise RuntimeError(f"encoder {self.name} has no ImageNet head")
-        return getattr(self.backbone, self.head_attr)(pooled)
+        logits: torch.Tensor = getattr(self.backbone, self.head_attr)(pooled)
+        return logits
 
     def blocks(self) -> list[nn.Module]:
         """The backbone's stages in order, for fine-tuning the last few."""
@@ -142,13 +153,14 @@ class Encoder(nn.Module):
         self.weights_id = f"{self.weights_id.split(TUNED_MARK)[0]}{TUNED_MARK}{h.hexdigest()[:16]}"
         return self.weights_id
 
-    def spec(self) -> dict:
+    def spec(self) -> dict[str, Any]:
         """What a checkpoint records to rebuild this encoder."""
         return {"name": self.name, "weights_id": self.weights_id, "grid": self.grid, "feature_dim": self.feature_dim}
 
 
 class LiteEncoder(Encoder):
     head_attr = "_fc"
+    backbone: EfficientNetLite0
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone.forward_features(x)
@@ -160,18 +172,20 @@ class LiteEncoder(Encoder):
 
 class ResNetEncoder(Encoder):
     head_attr = "fc"
+    backbone: ResNet
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         bb = self.backbone
         x = bb.maxpool(bb.relu(bb.bn1(bb.conv1(x))))
-        return bb.layer4(bb.layer3(bb.layer2(bb.layer1(x))))
+        fmap: torch.Tensor = bb.layer4(bb.layer3(bb.layer2(bb.layer1(x))))
+        return fmap
 
     def blocks(self) -> list[nn.Module]:
         bb = self.backbone
         return [nn.ModuleList([bb.conv1, bb.bn1]), bb.layer1, bb.layer2, bb.layer3, bb.layer4]
 
 
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -179,7 +193,7 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def _load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Weights from a local file without unpickling code (safetensors or weights_only)."""
     path = Path(path)
     if not path.is_file():
@@ -202,7 +216,7 @@ def _load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
-def _load_strict(module: nn.Module, state: dict, source: str) -> None:
+def _load_strict(module: nn.Module, state: dict[str, Any], source: str) -> None:
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -220,7 +234,7 @@ def lite0_weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _build_lite0(weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
+def _build_lite0(weights: str | os.PathLike[str] | None) -> tuple[EfficientNetLite0, str]:
     net = EfficientNetLite0()
     if weights is None or weights == "none":
         return net, "random"
@@ -232,7 +246,7 @@ def _build_lite0(weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
 _RESNET_WEIGHTS = {"resnet50": "ResNet50_Weights", "resnet101": "ResNet101_Weights", "resnet152": "ResNet152_Weights"}
 
 
-def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Module, str]:
+def _build_resnet(name: str, weights: str | os.PathLike[str] | None) -> tuple[ResNet, str]:
     try:
         import torchvision
     except Exception as exc:
@@ -259,7 +273,7 @@ def _build_resnet(name: str, weights: str | os.PathLike | None) -> tuple[nn.Modu
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z]+$")
 
 
-def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = None) -> Path:
+def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike[str] | None = None) -> Path:
     """torchvision's published weights file, from torch's cache or downloaded once, checked
     against the SHA-256 prefix its name carries (``resnet50-0676ba61.pth``: ``0676ba61``).
 
@@ -293,7 +307,7 @@ def hub_weights_file(url: str, what: str, hub_dir: str | os.PathLike | None = No
 
 
 def build_encoder(
-    name: str = DEFAULT_ENCODER, weights: str | os.PathLike | None = "default", grid: int | None = None
+    name: str = DEFAULT_ENCODER, weights: str | os.PathLike[str] | None = "default", grid: int | None = None
 ) -> Encoder:
     """Build an encoder in eval mode with frozen parameters.
 

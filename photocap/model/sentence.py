@@ -29,9 +29,13 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding, Tokenizer
 
 PACKAGE = "all_minilm_l6_v2"
 MODEL_ID = "all-MiniLM-L6-v2"
@@ -58,7 +62,7 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
 
     @classmethod
-    def from_json(cls, d: dict) -> BertConfig:
+    def from_json(cls, d: dict[str, Any]) -> BertConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
@@ -66,12 +70,14 @@ def _layer_norm(x: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) 
     mean = x.mean(-1, keepdims=True)
     centred = x - mean
     var = np.mean(centred * centred, -1, keepdims=True)
-    return centred / np.sqrt(var + eps) * w[f"{name}.weight"] + w[f"{name}.bias"]
+    out: np.ndarray = centred / np.sqrt(var + eps) * w[f"{name}.weight"] + w[f"{name}.bias"]
+    return out
 
 
 def _linear(x: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
     weight = w[f"{name}.weight.T"]  # as 2-D: numpy's matmul reaches BLAS only for matrices (8x faster)
-    return (x.reshape(-1, weight.shape[0]) @ weight + w[f"{name}.bias"]).reshape(*x.shape[:-1], weight.shape[1])
+    out: np.ndarray = x.reshape(-1, weight.shape[0]) @ weight + w[f"{name}.bias"]
+    return out.reshape(*x.shape[:-1], weight.shape[1])
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -82,7 +88,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     t = z * np.float32(0.3275911)
     t += 1
     np.reciprocal(t, out=t)
-    poly = t * np.float32(1.061405429)
+    poly: np.ndarray = t * np.float32(1.061405429)
     for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
         poly += np.float32(c)
         poly *= t
@@ -100,7 +106,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    out: np.ndarray = e / e.sum(-1, keepdims=True)
+    return out
 
 
 class SentenceBert:
@@ -170,7 +177,8 @@ class SentenceBert:
             layer = f"encoder.layer.{i}"
 
             def split(p: np.ndarray) -> np.ndarray:
-                return p.reshape(b, t, heads, d // heads).transpose(0, 2, 1, 3)
+                heads_first: np.ndarray = p.reshape(b, t, heads, d // heads).transpose(0, 2, 1, 3)
+                return heads_first
 
             q = split(_linear(x, w, f"{layer}.attention.self.query"))
             k = split(_linear(x, w, f"{layer}.attention.self.key"))
@@ -189,7 +197,8 @@ class SentenceBert:
             )
         weights = keep[..., None].astype(np.float32)
         pooled = (x * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
+        unit: np.ndarray = pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
+        return unit
 
 
 def model_zip() -> Path:
@@ -209,12 +218,12 @@ class SentenceEmbedder:
     model_id = MODEL_ID
     dim = DIM
 
-    def __init__(self, model: SentenceBert, tokenizer):
+    def __init__(self, model: SentenceBert, tokenizer: Tokenizer):
         self.model = model
         self.tokenizer = tokenizer
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> SentenceEmbedder:
+    def load(cls, path: str | os.PathLike[str] | None = None) -> SentenceEmbedder:
         from tokenizers import Tokenizer
 
         path = Path(path) if path else model_zip()
@@ -240,7 +249,7 @@ class SentenceEmbedder:
             self._embed(encodings, order, batch_size, out)
         return out
 
-    def _embed(self, encodings, order: list[int], batch_size: int, out: np.ndarray) -> None:
+    def _embed(self, encodings: list[Encoding], order: list[int], batch_size: int, out: np.ndarray) -> None:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from photocap.text import words
 
@@ -88,7 +89,7 @@ class Vocabulary:
         return json.dumps({"itos": self.itos})
 
     @classmethod
-    def from_json(cls, text: str | dict) -> Vocabulary:
+    def from_json(cls, text: str | dict[str, Any]) -> Vocabulary:
         data = json.loads(text) if isinstance(text, str) else text
         itos = data["itos"]
         if list(itos[: len(SPECIALS)]) != list(SPECIALS):

@@ -37,7 +37,8 @@ def create_app(argv: list[str] | None = None):
     # calls into Python (a paint, a data() call) while a worker holds the GIL it may wait
     # that long, dozens of times a frame. A shorter interval keeps frames short.
     sys.setswitchinterval(float(os.environ.get("PHOTOCAP_SWITCH_INTERVAL", "0.001")))
-    app = QApplication.instance() or QApplication(argv or [APP_NAME])
+    running = QApplication.instance()
+    app = running if isinstance(running, QApplication) else QApplication(argv or [APP_NAME])
     app.setOrganizationName(APP_NAME)
     app.setOrganizationDomain("photocap.app")
     app.setApplicationName(APP_NAME)

@@ -13,7 +13,7 @@ from photocap.filenames import readable
 from photocap.ui.item_models.photo_grid import PhotoGridModel
 from photocap.ui.item_models.sidebar import ALL, Place
 from photocap.ui.jobs.captioning import CaptionService
-from photocap.ui.jobs.library_service import LibraryService
+from photocap.ui.jobs.library_service import LibraryService, SidebarCounts
 from photocap.ui.text import search_query, shorten
 from photocap.ui.views.browser_view import BrowserView
 
@@ -47,15 +47,17 @@ class Browser(QObject):
         self.view, self.model, self.library, self.captions = view, model, library, captions
         self.place: Place = ALL
         self.search_text = ""
-        self.counts = None
+        self.counts: SidebarCounts | None = None
         self.meaning = None  # MeaningService, set by attach_meaning
         self._edit_when_shown: int | None = None
         self._similar_name = ""
         self._counts_dirty = False
         self._counts_loading = False
         self._last_refresh = 0.0
-        self._counts_timer = QTimer(self, singleShot=True, interval=400, timeout=self._load_counts)
-        self._grid_timer = QTimer(self, singleShot=True, interval=1500, timeout=self.model.refresh)
+        self._counts_timer = QTimer(self, singleShot=True, interval=400)
+        self._counts_timer.timeout.connect(self._load_counts)
+        self._grid_timer = QTimer(self, singleShot=True, interval=1500)
+        self._grid_timer.timeout.connect(self.model.refresh)
         v = view
         v.sidebar.place_selected.connect(self.show_place)
         v.header.search_changed.connect(self.search)

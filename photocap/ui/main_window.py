@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
         self.watch.fell_back.connect(
             lambda root, why: self.status.show_message(f"Watching {Path(root).name} by polling: {why}")
         )
-        self.watch.watching.connect(lambda roots: self._unwatched and self._on_watching())
+        self.watch.watching.connect(self._on_watching)
         self.banner.action_requested.connect(self.use_polling)
         self.empty.add_folder_requested.connect(self.choose_folder)
         page.sidebar.add_folder_requested.connect(self.choose_folder)
@@ -296,9 +296,10 @@ class MainWindow(QMainWindow):
             "Use polling",
         )
 
-    def _on_watching(self) -> None:
-        self._unwatched = ()
-        self.banner.hide()
+    def _on_watching(self, _roots: object) -> None:
+        if self._unwatched:  # every folder is followed now: the banner about those that were not goes
+            self._unwatched = ()
+            self.banner.hide()
 
     def use_polling(self) -> None:
         """Watch the folders that could not be watched by polling, now and from now on."""
@@ -427,7 +428,9 @@ class MainWindow(QMainWindow):
 
             from photocap.ui import style
 
-            style.apply(QApplication.instance(), new.theme)
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                style.apply(app, new.theme)
         if model_changed and self.library.library is not None:
             self.library.active_model(on_result=self._load_engine)
         if library_changed:

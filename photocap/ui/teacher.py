@@ -74,12 +74,16 @@ class Teacher(QObject):
         s.compared.connect(self._on_compared)
         s.compare_failed.connect(v.compare.show_failed)
         s.imported.connect(self._on_imported)
-        library.changed.connect(lambda what: what == "captions" and self.refresh_stats())
+        library.changed.connect(self._on_library_changed)
 
     # ---- reading the library ---------------------------------------------------------------------
     def refresh(self) -> None:
         self.refresh_stats()
         self.library.model_versions(on_result=self.view.set_versions)
+
+    def _on_library_changed(self, what: str) -> None:
+        if what == "captions":
+            self.refresh_stats()
 
     def refresh_stats(self) -> None:
         self.library.teaching_stats(on_result=self.view.set_stats)

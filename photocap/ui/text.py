@@ -88,10 +88,11 @@ def shorten(text: str, limit: int) -> str:
 def human_size(n: int | None) -> str:
     if n is None:
         return "—"
+    size: float = n
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
     return ""
 
 

@@ -12,7 +12,7 @@ import pytest
 from photocap.library import open_library
 from photocap.library.db import make_engine, upgrade
 from photocap.library.hierarchy import broader_words
-from photocap.library.vectors import embedding_text
+from photocap.library.vector_rows import embedding_text
 
 from .conftest import make_photo
 

@@ -190,6 +190,15 @@ def test_folders_nest_and_remove_keeps_captions(lib, photo_dir):
     assert lib.photo_detail(pid) is None
 
 
+def test_a_folder_removed_meanwhile_is_a_key_error_like_any_unknown_id(lib, photo_dir):
+    # (found by mypy: the row that may be gone was used unchecked, an AttributeError)
+    folder = lib.add_folder(photo_dir)
+    lib.remove_folder(folder.id)  # by another window or the command line, say
+    with pytest.raises(KeyError, match="not a library folder"):
+        lib.remove_folder(folder.id)
+    assert lib.folders() == []
+
+
 def test_a_copy_elsewhere_does_not_steal_the_rows_of_an_unplugged_folder(lib, tmp_path):
     drive, laptop = tmp_path / "drive", tmp_path / "laptop"
     original = make_photo(drive / "a.jpg", seed=1)

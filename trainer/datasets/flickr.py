@@ -87,14 +87,14 @@ def _read_csv(path: Path) -> tuple[OrderedDict[str, list[str]], dict[str, str]]:
     reader = csv.DictReader(text.splitlines())
     fields = set(reader.fieldnames or ())
     if {"raw", "filename"} <= fields:  # flickr_annotations_30k.csv
-        for row in reader:
-            caps[row["filename"]] = [str(c).strip() for c in json.loads(row["raw"])]
-            if row.get("split") in ("train", "val", "test"):
-                splits[row["filename"]] = row["split"]
+        for entry in reader:
+            caps[entry["filename"]] = [str(c).strip() for c in json.loads(entry["raw"])]
+            if entry.get("split") in ("train", "val", "test"):
+                splits[entry["filename"]] = entry["split"]
         return caps, splits
     if {"image", "caption"} <= fields:  # image,caption (Kaggle-style captions.txt)
-        for row in reader:
-            caps.setdefault(row["image"], []).append(row["caption"].strip())
+        for entry in reader:
+            caps.setdefault(entry["image"], []).append(entry["caption"].strip())
         return caps, splits
     raise DatasetError(f"{path}: unknown Flickr CSV header {head[:80]!r}")
 

@@ -70,7 +70,8 @@ def user_caption_dataset(rows: list[UserCaption], name: str = "library") -> Capt
         text = r.text.strip()
         rec = by_photo.get(r.photo_id)
         if rec is None:
-            by_photo[r.photo_id] = ImageRecord(str(Path(r.path).resolve()), [text], r.split, r.photo_id)
+            split = r.split or "train"  # (held_out_rule sets every split)
+            by_photo[r.photo_id] = ImageRecord(str(Path(r.path).resolve()), [text], split, r.photo_id)
         elif text not in rec.captions:
             rec.captions.append(text)
     images = [rec for rec in by_photo.values() if Path(rec.path).is_file()]

@@ -10,7 +10,8 @@ write batch operations.
 """
 
 from alembic import context
-from sqlalchemy import create_engine
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+from sqlalchemy import Connection, create_engine
 
 from photocap.library.fts import is_fts_table
 from photocap.library.schema import Base
@@ -19,11 +20,11 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_name(name, type_, parent_names):
+def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     return not (type_ == "table" and is_fts_table(name))
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -39,7 +40,10 @@ if connection is not None:
     with context.begin_transaction():
         context.run_migrations()
 else:  # command line, for developers
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("alembic.ini names no sqlalchemy.url to open")
+    engine = create_engine(url)
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QObject, QStringListModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QStringListModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photocap.ui.jobs.lanes import Job
@@ -189,7 +189,7 @@ class PhotoGridModel(QStringListModel):
             self.loaded.emit(len(self._ids))
 
     # ---- rows ------------------------------------------------------------------------------
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def photo_id(self, row: int) -> int | None:
@@ -204,7 +204,7 @@ class PhotoGridModel(QStringListModel):
     def summary(self, photo_id: int):
         return self._rows.get(photo_id)
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._ids):
             return None

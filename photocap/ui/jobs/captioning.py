@@ -4,10 +4,16 @@ resume, and ask for attention maps. Views connect to its signals; it never touch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
 from photocap.ui.jobs import model_work
 from photocap.ui.jobs.lanes import Job, Lane
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
 
 
 class CaptionService(QObject):
@@ -26,7 +32,7 @@ class CaptionService(QObject):
     def __init__(self, lane: Lane | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.lane = lane or Lane("model", self, nice=10)
-        self.library = None
+        self.library: Library | None = None
         self.info: model_work.EngineInfo | None = None
         self.paused = False  # the user's wish
         self.held = False  # teaching runs: captioning yields the CPU until it ends
@@ -56,12 +62,12 @@ class CaptionService(QObject):
             self.kick()
 
     # ---- captioning passes --------------------------------------------------------------
-    def set_library(self, library) -> None:
+    def set_library(self, library: Library | None) -> None:
         self.library = library
         if self.auto:
             self.kick()
 
-    def set_visible(self, ids) -> None:
+    def set_visible(self, ids: Sequence[int]) -> None:
         """Photos on screen now: captioned first (read by the pass on the model thread)."""
         self._visible = tuple(ids)
 
@@ -106,7 +112,7 @@ class CaptionService(QObject):
         if p.landed:
             self.landed.emit(p.landed)
 
-    def _on_pass_done(self, summary) -> None:
+    def _on_pass_done(self, summary: model_work.CaptionSummary) -> None:
         self.idle.emit(summary)
 
     def _on_pass_failed(self, message: str) -> None:

@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
@@ -42,7 +42,7 @@ class Refused(Exception):
 class JobContext:
     """What a running job sees: its stop/pause flags and the lane's private state."""
 
-    def __init__(self, job: Job, state: dict):
+    def __init__(self, job: Job, state: dict[str, Any]):
         self._job = job
         self.state = state
 
@@ -85,7 +85,7 @@ class Job(QObject):
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self.throttle = throttle
         self._coalesce = coalesce
-        self._gen = None
+        self._gen: Generator[Any, Any, Any] | None = None
         self._started = False
         self._pending: Any = None
         self._has_pending = False
@@ -111,7 +111,7 @@ class Job(QObject):
             self._lane.wake()
 
     # ---- runner side (the lane's thread) ---------------------------------------------------
-    def _step(self, state: dict) -> bool:
+    def _step(self, state: dict[str, Any]) -> bool:
         """Run one step; True while the job has more to do."""
         try:
             if not self._started:
@@ -121,6 +121,8 @@ class Job(QObject):
                     self._finish(out)
                     return False
                 self._gen = out
+            if self._gen is None:  # (a plain function: it finished in its one step)
+                return False
             value = next(self._gen)
         except StopIteration as stop:
             self._finish(stop.value)
@@ -185,9 +187,9 @@ class _Runner(QObject):
     two threads at once): they put jobs in a thread-safe inbox and post a plain wake-up
     event, which Qt delivers on the lane's thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.state: dict = {}
+        self.state: dict[str, Any] = {}
         self._jobs: list[Job] = []
         self._inbox: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._draining = False

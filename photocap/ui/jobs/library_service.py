@@ -15,7 +15,7 @@ a scan of 50,000 files never holds up a search. The ``Library`` facade is thread
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,29 +24,47 @@ from PySide6.QtCore import QObject, Signal
 from photocap.ui.jobs.lanes import Job, JobContext, Lane
 
 if TYPE_CHECKING:  # the package pulls in SQLAlchemy: imported by the lane's jobs when first used
+    import numpy as np
+
+    from photocap.library.db import Backup, LibraryCorrupt
     from photocap.library.library import Library
-    from photocap.library.records import FolderInfo, ModelVersionInfo, PhotoDetail, PhotoSummary, Problem, SearchHit
+    from photocap.library.records import (
+        FolderInfo,
+        ModelVersionInfo,
+        PhotoDetail,
+        PhotoSummary,
+        Problem,
+        ScanReport,
+        SearchHit,
+    )
+    from photocap.library.scanner import ScanProgress
     from photocap.library.search import PhotoFilter
+    from photocap.library.watcher import Change
 
 R = TypeVar("R")
 
 
-def _open(ctx, path: str | None, old=None, backup=None):
-    """Open the library (quick_check included): the Library, or the LibraryCorrupt found.
-    With ``backup``: close ``old`` (if open), put the backup in place, then open."""
-    from photocap.library.db import LibraryCorrupt, open_library, restore_backup
+def _open(ctx: JobContext, path: str | None) -> Library | LibraryCorrupt:
+    """Open the library (quick_check included): the Library, or the LibraryCorrupt found."""
+    from photocap.library.db import LibraryCorrupt, open_library
 
-    if backup is not None:
-        if old is not None:
-            old.close()
-        restore_backup(path, backup)
     try:
         return open_library(path)
     except LibraryCorrupt as damaged:
         return damaged
 
 
-def _check_if_due(ctx, library):
+def _restore(ctx: JobContext, path: str, old: Library | None, backup: Backup) -> Library | LibraryCorrupt:
+    """Close ``old`` (if open), put the backup in place of the library at ``path``, then open it."""
+    from photocap.library.db import restore_backup
+
+    if old is not None:
+        old.close()
+    restore_backup(path, backup)
+    return _open(ctx, path)
+
+
+def _check_if_due(ctx: JobContext, library: Library) -> LibraryCorrupt | None:
     """The weekly full integrity check (and, when sound, a fresh backup): LibraryCorrupt if
     it found damage, else None (also when no check was due)."""
     from photocap.library.db import LibraryCorrupt
@@ -80,11 +98,11 @@ def _sidebar_counts(library: Library) -> SidebarCounts:
     )
 
 
-def _scan(ctx, library, folder) -> Any:
+def _scan(ctx: JobContext, library: Library, folder: int | str) -> ScanReport:
     return library.scan(folder, progress=ctx.report, should_stop=ctx.stop_requested)
 
 
-def _rescan_all(ctx, library):
+def _rescan_all(ctx: JobContext, library: Library) -> Generator[None, None, list[ScanReport]]:
     reports = []
     for folder in library.folders():
         if ctx.should_stop:
@@ -95,8 +113,15 @@ def _rescan_all(ctx, library):
 
 
 def _search(
-    ctx, library, query: str, filters, limit: int, offset: int, query_vector=None, vector_model: str | None = None
-):
+    ctx: JobContext,
+    library: Library,
+    query: str,
+    filters: PhotoFilter | None,
+    limit: int,
+    offset: int,
+    query_vector: np.ndarray | None = None,
+    vector_model: str | None = None,
+) -> tuple[list[SearchHit], tuple[str, ...]] | None:
     """(hits, notes) for a search, or None when a newer one replaced it (stopped mid-statement)."""
     from photocap.library import SearchCancelled
     from photocap.library.fts import parse_query
@@ -136,7 +161,7 @@ def _edit_reason(exc: Exception) -> str:
     return f"the library could not be written: {exc.orig}"
 
 
-def _save_caption(ctx, library, photo_id: int, text: str):
+def _save_caption(ctx: JobContext, library: Library, photo_id: int, text: str) -> tuple[int, PhotoDetail | None]:
     try:
         library.set_user_caption(photo_id, text)
     except Exception as exc:
@@ -144,7 +169,7 @@ def _save_caption(ctx, library, photo_id: int, text: str):
     return photo_id, library.photo_detail(photo_id)
 
 
-def _mark_reviewed(ctx, library, photo_id: int, reviewed: bool):
+def _mark_reviewed(ctx: JobContext, library: Library, photo_id: int, reviewed: bool) -> tuple[int, PhotoDetail | None]:
     library.mark_reviewed(photo_id, reviewed)
     return photo_id, library.photo_detail(photo_id)
 
@@ -175,15 +200,15 @@ class LibraryService(QObject):
         job.failed.connect(self.open_failed)
         return self.reads.submit(job)
 
-    def restore(self, path: str, backup) -> Job:
+    def restore(self, path: str, backup: Backup) -> Job:
         """Put ``backup`` in place of the library at ``path`` (the damaged file is kept aside), then open it."""
         old, self.library = self.library, None
-        job = Job("restore library", _open, path, old, backup, essential=True)
+        job = Job("restore library", _restore, path, old, backup, essential=True)
         job.result.connect(self._on_open)
         job.failed.connect(self.open_failed)
         return self.reads.submit(job)
 
-    def _on_open(self, result) -> None:
+    def _on_open(self, result: Library | LibraryCorrupt) -> None:
         from photocap.library.db import LibraryCorrupt
 
         if isinstance(result, LibraryCorrupt):
@@ -201,7 +226,7 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.files.submit(job)
 
-    def _on_checked(self, damage) -> None:
+    def _on_checked(self, damage: LibraryCorrupt | None) -> None:
         if damage is not None:
             self.damaged.emit(damage)
 
@@ -280,12 +305,12 @@ class LibraryService(QObject):
     def search(
         self,
         query: str,
-        filters,
+        filters: PhotoFilter | None,
         limit: int,
         offset: int,
-        on_result: Callable[[Any], None],
+        on_result: Callable[[tuple[list[SearchHit], tuple[str, ...]] | None], None],
         on_failed: Callable[[str], None],
-        query_vector=None,
+        query_vector: np.ndarray | None = None,
         vector_model: str | None = None,
     ) -> Job | None:
         """A search on the library lane; ``on_result`` gets (hits, notes), or None when the job
@@ -336,7 +361,7 @@ class LibraryService(QObject):
     ) -> Job | None:
         return self._read("set_folder_polling", lambda lib: lib.set_folder_polling(folder, polling), on_result)
 
-    def _edit(self, name: str, fn, *args) -> Job | None:
+    def _edit(self, name: str, fn: Callable[..., tuple[int, PhotoDetail | None]], *args: object) -> Job | None:
         """A write the user asked for: essential (finished even when the app is closing)."""
         if self.library is None:
             return None
@@ -345,7 +370,7 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def _on_caption_saved(self, result) -> None:
+    def _on_caption_saved(self, result: tuple[int, PhotoDetail | None]) -> None:
         photo_id, detail = result
         self.caption_saved.emit(photo_id, detail)
         self.changed.emit("captions")
@@ -359,12 +384,12 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.reads.submit(job)
 
-    def _on_folder_added(self, info) -> None:
+    def _on_folder_added(self, info: FolderInfo) -> None:
         self.folder_added.emit(info)
         self.changed.emit("folders")
         self.scan(info.id)
 
-    def scan(self, folder) -> Job | None:
+    def scan(self, folder: int | str) -> Job | None:
         if self.library is None:
             return None
         job = Job("scan", _scan, self.library, folder)
@@ -386,7 +411,7 @@ class LibraryService(QObject):
         job.failed.connect(self.error)
         return self.files.submit(job)
 
-    def apply_changes(self, changes: Iterable[Any]) -> Job | None:
+    def apply_changes(self, changes: Iterable[Change]) -> Job | None:
         if self.library is None or self.files.stopped:
             return None
         job = Job("apply changes", _query, self.library, lambda lib: lib.apply_changes(changes))
@@ -405,11 +430,11 @@ class LibraryService(QObject):
     def scanning(self) -> bool:
         return bool(self._scans)
 
-    def _on_scan_progress(self, value) -> None:
+    def _on_scan_progress(self, value: ScanProgress | None) -> None:
         if value is not None:
             self.scan_progress.emit(value)
 
-    def _on_scanned(self, report) -> None:
+    def _on_scanned(self, report: ScanReport | list[ScanReport]) -> None:
         self.scan_finished.emit(report)
         self.changed.emit("photos")
 

@@ -9,21 +9,27 @@ are not made yet are found by their words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from photocap.ui.jobs.lanes import Job, Lane, Refused
+from photocap.ui.jobs.lanes import Job, JobContext, Lane, Refused
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from photocap.library.library import Library
+    from photocap.model.sentence import SentenceEmbedder
 
 
-def load_sentence_model():
+def load_sentence_model() -> SentenceEmbedder:
     from photocap.model.sentence import SentenceEmbedder
 
     return SentenceEmbedder.load()
 
 
-def _load(ctx, loader: Callable[[], Any]) -> str:
+def _load(ctx: JobContext, loader: Callable[[], Any]) -> str:
     from photocap.model.sentence import SentenceModelError
 
     try:
@@ -33,13 +39,13 @@ def _load(ctx, loader: Callable[[], Any]) -> str:
     return ctx.state["embedder"].model_id
 
 
-def _embed_pass(ctx, library):
+def _embed_pass(ctx: JobContext, library: Library) -> Generator[tuple[int, int], None, int]:
     from photocap.meaning import embed_pending
 
     return (yield from embed_pending(library, ctx.state["embedder"], should_stop=ctx.stop_requested, chunk=16))
 
 
-def _embed_query(ctx, text: str):
+def _embed_query(ctx: JobContext, text: str) -> np.ndarray | None:
     from photocap.meaning import embed_query
 
     return embed_query(ctx.state["embedder"], text)
@@ -57,7 +63,7 @@ class MeaningService(QObject):
         super().__init__(parent)
         self.lane = lane or Lane("meaning", self, nice=10)
         self._loader = loader  # made and used on the lane's thread only
-        self.library = None
+        self.library: Library | None = None
         self.model_id: str | None = None
         self.loading = False  # the sentence model is being made: searches by meaning follow when it is ready
         self._pass: Job | None = None
@@ -82,7 +88,7 @@ class MeaningService(QObject):
         self.ready.emit(model_id)
         self.kick()
 
-    def set_library(self, library) -> None:
+    def set_library(self, library: Library | None) -> None:
         self.library = library
         self.kick()
 

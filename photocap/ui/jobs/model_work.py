@@ -10,13 +10,18 @@ plain data: dataclasses of str/int/float and numpy arrays.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photocap.caption_pass import CaptionProgress, CaptionSummary, Landed, merge_progress
 from photocap.caption_pass import caption_pass as caption_pass_of
+from photocap.ui.jobs.lanes import JobContext
+
+if TYPE_CHECKING:
+    from photocap.library.library import Library
 
 __all__ = [
     "AttentionMaps",
@@ -50,7 +55,7 @@ class AttentionMaps:
     maps: np.ndarray  # (n_words, grid_h, grid_w), each sums to 1
 
 
-def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
+def load_engine(ctx: JobContext, model_path: str | None, device: str, beam: int, max_len: int) -> EngineInfo:
     t0 = time.perf_counter()
     ctx.state.pop("engine", None)  # drop the old one here, on this thread
     import torch
@@ -77,7 +82,9 @@ def load_engine(ctx, model_path: str | None, device: str, beam: int, max_len: in
     )
 
 
-def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int = 16):
+def caption_pass(
+    ctx: JobContext, library: Library, visible: Callable[[], Sequence[int]], chunk: int = 16
+) -> Generator[CaptionProgress, None, CaptionSummary]:
     """Caption every photo that needs it with the loaded engine, visible photos first: the
     Qt-free :func:`photocap.caption_pass.caption_pass`, stepped on the model lane (pause and
     abort act between its yields). Yields :class:`CaptionProgress`."""
@@ -86,7 +93,7 @@ def caption_pass(ctx, library, visible: Callable[[], Sequence[int]], chunk: int 
     )
 
 
-def attention_for(ctx, photo_id: int, path: str, text: str) -> AttentionMaps | None:
+def attention_for(ctx: JobContext, photo_id: int, path: str, text: str) -> AttentionMaps | None:
     """Teacher-forced attention of ``text`` over the photo (attention models only)."""
     engine = ctx.state.get("engine")
     if engine is None:

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from photocap.progress import RateMeter
-from photocap.ui.jobs.lanes import Job, Lane
+from photocap.ui.jobs.lanes import Job, JobContext, Lane
+
+if TYPE_CHECKING:
+    from trainer.process import TrainingProcess
+    from trainer.teach import Comparison
 
 UPDATES_PER_S = 10
 # Trainer events that are shown at once, not merged into the next throttled update.
@@ -65,11 +69,11 @@ class ControlHolder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._control = None
+        self._control: TrainingProcess | None = None
         self.paused = False
         self.cancelled = False
 
-    def attach(self, control) -> None:  # the lane's thread
+    def attach(self, control: TrainingProcess) -> None:  # the lane's thread
         with self._lock:
             self._control = control
             if self.cancelled:
@@ -90,11 +94,13 @@ class ControlHolder:
                 self._control.cancel()
 
 
-def _numbers(metrics: dict) -> dict[str, float]:
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
+def follow(
+    events: Iterable[Any], now: Callable[[], float] = time.monotonic
+) -> Generator[TeachProgress, None, TeachOutcome]:
     """Turn trainer events into throttled :class:`TeachProgress` values (a generator whose
     return value is the :class:`TeachOutcome`). Losses and scores are never dropped."""
     p = TeachProgress()
@@ -147,7 +153,9 @@ def follow(events: Iterator, now: Callable[[], float] = time.monotonic):
 
 
 # ---- jobs (run on the teach lanes) ------------------------------------------------------------
-def _in_process(ctx, holder: ControlHolder, recipe: str, *args):
+def _in_process(
+    ctx: JobContext, holder: ControlHolder, recipe: str, *args: object
+) -> Generator[TeachProgress, None, TeachOutcome]:
     """Run a training recipe in a child process (:mod:`trainer.process`: it shares no GIL with
     the window) and follow its events; returns the :class:`TeachOutcome`."""
     from trainer.process import TrainingFailed, TrainingProcess
@@ -163,13 +171,15 @@ def _in_process(ctx, holder: ControlHolder, recipe: str, *args):
         run.close()  # a run stopped early (the app quits) saves its state first
 
 
-def teach_job(ctx, library_path: str, holder: ControlHolder, resume: bool, options: dict):
+def teach_job(
+    ctx: JobContext, library_path: str, holder: ControlHolder, resume: bool, options: dict[str, Any]
+) -> Generator[TeachProgress, None, TeachOutcome]:
     """``trainer.teach.teach`` on the library's user captions (the same generator as ``photocap teach``)."""
     return (yield from _in_process(ctx, holder, "teach", library_path, options, resume))
 
 
 def dataset_job(
-    ctx,
+    ctx: JobContext,
     library_path: str,
     holder: ControlHolder,
     annotations: str,
@@ -177,21 +187,21 @@ def dataset_job(
     fmt: str,
     minutes: float | None,
     name: str,
-    config: dict,
-):
+    config: dict[str, Any],
+) -> Generator[TeachProgress, None, TeachOutcome]:
     """``trainer.train.train`` on a COCO / Flickr / Karpathy dataset, the result imported as a version."""
     return (
         yield from _in_process(ctx, holder, "dataset", library_path, annotations, images, fmt, minutes, name, config)
     )
 
 
-def compare_job(ctx, library_path: str, model_id: str, limit: int, device: str):
+def compare_job(ctx: JobContext, library_path: str, model_id: str, limit: int, device: str) -> Comparison:
     from trainer.teach import compare
 
     return compare(library_path, model_id, limit=limit, device=device)
 
 
-def import_job(ctx, library_path: str, file: str) -> ImportOutcome:
+def import_job(ctx: JobContext, library_path: str, file: str) -> ImportOutcome:
     from trainer.teach import import_model
 
     try:
@@ -200,13 +210,13 @@ def import_job(ctx, library_path: str, file: str) -> ImportOutcome:
         return ImportOutcome(file, refused=str(exc))
 
 
-def interrupted_job(ctx, library_path: str):
+def interrupted_job(ctx: JobContext, library_path: str) -> dict[str, Any] | None:
     from trainer.teach import interrupted_teaching
 
     return interrupted_teaching(library_path)
 
 
-def discard_job(ctx, library_path: str) -> None:
+def discard_job(ctx: JobContext, library_path: str) -> None:
     from trainer.teach import discard_interrupted
 
     discard_interrupted(library_path)
@@ -253,7 +263,9 @@ class TeachService(QObject):
     ) -> Job | None:
         return self._start("dataset", dataset_job, annotations, images, fmt, minutes, name, dict(self.dataset_config))
 
-    def _start(self, kind: str, fn, *args) -> Job | None:
+    def _start(
+        self, kind: str, fn: Callable[..., Generator[TeachProgress, None, TeachOutcome]], *args: object
+    ) -> Job | None:
         if self._run is not None or self.lane.stopped:
             return None
         self._holder = ControlHolder()
@@ -301,7 +313,7 @@ class TeachService(QObject):
     def import_model(self, file: str) -> None:
         self._submit("import", import_job, self.imported.emit, file)
 
-    def _submit(self, name: str, fn, on_result, *args) -> Job | None:
+    def _submit(self, name: str, fn: Callable[..., Any], on_result: Callable[[Any], None], *args: object) -> Job | None:
         if self.side.stopped:
             return None
         job = Job(name, fn, self.library_path, *args)

@@ -18,14 +18,19 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from photocap import cache_limit, imaging
 from photocap.paths import cache_dir
-from photocap.ui.jobs.lanes import Job, Lane
+from photocap.ui.jobs.lanes import Job, JobContext, Lane
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ def cache_file(path: str, size: int, root: Path | None = None) -> Path | None:
     return (root or cache_dir() / "thumbs") / str(size) / key[:2] / f"{key}.jpg"
 
 
-def pil_to_qimage(im) -> QImage:
+def pil_to_qimage(im: Image.Image) -> QImage:
     im = im.convert("RGB")
     data = im.tobytes("raw", "RGB")
     qimg = QImage(data, im.width, im.height, 3 * im.width, QImage.Format.Format_RGB888)
@@ -70,12 +75,13 @@ def load_thumbnail(path: str, size: int) -> QImage:
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        if img.save(str(tmp), "JPEG", 88):
+        # PySide6 6.11 runs this only with the format as str (bytes: ValueError), though its stub says bytes
+        if img.save(str(tmp), "JPEG", 88):  # type: ignore[call-overload]
             os.replace(tmp, target)
     return img
 
 
-def load_preview(ctx, path: str, size: int) -> tuple[str, QImage | None, str | None]:
+def load_preview(ctx: JobContext, path: str, size: int) -> tuple[str, QImage | None, str | None]:
     """A large upright preview for the detail panel (not cached: one at a time)."""
     try:
         return path, pil_to_qimage(imaging.make_thumbnail(path, size)), None
@@ -136,7 +142,9 @@ class ThumbnailLoader(QObject):
         self._job = job
         self._lane.submit(job)
 
-    def _drain(self, ctx, size: int):
+    def _drain(
+        self, ctx: JobContext, size: int
+    ) -> Generator[list[tuple[object, QImage | None, str | None]], None, None]:
         while not ctx.should_stop and (item := self._next()) is not None:
             self._until_prune -= 1
             if self._until_prune <= 0:

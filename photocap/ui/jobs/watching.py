@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+if TYPE_CHECKING:
+    from photocap.library.watcher import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class FolderWatchBridge(QObject):
         super().__init__(parent)
         self.debounce = debounce
         self.factory = factory  # FolderWatcher's signature (tests inject failures); None: FolderWatcher
-        self._watcher = None  # only touched on the control thread
+        self._watcher: FolderWatcher | None = None  # only touched on the control thread
         self._wanted: tuple | None = None
         self._roots: tuple[str, ...] = ()
         self._batch: list = []
@@ -64,7 +67,7 @@ class FolderWatchBridge(QObject):
         """The folders being followed now."""
         return self._roots
 
-    def watch(self, roots, polling_roots=()) -> None:
+    def watch(self, roots: Iterable[str], polling_roots: Iterable[str] = ()) -> None:
         """Follow exactly ``roots`` (missing ones too: they are picked up when they come back).
         Returns at once; the watcher changes its set in the background, keeping the changes
         still waiting in the folders it keeps."""
@@ -79,7 +82,9 @@ class FolderWatchBridge(QObject):
             if self._watcher is None and roots:
                 factory = self.factory
                 if factory is None:
-                    from photocap.library.watcher import FolderWatcher as factory
+                    from photocap.library.watcher import FolderWatcher
+
+                    factory = FolderWatcher
                 self._watcher = factory(
                     roots, self._from_watcher.emit, debounce=self.debounce, polling_roots=polling
                 ).start()

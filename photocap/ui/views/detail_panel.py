@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from photocap.filenames import readable
+from photocap.library.records import PhotoDetail
 from photocap.ui import style
 from photocap.ui.text import human_date, human_size
 from photocap.ui.views.caption_editor import CaptionEditor
@@ -73,7 +74,7 @@ class DetailPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("DetailPanel")
         self.setMinimumWidth(320)
-        self.detail = None
+        self.detail: PhotoDetail | None = None
         self.attention_available = False
         self._maps = None
         outer = QVBoxLayout(self)
@@ -130,7 +131,7 @@ class DetailPanel(QFrame):
         self.save_error = _label("", "SaveError")  # a save that failed: why, next to the kept text
         self.save_error.setWordWrap(True)
         self.save_error.hide()
-        self.editor.editing_changed.connect(lambda on: on or self.save_error.hide())
+        self.editor.editing_changed.connect(self._on_editing_changed)
         c.addWidget(self.save_error)
         self.hint = _label("F2 or double-click to edit · Enter saves · Esc cancels", "CaptionHint")
         c.addWidget(self.hint)
@@ -233,9 +234,14 @@ class DetailPanel(QFrame):
         if self._maps is not None and self.words.hot >= 0:
             self._on_word_hovered(self.words.hot)
 
+    def _on_editing_changed(self, on: bool) -> None:
+        if not on:
+            self.save_error.hide()
+
     def _fill_tags(self, tags) -> None:
-        while self.tags_grid.count():
-            self.tags_grid.takeAt(0).widget().deleteLater()
+        while (item := self.tags_grid.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
         self.tags_title.setVisible(bool(tags))
         for i, (label, prob) in enumerate(tags[:5]):
             name = _label(label, "FieldValue")
@@ -253,8 +259,9 @@ class DetailPanel(QFrame):
         self.tags_grid.setColumnStretch(0, 1)
 
     def _fill_facts(self, d) -> None:
-        while self.facts.count():
-            self.facts.takeAt(0).widget().deleteLater()
+        while (item := self.facts.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
         dims = f"{d.width:,} × {d.height:,}" if d.width and d.height else "—"
         rows = [
             ("Date taken", human_date(d.taken_at)),
@@ -340,7 +347,7 @@ class DetailPanel(QFrame):
         self.heat_button.setVisible(usable)
         on = usable and self.heat_button.isChecked()
         self.words.setVisible(on)
-        if on and (self._maps is None or self._maps.photo_id != d.id or self._maps.text != d.caption):
+        if on and d is not None and (self._maps is None or self._maps.photo_id != d.id or self._maps.text != d.caption):
             self.attention_wanted.emit(d.id, d.path, d.caption)
         if not on:
             self.preview.set_heat(None)

@@ -57,7 +57,8 @@ class PhotoGrid(QListView):
         self.empty_message = ""
         self._keep_id: int | None = None
         self._keep_scroll = 0
-        self._visible_timer = QTimer(self, singleShot=True, interval=120, timeout=self._emit_visible)
+        self._visible_timer = QTimer(self, singleShot=True, interval=120)
+        self._visible_timer.timeout.connect(self._emit_visible)
         self.selectionModel().currentChanged.connect(self._on_current)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._visible_timer.start())
         model.modelAboutToBeReset.connect(self._before_reset)
@@ -105,7 +106,7 @@ class PhotoGrid(QListView):
         cols = max(1, vp.width() // max(1, self._delegate.cell.width()))
         rows = vp.height() // max(1, self._delegate.cell.height()) + 2
         last_row = min(n - 1, first_row + cols * rows)
-        return [model.photo_id(r) for r in range(first_row, last_row + 1)]
+        return [pid for r in range(first_row, last_row + 1) if (pid := model.photo_id(r)) is not None]
 
     def _nudge(self):
         from PySide6.QtCore import QPoint

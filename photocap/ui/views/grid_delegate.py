@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -61,21 +62,30 @@ def lead_to_match(runs: list[tuple[str, bool]], keep_words: int = 2) -> list[tup
     return [("… " + " ".join(before[-keep_words:]) + " ", False), *runs[first:]]
 
 
+_Piece = tuple[float, str, bool, bool]  # x, text, bold, an aside (words matched elsewhere: drawn muted)
+
+
+def _pieces(lines: list[list[tuple[float, str, bool]]], aside: bool) -> list[list[_Piece]]:
+    return [[(x, t, b, aside) for x, t, b in line] for line in lines]
+
+
 class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.cell = QSize(200, 250)
         self.pending_text = "Describing…"  # under a photo with no caption yet
-        self._layouts: OrderedDict[tuple, list] = OrderedDict()
+        self._layouts: OrderedDict[tuple[Any, ...], list[list[_Piece]]] = OrderedDict()
 
     def set_cell(self, size: QSize) -> None:
         self.cell = size
         self._layouts.clear()
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return self.cell
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         t = style.current()
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -103,7 +113,7 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(thumb.adjusted(-1, -1, 1, 1), 9, 9)
         painter.restore()
 
-    def _paint_thumb(self, painter: QPainter, rect: QRectF, index: QModelIndex, t) -> None:
+    def _paint_thumb(self, painter: QPainter, rect: QRectF, index: QModelIndex | QPersistentModelIndex, t) -> None:
         path = QPainterPath()
         path.addRoundedRect(rect, 8, 8)
         painter.save()
@@ -140,7 +150,9 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.drawEllipse(badge)
         style.icon(name, fg, 14).paint(painter, badge.adjusted(5, 5, -5, -5).toRect())
 
-    def _paint_caption(self, painter: QPainter, rect: QRectF, index: QModelIndex, summary, t) -> None:
+    def _paint_caption(
+        self, painter: QPainter, rect: QRectF, index: QModelIndex | QPersistentModelIndex, summary, t
+    ) -> None:
         base = QFont(painter.font())
         base.setPointSizeF(9.0)
         if summary is None:
@@ -163,13 +175,14 @@ class PhotoDelegate(QStyledItemDelegate):
         if lines is None:
             fonts = (QFontMetricsF(base), QFontMetricsF(bold))
             if snippet:  # the words matched elsewhere (tags, file or folder name): say where
-                lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), 1)
-                lines += [
-                    [(x, t, b, True) for x, t, b in line]
-                    for line in layout_caption(lead_to_match(marked_runs(snippet)), fonts, rect.width(), 1)
-                ]
+                lines = _pieces(layout_caption(highlight_runs(text, terms), fonts, rect.width(), 1), aside=False)
+                lines += _pieces(
+                    layout_caption(lead_to_match(marked_runs(snippet)), fonts, rect.width(), 1), aside=True
+                )
             else:
-                lines = layout_caption(highlight_runs(text, terms), fonts, rect.width(), CAPTION_LINES)
+                lines = _pieces(
+                    layout_caption(highlight_runs(text, terms), fonts, rect.width(), CAPTION_LINES), aside=False
+                )
             self._layouts[key] = lines
             if len(self._layouts) > 4000:
                 self._layouts.popitem(last=False)
@@ -179,7 +192,7 @@ class PhotoDelegate(QStyledItemDelegate):
         y = rect.top() + fm.ascent()
         muted = QColor(t.muted)
         for line in lines:
-            for x, piece, is_bold, *aside in line:
+            for x, piece, is_bold, aside in line:
                 painter.setFont(bold if is_bold else base)
                 if is_bold:
                     w = QFontMetricsF(bold).horizontalAdvance(piece)

@@ -45,4 +45,5 @@ class ProblemsView(QTreeWidget):
             self.addTopLevelItem(item)
 
     def paths(self) -> list[str]:
-        return [self.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.topLevelItemCount())]
+        items = (self.topLevelItem(i) for i in range(self.topLevelItemCount()))
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in items if item is not None]

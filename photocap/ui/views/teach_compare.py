@@ -132,10 +132,9 @@ class CompareView(QWidget):
 
     def _clear(self) -> None:
         self._thumbs.clear()
-        while self.rows.count():
-            item = self.rows.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        while (item := self.rows.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
 
     def _section(self, title: str, columns: tuple[str, ...]) -> None:
         self.rows.addSpacing(8)
