@@ -41,7 +41,8 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from photocap import metadata
-from photocap.library import photos, scanner
+from photocap.ingest import files, scanner
+from photocap.library import photos
 from photocap.library.records import ScanReport
 from photocap.library.schema import FOLDER_MISSING, Folder
 
@@ -314,25 +315,25 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
     for ch in sorted(changes, key=lambda c: _ORDER.get(c.kind, 9)):
         folder = owner(ch.path)
         if ch.kind == ROOT_MISSING or (ch.kind == DELETED and folder is not None and ch.path == folder.path):
-            with lib._write() as s:
+            with lib.writing() as s:
                 report.missing += photos.mark_missing(s, prefix=ch.path)
                 s.execute(update(Folder).where(Folder.path == ch.path).values(status=FOLDER_MISSING))
         elif ch.kind == DELETED and not ch.is_dir and ch.path.lower().endswith(metadata.SIDECAR_SUFFIXES):
             to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path) if folder is not None]
         elif ch.kind == DELETED:
-            with lib._write() as s:
+            with lib.writing() as s:
                 report.missing += photos.mark_missing(s, **({"prefix": ch.path} if ch.is_dir else {"path": ch.path}))
         elif ch.kind == MOVED:
             _apply_move(lib, ch, folder, report, to_examine)
         elif ch.kind in (CREATED, MODIFIED) and folder is not None:
-            if os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+            if os.path.isfile(ch.path) and files.is_candidate(ch.path):
                 to_examine.append((ch.path, folder))
             else:  # a sidecar another app (or photocap) wrote: read its photo again
                 to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]
         elif ch.kind == RESCAN and folder is not None:
             report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))
     for path, folder in to_examine:  # I/O outside transactions, one short write each
-        scanner.apply_facts(lib, [photos.examine(path)], folder.id, folder.path, report)
+        scanner.apply_facts(lib, [files.examine(path)], folder.id, folder.path, report)
         report.seen += 1
     report.seconds = time.perf_counter() - t0
     return report
@@ -343,27 +344,27 @@ def _apply_move(lib: Library, ch: Change, folder, report: ScanReport, to_examine
     the new path has the content identity of the row at the old one: an unrelated file that
     got a deleted file's inode number is a missing photo and a new one, never a move."""
     if folder is None:  # moved out of every watched folder: gone from the library's point of view
-        with lib._write() as s:
+        with lib.writing() as s:
             report.missing += photos.mark_missing(s, **({"prefix": ch.src} if ch.is_dir else {"path": ch.src}))
         return
     if ch.is_dir:
-        with lib._read() as s:
+        with lib.reading() as s:
             known = photos.tree_identities(s, ch.src, ch.path)
-        same = {pid: new for pid, (new, identity) in known.items() if photos.identity_or_none(new) == identity}
-        with lib._write() as s:
+        same = {pid: new for pid, (new, identity) in known.items() if files.identity_or_none(new) == identity}
+        with lib.writing() as s:
             moved = photos.move_tree(s, same, folder.id, folder.path)
             if not os.path.isdir(ch.src):
                 report.missing += photos.mark_missing(s, prefix=ch.src)  # what did not follow its file
         report.moved += moved
         report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # new files, moved in from outside
         return
-    identity = photos.identity_or_none(ch.path)
-    with lib._write() as s:
+    identity = files.identity_or_none(ch.path)
+    with lib.writing() as s:
         moved = photos.move_path(s, ch.src, ch.path, folder.id, folder.path, identity)
         if not moved and not os.path.lexists(ch.src):
             report.missing += photos.mark_missing(s, path=ch.src)
     report.moved += int(moved)
-    if not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+    if not moved and os.path.isfile(ch.path) and files.is_candidate(ch.path):
         to_examine.append((ch.path, folder))  # a new photo (or one renamed from a temporary name)
     elif not moved:  # a sidecar saved the safe way (temporary file renamed over it)
         to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]
