@@ -179,7 +179,7 @@ def _dataset(plan: TeachPlan) -> CaptionDataset:
 
 # ---- teaching ---------------------------------------------------------------------------------
 def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.library.values import SETTING_TEACH_IMPORTED
 
     lib = open_library(library_path)
@@ -305,7 +305,7 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
     """Calibrate the best model, write it into the library's models folder, register it."""
     import torch
 
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.model import Captioner, decode, save_model
     from photocap.model import confidence as conf
     from trainer.features import ensure_features
@@ -411,7 +411,7 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     """The new model next to the active one: on held-out photos the user captioned (with BLEU-4 /
     CIDEr against the user's captions) and on some photos nobody edited (today's caption vs new)."""
     from photocap.engine import CaptionEngine
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.library.schema import AUTOMATIC_SOURCES
     from photocap.library.search import PhotoFilter
     from trainer.metrics import score_captions
@@ -477,7 +477,7 @@ class ImportRefused(ValueError):
 def import_model(library_path: str | os.PathLike, file: str | os.PathLike):
     """Validate a model file, copy it into the library's models folder and register it
     (inactive). Returns its ModelVersionInfo; raises :class:`ImportRefused` with the reason."""
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.model import Captioner, CheckpointError, EncoderWeightsError
 
     src = Path(file).expanduser()

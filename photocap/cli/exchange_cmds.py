@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from photocap.cli.library_cmds import library_option
-from photocap.library import LibraryError, open_library
+from photocap.library import LibraryError
 from photocap.library.values import EXPORT_FORMATS as FORMATS
 
 
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from photocap.library.exchange import write_csv, write_file, write_json, write_sidecars
+    from photocap.library.library import open_library  # SQLAlchemy: only for this command
 
     sources = tuple(args.source or ("user", "imported"))
     try:
@@ -77,6 +78,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from photocap.library.exchange import read_rows
+    from photocap.library.library import open_library
 
     try:
         rows = read_rows(args.file)

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from watchdog.observers import Observer
 
-from photocap.library import FolderWatcher
-from photocap.library.identity import quick_identity
+from photocap.ingest import FolderWatcher, apply_changes, scan
+from photocap.ingest.files import quick_identity
 
 from .conftest import make_photo
 
@@ -44,7 +44,7 @@ class Feed:
                 batch = self.batches.get(timeout=0.1)
             except queue.Empty:
                 continue
-            self.reports.append(self.lib.apply_changes(batch))
+            self.reports.append(apply_changes(self.lib, batch))
 
     def total(self, field):
         return sum(getattr(r, field) for r in self.reports)
@@ -53,7 +53,7 @@ class Feed:
 @pytest.fixture
 def watched(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     feed = Feed(lib)
     watcher = FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3, poll_interval=0.2)
     watcher.start()
@@ -72,7 +72,7 @@ def test_burst_of_200_files_each_indexed_exactly_once(watched, tmp_path):
     feed.apply_until(lambda: lib.count_photos() == 200, what="200 photos")
     time.sleep(DEBOUNCE * 2)  # let any late duplicate arrive before counting
     while not feed.batches.empty():
-        feed.reports.append(lib.apply_changes(feed.batches.get()))
+        feed.reports.append(apply_changes(lib, feed.batches.get()))
     emitted = [c.path for _, c in feed.changes]
     assert len(emitted) == len(set(emitted)) == 200
     assert feed.total("added") == 200 and feed.total("updated") == 0
@@ -230,7 +230,7 @@ def test_callback_runs_off_watchdogs_thread_and_a_failing_callback_does_not_stop
 def test_polled_root_disappearing_and_coming_back(lib, photo_dir, tmp_path):
     folder = lib.add_folder(photo_dir, polling=True)
     p = make_photo(photo_dir / "a.jpg", seed=1)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     pid = lib.photo_by_path(p).id
     lib.set_user_caption(pid, "on the network share")
     feed = Feed(lib)

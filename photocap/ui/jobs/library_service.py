@@ -34,7 +34,8 @@ R = TypeVar("R")
 def _open(ctx, path: str | None, old=None, backup=None):
     """Open the library (quick_check included): the Library, or the LibraryCorrupt found.
     With ``backup``: close ``old`` (if open), put the backup in place, then open."""
-    from photocap.library.db import LibraryCorrupt, open_library, restore_backup
+    from photocap.library.db import LibraryCorrupt, restore_backup
+    from photocap.library.library import open_library
 
     if backup is not None:
         if old is not None:
@@ -81,15 +82,25 @@ def _sidebar_counts(library: Library) -> SidebarCounts:
 
 
 def _scan(ctx, library, folder) -> Any:
-    return library.scan(folder, progress=ctx.report, should_stop=ctx.stop_requested)
+    from photocap.ingest import scan
+
+    return scan(library, folder, progress=ctx.report, should_stop=ctx.stop_requested)
+
+
+def _apply_changes(library, changes) -> Any:
+    from photocap.ingest import apply_changes
+
+    return apply_changes(library, list(changes))
 
 
 def _rescan_all(ctx, library):
+    from photocap.ingest import scan
+
     reports = []
     for folder in library.folders():
         if ctx.should_stop:
             break
-        reports.append(library.scan(folder.id, progress=ctx.report, should_stop=ctx.stop_requested))
+        reports.append(scan(library, folder.id, progress=ctx.report, should_stop=ctx.stop_requested))
         yield None
     return reports
 
@@ -154,7 +165,7 @@ class LibraryService(QObject):
     open_failed = Signal(str)
     damaged = Signal(object)  # LibraryCorrupt: found at open or by the weekly check; .backups to offer
     changed = Signal(str)  # "folders" | "photos" | "captions": counts and lists may be stale
-    scan_progress = Signal(object)  # photocap.library.scanner.ScanProgress
+    scan_progress = Signal(object)  # photocap.ingest.scanner.ScanProgress
     scan_finished = Signal(object)  # ScanReport (or a list of them)
     folder_added = Signal(object)  # FolderInfo
     caption_saved = Signal(int, object)  # photo id, PhotoDetail after the write
@@ -389,7 +400,7 @@ class LibraryService(QObject):
     def apply_changes(self, changes: Iterable[Any]) -> Job | None:
         if self.library is None or self.files.stopped:
             return None
-        job = Job("apply changes", _query, self.library, lambda lib: lib.apply_changes(changes))
+        job = Job("apply changes", _query, self.library, lambda lib: _apply_changes(lib, changes))
         job.result.connect(self._on_scanned)
         job.failed.connect(self.error)
         return self.files.submit(job)

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class FolderWatchBridge(QObject):
-    changes = Signal(list)  # [photocap.library.watcher.Change], debounced, on the GUI thread
+    changes = Signal(list)  # [photocap.ingest.watcher.Change], debounced, on the GUI thread
     watching = Signal(tuple)  # the roots now followed (after a change of the set took effect)
     failed = Signal(str, tuple)  # why, the roots that are not watched (nothing is, from this set)
     fell_back = Signal(str, str)  # root, why it is watched by polling instead of natively
@@ -79,7 +79,7 @@ class FolderWatchBridge(QObject):
             if self._watcher is None and roots:
                 factory = self.factory
                 if factory is None:
-                    from photocap.library.watcher import FolderWatcher as factory
+                    from photocap.ingest.watcher import FolderWatcher as factory
                 self._watcher = factory(
                     roots, self._from_watcher.emit, debounce=self.debounce, polling_roots=polling
                 ).start()
