@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _commands(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
+    for action in parser._actions:  # noqa: SLF001 (argparse has no public list of its sub-commands)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 (idem)
             return list(action.choices)
     return []
 

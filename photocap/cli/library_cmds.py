@@ -148,7 +148,7 @@ def query_words_first(argv: list[str]) -> list[str]:
     that is not one of search's options (or an option's value) is a query word."""
     if _search_parser is None or not argv or argv[0] != "search":
         return argv
-    known = _search_parser._option_string_actions  # option string -> action (argparse has no public map)
+    known = _search_parser._option_string_actions  # noqa: SLF001 (option string -> action: argparse has no public map)
     options: list[str] = []
     words: list[str] = []
     rest = iter(argv[1:])

@@ -18,6 +18,9 @@
 * **Disappearing roots.** Every ``root_check`` seconds each root is checked; one that
   vanished (unplugged disk, deleted folder) is reported as ``root_missing`` and watched
   again, with a ``rescan``, when it comes back.
+* **Time.** Every "seconds" above is read from ``clock`` (``time.monotonic`` by default). A test
+  injects its own clock and calls :meth:`FolderWatcher.wake` after moving it, so the debounce
+  and the root check are tested without waiting on wall time.
 
 ``apply_changes(lib, changes)`` turns a batch into library updates: new/changed file
 → examine and add/update (a changed file's automatic caption becomes stale; a user
@@ -87,11 +90,11 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: FolderWatcher):
-        self.watcher = watcher
+    def __init__(self, record: Callable[[FileSystemEvent], None]):
+        self.record = record
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.watcher._record(event)
+        self.record(event)
 
 
 class FolderWatcher:
@@ -106,16 +109,18 @@ class FolderWatcher:
         poll_interval: float = 2.0,
         root_check: float = 2.0,
         observer_factory: Callable[[], object] = Observer,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.roots = [photos.norm(r) for r in roots]
         self.on_change = on_change
         self.debounce = debounce
         self.root_check = root_check
+        self._clock = clock
         self._force_polling = force_polling
         self._polling_roots = {photos.norm(r) for r in polling_roots} | (set(self.roots) if force_polling else set())
         self._observer = observer_factory()
         self._poller = PollingObserver(timeout=poll_interval)
-        self._handler = _Handler(self)
+        self._handler = _Handler(self._record)
         self._watches: dict[str, tuple[object, object]] = {}  # root -> (observer, watch)
         self.modes: dict[str, str] = {}  # root -> "native", "polling", "polling (why)", "missing"
         self._pending: dict[str, _Pending] = {}
@@ -160,6 +165,11 @@ class FolderWatcher:
                         photos.is_inside(path, r) for r in new
                     ):
                         del self._pending[path]
+
+    def wake(self) -> None:
+        """Look at the pending changes and the roots now (call it after moving an injected clock)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def stop(self) -> None:
         with self._cond:
@@ -217,7 +227,7 @@ class FolderWatcher:
         dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else None
         if kind in ("opened", "closed_no_write") or (is_dir and kind in ("modified", "closed")):
             return
-        now = time.monotonic()
+        now = self._clock()
         with self._cond:
             if kind == "moved" and dest:
                 before = self._pending.pop(path, None)
@@ -244,19 +254,19 @@ class FolderWatcher:
 
     # ---- our thread: settle, batch, report ---------------------------------------------
     def _run(self) -> None:
-        next_root_check = time.monotonic() + self.root_check
+        next_root_check = self._clock() + self.root_check
         while True:
             with self._cond:
                 if self._stopping:
                     return
-                now = time.monotonic()
+                now = self._clock()
                 ready = self._take_settled(now)
                 if not ready:
                     due = [p.last_event + self.debounce for p in self._pending.values()]
                     self._cond.wait(max(0.01, min([*due, next_root_check]) - now))
-            if time.monotonic() >= next_root_check:
+            if self._clock() >= next_root_check:
                 ready += self._check_roots()
-                next_root_check = time.monotonic() + self.root_check
+                next_root_check = self._clock() + self.root_check
             if ready:
                 try:
                     self.on_change(ready)
