@@ -33,7 +33,7 @@ def service(qapp, qtbot):
         svc.load_engine(None, "cpu", 1, 12)
     yield svc
     assert svc.shutdown()
-    assert svc.lane._thread.isFinished()
+    assert svc.lane.thread_finished
 
 
 def captioned(lib) -> int:

@@ -254,7 +254,7 @@ def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, li
     ):
         window.teach_view.teach_button.click()
     window.close()  # returns once the run has stopped and written its state
-    assert service.lane.stopped and service.lane._thread.isFinished()
+    assert service.lane.stopped and service.lane.thread_finished
     state = interrupted_teaching(library_file)
     assert state is not None and state["captions"] == 6
 

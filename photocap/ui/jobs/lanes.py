@@ -314,6 +314,11 @@ class Lane(QObject):
     def busy(self) -> bool:
         return bool(self._live)
 
+    @property
+    def thread_finished(self) -> bool:
+        """The lane's thread has ended (after :meth:`shutdown`): nothing of it runs any more."""
+        return self._thread.isFinished()
+
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Abort every job but essential ones (each stops at its next yield; essential jobs
         run to the end), close them on the lane's thread,
