@@ -9,7 +9,7 @@ work (``Library.reading()`` / ``Library.writing()``). Start here::
     lib = open_library()                 # or open_library("/path/to/library.sqlite")
     folder = lib.add_folder("~/Pictures")
     report = scan(lib, folder.id, progress=print)
-    for ref in lib.photos_needing_caption(engine.model_id, limit=64): ...
+    for ref in lib.photos_needing_caption(caption_engine.model_id, limit=64): ...
     lib.search('dog -cat "on the beach"', PhotoFilter(sources=("user",)))
 
 Modules: ``db`` (the SQL engine, pragmas, migrations, opening the file), ``schema`` (ORM

@@ -39,8 +39,8 @@ if connection is not None:
     with context.begin_transaction():
         context.run_migrations()
 else:  # command line, for developers
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
+    sql_engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with sql_engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()
