@@ -128,7 +128,7 @@ class Library:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """One read transaction: a session on a consistent snapshot, closed when the block ends.
-        Return plain values from it (ORM objects do not outlive the block)."""
+        Take plain values out of it, not ORM objects (their session is gone after the block)."""
         with self._transaction(self._reader) as s:
             yield s
 
