@@ -38,7 +38,7 @@ def build(path: Path, n: int) -> None:
     from photocap.library.schema import Photo
 
     words = ["dog", "cat", "boat", "beach", "mountain", "lake", "red", "car", "tree", "child", "kite", "sunset"]
-    with open_library(path) as lib, lib._write() as s:
+    with open_library(path) as lib, lib.writing() as s:
         rows = [
             {
                 "path": f"/photos/{i // 100}/img_{i:06d}.jpg",
@@ -69,7 +69,7 @@ def add_vectors(path: Path, n: int) -> None:
     from photocap.model.sentence import DIM, MODEL_ID
 
     rng = np.random.default_rng(1)
-    with open_library(path) as lib, lib._write_sql() as conn:
+    with open_library(path) as lib, lib.writing_sql() as conn:
         conn.executemany(
             "INSERT INTO text_vectors (photo_id, model_id, vector) VALUES (?, ?, ?)",
             [(i + 1, MODEL_ID, to_blob(rng.standard_normal(DIM))) for i in range(n)],

@@ -451,6 +451,7 @@ def main() -> int:
     make_photos(folder, args.photos, args.src)
     print(f"{args.photos} photos written in {time.perf_counter() - t:.1f} s")
 
+    from photocap.ingest import scan
     from photocap.library import open_library
 
     cases = set(args.cases.split(","))
@@ -464,7 +465,7 @@ def main() -> int:
         data.mkdir()
         lib_file = data / "library.sqlite"
         lib = open_library(lib_file)
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         lib.close()
         if mode.startswith("startup"):  # start-up with a library that is already captioned
             lib_file = work / "data-app" / "library.sqlite"
@@ -478,7 +479,7 @@ def main() -> int:
         make_tiny_photos(work / "many", args.grid_photos)
         grid_lib = work / "grid.sqlite"
         lib = open_library(grid_lib)
-        lib.scan(lib.add_folder(work / "many").id)
+        scan(lib, lib.add_folder(work / "many").id)
         lib.close()
         print(f"{args.grid_photos:,} small photos written and scanned in {time.perf_counter() - t:.0f} s")
         for mode in ("app", "baseline", "py-model"):

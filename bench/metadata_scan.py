@@ -32,6 +32,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photocap import metadata
+from photocap.ingest import scan
 from photocap.library import open_library
 
 SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -69,7 +70,7 @@ def scan_once(root: Path, db: Path, with_metadata: bool) -> tuple[float, int]:
         with open_library(db) as lib:
             lib.add_folder(root)
             t = time.perf_counter()
-            report = lib.scan(root)
+            report = scan(lib, root)
             dt = time.perf_counter() - t
             imported = lib.count_photos() and len(lib.export_captions(("imported",)))
         return dt, imported if with_metadata else report.added
@@ -128,7 +129,7 @@ def main() -> None:
 
         with open_library(Path(tmp) / "lib-0-1.sqlite") as lib:
             t = time.perf_counter()
-            report = lib.scan(root)
+            report = scan(lib, root)
             dt = time.perf_counter() - t
         print(
             f"rescan of the unchanged tree (sidecars checked from the listing): {n / dt:8.0f} files/s, "

@@ -35,6 +35,7 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from photocap.ingest import scan
 from photocap.library import PhotoFilter, open_library
 from photocap.library.fts import parse_query
 from photocap.library.schema import Photo
@@ -240,13 +241,13 @@ def build_library(path: Path, n: int, seed: int = 1):
             )
         )
         if len(batch) == 5000:
-            with lib._write() as s:
+            with lib.writing() as s:
                 s.execute(insert(Photo), batch)
             batch = []
     if batch:
-        with lib._write() as s:
+        with lib.writing() as s:
             s.execute(insert(Photo), batch)
-    with lib._write() as s:
+    with lib.writing() as s:
         s.execute(text("INSERT INTO photo_fts(photo_fts) VALUES ('optimize')"))
     return lib, time.perf_counter() - t0
 
@@ -287,7 +288,7 @@ def bench_search(lib, reps: int, seed: int = 2):
     hits: dict[str, int] = {}
     for q in QUERIES:  # warm the page cache for both
         hits[q] = len(lib.search(q, limit=50))
-        with lib._read() as s:
+        with lib.reading() as s:
             s.execute(text(like_sql(q)[0]), like_sql(q)[1]).all()
     order = [q for q in QUERIES for _ in range(reps)]
     rnd.shuffle(order)
@@ -297,7 +298,7 @@ def bench_search(lib, reps: int, seed: int = 2):
         fts[q].append((time.perf_counter() - t) * 1000)
         sql, params = like_sql(q)
         t = time.perf_counter()
-        with lib._read() as s:
+        with lib.reading() as s:
             s.execute(text(sql), params).all()
         like[q].append((time.perf_counter() - t) * 1000)
     filtered = []
@@ -355,8 +356,8 @@ def bench_scan(root: Path, n: int, lib_path: Path):
         (d / f"IMG_{i:05d}.jpg").write_bytes(samples[i % 16] + i.to_bytes(4, "little"))  # bytes after EOI: unique
     with open_library(lib_path) as lib:
         folder = lib.add_folder(root)
-        first = lib.scan(folder.id)
-        second = lib.scan(folder.id)
+        first = scan(lib, folder.id)
+        second = scan(lib, folder.id)
     assert first.added == n and second.unchanged == n, (first, second)
     return first, second
 

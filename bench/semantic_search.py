@@ -35,6 +35,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.search_latency import QUERIES, build_library, caption, pct
+from photocap.ingest import scan
 from photocap.library import open_library, vectors
 from photocap.library.schema import ImageFeature, TextVector
 from photocap.library.vectors import to_blob
@@ -132,7 +133,7 @@ def add_vectors(lib, n: int, pool: np.ndarray, seed: int = 3) -> float:
         ids = range(start, min(n, start + 4999) + 1)
         base = pool[rnd.integers(0, len(pool), len(ids))] + rnd.normal(0, 0.02, (len(ids), pool.shape[1]))
         feats = np.maximum(rnd.normal(0.3, 0.5, (len(ids), 1280)), 0)
-        with lib._write() as s:
+        with lib.writing() as s:
             s.execute(
                 insert(TextVector),
                 [dict(photo_id=i, model_id="all-MiniLM-L6-v2", vector=to_blob(v)) for i, v in zip(ids, base)],
@@ -155,7 +156,7 @@ def timed(fn, reps: int) -> list[float]:
 
 def scan_recall(lib, queries: list[np.ndarray]) -> str:
     """How many of the exact nearest captions (every vector compared) the search's scan finds."""
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         m = lib._vectors.matrix(conn, "text_vectors", "all-MiniLM-L6-v2")
     every = m.exact.astype(np.float32)
     found = {50: [], 200: []}
@@ -258,7 +259,7 @@ def bench_quality(embedder) -> None:
         photos = real_photos(tmp / "photos")
         lib = open_library(tmp / "q.sqlite")
         folder = lib.add_folder(tmp / "photos")
-        lib.scan(folder.id)
+        scan(lib, folder.id)
         engine = CaptionEngine.create(None, device="cpu")
         name_of = {}
         for name, path in photos.items():

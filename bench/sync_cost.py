@@ -57,7 +57,7 @@ def one_round(folder: Path, mode: str, n: int) -> dict[str, float]:
     with db.open_library(path) as lib:
         t0 = time.perf_counter()
         for chunk in range(5):
-            with lib._write() as s:
+            with lib.writing() as s:
                 s.execute(insert(Photo), rows(chunk * 200, 200))
         out["scan"] = (time.perf_counter() - t0) / 5
         t0 = time.perf_counter()

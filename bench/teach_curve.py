@@ -44,6 +44,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="photocap-curve-"))
     os.environ["PHOTOCAP_DATA_DIR"] = str(work / "data")
     from photocap.engine import CaptionEngine
+    from photocap.ingest import scan
     from photocap.library import open_library
     from trainer.datasets import load_karpathy
     from trainer.metrics import score_captions
@@ -64,7 +65,7 @@ def main() -> int:
             os.link(r.path, photos / Path(r.path).name)
         db = lib_dir / "library.sqlite"
         with open_library(db) as lib:
-            lib.scan(lib.add_folder(photos).id)
+            scan(lib, lib.add_folder(photos).id)
             for k, r in enumerate(train[:n]):
                 lib.set_user_caption(lib.photo_by_path(photos / Path(r.path).name).id, r.captions[k % len(r.captions)])
         t0 = time.perf_counter()

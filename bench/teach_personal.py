@@ -167,6 +167,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="photocap-teach-bench-"))
     os.environ["PHOTOCAP_DATA_DIR"] = str(work / "data")
     from photocap.engine import CaptionEngine
+    from photocap.ingest import scan
     from photocap.library import open_library
     from trainer.teach import TeachOptions, teach
 
@@ -174,7 +175,7 @@ def main() -> int:
     scenes, unrelated = build(work)
     db = work / "library.sqlite"
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(work / "photos").id)
+        scan(lib, lib.add_folder(work / "photos").id)
         for scene, (taught, _) in scenes.items():
             for p in taught:
                 lib.set_user_caption(lib.photo_by_path(p).id, SCENES[scene][1])

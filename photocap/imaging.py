@@ -308,7 +308,7 @@ def _open(path: str | Path) -> ImageFile.ImageFile:
         error = _decode_error(p, exc, fh)
         fh.close()
         raise error from exc
-    im._photocap_file = fh  # type: ignore[attr-defined]  # Pillow's Image has no field for the file we opened
+    im.photocap_file = fh  # type: ignore[attr-defined]  # Pillow's Image has no field for the file we opened
     w, h = im.size
     if w <= 0 or h <= 0:
         _close(im)
@@ -321,7 +321,7 @@ def _open(path: str | Path) -> ImageFile.ImageFile:
 
 def _close(im: Image.Image, keep_pixels: bool = False) -> None:
     """Close the photo's file, and free its pixels too unless ``keep_pixels``."""
-    fh = getattr(im, "_photocap_file", None)
+    fh = getattr(im, "photocap_file", None)
     if not keep_pixels:
         im.close()
     if fh is not None:
@@ -522,7 +522,7 @@ class _PngLayout:
 
 def _png_layout(im: ImageFile.ImageFile) -> _PngLayout | None:
     """How the rows of a PNG that can be streamed are laid out; None for one that cannot."""
-    fh = getattr(im, "_photocap_file", None)
+    fh = getattr(im, "photocap_file", None)
     if im.format != "PNG" or fh is None or im.info.get("interlace") or not im.tile:
         return None
     fh.seek(0)
@@ -696,7 +696,7 @@ def load_rgb(
     except OverBudget as exc:
         raise ImageTooLarge(p, str(exc)) from exc
     except Exception as exc:
-        raise _decode_error(p, exc, getattr(im, "_photocap_file", None)) from exc
+        raise _decode_error(p, exc, getattr(im, "photocap_file", None)) from exc
     finally:
         _close(im, keep_pixels=True)  # the pixels may be what is returned (already RGB, not reduced)
 
@@ -836,7 +836,7 @@ def exif_without_decoding(im: Image.Image) -> Image.Exif | None:
     PNG; we walk the chunks instead). None when the EXIF is broken or absent."""
     im.load = _refuse_decode  # type: ignore[method-assign]  # on purpose, for this one read (restored below)
     try:
-        fh = getattr(im, "_photocap_file", None)
+        fh = getattr(im, "photocap_file", None)
         if im.format == "PNG" and "exif" not in im.info and fh is not None:
             pos = fh.tell()
             found = _png_exif_after_pixels(fh)

@@ -204,7 +204,7 @@ class _LibraryLink:
     def with_library(self, what: str, fn: Callable[[Library], R]) -> R | None:
         """``fn(library)`` on the library opened for it; ``what`` names it in :attr:`errors`."""
         try:
-            from photocap.library.db import open_library
+            from photocap.library import open_library
 
             lib = open_library(self.path)
             try:

@@ -180,7 +180,7 @@ def _dataset(plan: TeachPlan) -> CaptionDataset:
 
 # ---- teaching ---------------------------------------------------------------------------------
 def _new_plan(library_path, opts: TeachOptions) -> TeachPlan:
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.library.values import SETTING_TEACH_IMPORTED
 
     lib = open_library(library_path)
@@ -306,7 +306,7 @@ def _finish(library_path: Path, plan: TeachPlan, cfg: TrainConfig, dataset: Capt
     """Calibrate the best model, write it into the library's models folder, register it."""
     import torch
 
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.model import Captioner, decode, save_model
     from photocap.model import confidence as conf
     from trainer.features import ensure_features
@@ -414,7 +414,7 @@ def compare(library_path: str | os.PathLike, model_id: str, limit: int = 12, dev
     """The new model next to the active one: on held-out photos the user captioned (with BLEU-4 /
     CIDEr against the user's captions) and on some photos nobody edited (today's caption vs new)."""
     from photocap.engine import CaptionEngine
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.library.search import PhotoFilter
     from photocap.library.values import AUTOMATIC_SOURCES
     from trainer.metrics import score_captions
@@ -480,7 +480,7 @@ class ImportRefused(ValueError):
 def import_model(library_path: str | os.PathLike, file: str | os.PathLike):
     """Validate a model file, copy it into the library's models folder and register it
     (inactive). Returns its ModelVersionInfo; raises :class:`ImportRefused` with the reason."""
-    from photocap.library.db import open_library
+    from photocap.library import open_library
     from photocap.model import Captioner, CheckpointError, EncoderWeightsError
 
     src = Path(file).expanduser()

@@ -91,11 +91,12 @@ def main() -> int:
     library_file = work / "data" / "library.sqlite"
     library_file.parent.mkdir(parents=True, exist_ok=True)
 
+    from photocap.ingest import scan
     from photocap.library import open_library
 
     lib = open_library(library_file)
     try:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         for ref in lib.photos_needing_caption("none"):
             text = captions.get(Path(ref.path).name)
             if text:

@@ -58,15 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _commands(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
+    for action in parser._actions:  # noqa: SLF001 (argparse has no public list of its sub-commands)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 (idem)
             return list(action.choices)
     return []
 
 
 def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+    # argparse has no public list of a parser's sub-commands
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:  # noqa: SLF001
             return action.choices[command]
     return parser
 

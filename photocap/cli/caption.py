@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
 def collect(paths: list[str], skipped: list[Problem]) -> list[str]:
     """Files given directly, and the photos found in folders; the rest goes to ``skipped``."""
+    from photocap.ingest.scanner import walk
     from photocap.library.records import Problem
-    from photocap.library.scanner import walk
 
     files: list[str] = []
     for path in paths:

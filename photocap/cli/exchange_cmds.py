@@ -14,7 +14,7 @@ import sys
 from photocap.cli.library_cmds import library_option
 from photocap.cli.report import problem
 from photocap.filenames import os_reason
-from photocap.library import LibraryError, open_library
+from photocap.library import LibraryError
 from photocap.library.values import EXPORT_FORMATS as FORMATS
 
 
@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from photocap.library.exchange import write_csv, write_file, write_json, write_sidecars
+    from photocap.library.library import open_library  # SQLAlchemy: only for this command
 
     sources = tuple(args.source or ("user", "imported"))
     try:
@@ -79,6 +80,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from photocap.library.exchange import read_rows
+    from photocap.library.library import open_library
 
     try:
         rows = read_rows(args.file)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from photocap.cli.report import err as _err
 from photocap.cli.report import problem as _problem
 from photocap.filenames import json_path, one_line, readable, unicode_safe
-from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, open_library, restore_backup
+from photocap.library.db import LibraryCorrupt, LibraryError, find_backups, restore_backup
 from photocap.text import format_duration
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def query_words_first(argv: list[str]) -> list[str]:
     that is not one of search's options (or an option's value) is a query word."""
     if _search_parser is None or not argv or argv[0] != "search":
         return argv
-    known = _search_parser._option_string_actions  # option string -> action (argparse has no public map)
+    known = _search_parser._option_string_actions  # noqa: SLF001 (option string -> action: argparse has no public map)
     options: list[str] = []
     words: list[str] = []
     rest = iter(argv[1:])
@@ -175,6 +175,8 @@ def _open(args, create: bool = False, check: bool = True):
 
     ``check=False`` (search, show: reads) skips the whole-file ``quick_check`` (0.3 CPU-s at
     100,000 photos); damage a read meets is still reported, as the same one line."""
+    from photocap.library.library import open_library  # SQLAlchemy: only when a library is opened (not to search)
+
     try:
         return open_library(args.library, create=create, check=check)
     except LibraryError as exc:
@@ -300,6 +302,8 @@ def _embed_words(lib, progress: _Progress) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from photocap.ingest import scan  # where it is used: a search never imports the scanner
+
     lib = _open(args, create=True)
     if lib is None:
         return 2
@@ -320,7 +324,8 @@ def run_index(args: argparse.Namespace) -> int:
             info = lib.add_folder(folder, polling=args.polling)
             roots.append(info.path)
             # by path: the folder itself even if it sits in (or was merged into) a watched folder
-            report = lib.scan(
+            report = scan(
+                lib,
                 folder,
                 progress=lambda p: progress.show(
                     f"scanning {p.folder}: {p.seen} photos listed, {p.read}/{p.to_read} read"
@@ -368,7 +373,7 @@ def _list_problems(args, progress: _Progress, report) -> None:
 
 
 def _watch(args, lib, roots, captioner, progress) -> None:
-    from photocap.library import FolderWatcher
+    from photocap.ingest import FolderWatcher, apply_changes
 
     batches: queue.Queue = queue.Queue()
     polling = [f.path for f in lib.folders() if f.polling and f.path in roots]
@@ -382,7 +387,7 @@ def _watch(args, lib, roots, captioner, progress) -> None:
                 batch = batches.get(timeout=0.5)
             except queue.Empty:
                 continue
-            report = lib.apply_changes(batch)
+            report = apply_changes(lib, batch)
             _list_problems(args, progress, report)
             print(
                 f"changes: {report.added} new, {report.updated} changed, {report.moved} moved, "
@@ -543,6 +548,8 @@ def _print_backups(backups) -> None:
 
 
 def run_library_check(args: argparse.Namespace) -> int:
+    from photocap.library.library import open_library
+
     path = _library_path(args)
     try:
         lib = open_library(path, create=False, check=False)

@@ -1,21 +1,24 @@
-"""The photo library: SQLite through SQLAlchemy, FTS5 search, folder scanning, live watching.
+"""The photo library, the store: SQLite through SQLAlchemy, FTS5 search, captions, model versions.
 
-Knows nothing of torch or Qt (``lint-imports`` checks). Start here::
+Knows nothing of torch or Qt, nor of ingest (``lint-imports`` checks). Files come in through
+:mod:`photocap.ingest` (scanner, watcher), which writes through the library's public units of
+work (``Library.reading()`` / ``Library.writing()``). Start here::
 
+    from photocap.ingest import scan
     from photocap.library import open_library, PhotoFilter
     lib = open_library()                 # or open_library("/path/to/library.sqlite")
     folder = lib.add_folder("~/Pictures")
-    report = lib.scan(folder.id, progress=print)
-    for ref in lib.photos_needing_caption(engine.model_id, limit=64): ...
+    report = scan(lib, folder.id, progress=print)
+    for ref in lib.photos_needing_caption(caption_engine.model_id, limit=64): ...
     lib.search('dog -cat "on the beach"', PhotoFilter(sources=("user",)))
 
-Modules: ``db`` (engine, pragmas, migrations, ``open_library``), ``schema`` (ORM
+Modules: ``db`` (the SQL engine, pragmas, migrations, opening the file), ``schema`` (ORM
 models), ``migrations/`` (Alembic), ``fts`` (index names, query parser), ``search``
-(ranked search, filters, grid listing), ``photos`` (file → row rules), ``captions``
-(captions, history, tags, protection of user captions), ``model_versions`` (model versions,
-training runs), ``identity`` (content identity), ``scanner``, ``watcher``, ``records``
-(the dataclasses returned), ``library`` (the :class:`Library` facade; its docstring
-lists the API).
+(ranked search, filters, grid listing), ``photos`` (files' facts → row rules, for ingest),
+``captions`` (captions, history, tags, protection of user captions), ``model_versions``
+(model versions, training runs), ``identity`` (the held-out rule on content identity),
+``records`` (the dataclasses returned), ``library`` (the :class:`Library` facade and
+``open_library``; its docstring lists the API).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING
 from photocap.lazy import lazy_exports
 
 # What each name is imported from. Imported on first use (PEP 562), so that a command that
-# only searches does not pay for the watcher, the scanner's image reading or Alembic.
+# only searches imports only what it uses (never Alembic, never the scanner of photocap.ingest).
 _EXPORTS = {
     "photocap.library.db": (
         "LibraryCorrupt",
@@ -36,10 +39,9 @@ _EXPORTS = {
         "LibraryTooNew",
         "MissingFTS5",
         "NotALibrary",
-        "open_library",
         "restore_backup",
     ),
-    "photocap.library.library": ("Library",),
+    "photocap.library.library": ("Library", "open_library"),
     "photocap.library.records": (
         "CaptionRecord",
         "FolderInfo",
@@ -53,10 +55,8 @@ _EXPORTS = {
         "TrainingRunInfo",
         "UserCaption",
     ),
-    "photocap.library.scanner": ("ScanProgress",),
     "photocap.library.values": ("SOURCE_IMPORTED", "SOURCE_MODEL", "SOURCE_TAGS", "SOURCE_USER", "SOURCES"),
     "photocap.library.search": ("LibraryBusy", "LibraryUnreadable", "PhotoFilter", "SearchCancelled", "SearchError"),
-    "photocap.library.watcher": ("Change", "FolderWatcher", "apply_changes"),
 }
 __getattr__ = lazy_exports(globals(), _EXPORTS)
 
@@ -87,12 +87,10 @@ if TYPE_CHECKING:
         NotALibrary as NotALibrary,
     )
     from photocap.library.db import (
-        open_library as open_library,
-    )
-    from photocap.library.db import (
         restore_backup as restore_backup,
     )
     from photocap.library.library import Library as Library
+    from photocap.library.library import open_library as open_library
     from photocap.library.records import (
         CaptionRecord as CaptionRecord,
     )
@@ -126,7 +124,6 @@ if TYPE_CHECKING:
     from photocap.library.records import (
         UserCaption as UserCaption,
     )
-    from photocap.library.scanner import ScanProgress as ScanProgress
     from photocap.library.search import (
         LibraryBusy as LibraryBusy,
     )
@@ -156,13 +153,4 @@ if TYPE_CHECKING:
     )
     from photocap.library.values import (
         SOURCES as SOURCES,
-    )
-    from photocap.library.watcher import (
-        Change as Change,
-    )
-    from photocap.library.watcher import (
-        FolderWatcher as FolderWatcher,
-    )
-    from photocap.library.watcher import (
-        apply_changes as apply_changes,
     )

@@ -1,6 +1,7 @@
-"""Opening the library file: what the file is, engine, pragmas, schema migrations, backups.
+"""Opening the library file: what the file is, the SQL engine, pragmas, schema migrations, backups.
 
-``open_library(path=None)`` is the one way in. Before anything writes to the file it
+:func:`open_sql_engine` does the opening for ``open_library(path=None)``
+(:mod:`.library`), the one way in. Before anything writes to the file it
 
 1. looks at the file with plain :mod:`sqlite3`, read-only (:func:`inspect_file`): a missing
    or empty file is a new library; an SQLite file with photocap's tables is a library at
@@ -15,7 +16,7 @@
    read-only mount, opens read-only (``mode=ro``, or ``immutable`` where SQLite cannot
    even make its shared-memory file): search and show work, every write raises
    :class:`LibraryReadOnly` with the reason;
-4. creates the SQLAlchemy engine, connecting through a ``sqlite3`` URI built from the
+4. creates the SQL engine (SQLAlchemy's), connecting through a ``sqlite3`` URI built from the
    path (so ``?``, ``#`` and ``%`` in a file name are just characters), with WAL,
    ``busy_timeout`` and ``foreign_keys=ON`` set on every connection, ``synchronous`` set
    per write transaction (see below), and the driver's own transaction handling switched off so that write
@@ -54,14 +55,12 @@ from urllib.parse import quote
 
 from photocap import paths
 
-# SQLAlchemy is imported where an engine is made, not here: reading the file with plain
+# SQLAlchemy is imported where the SQL engine is made, not here: reading the file with plain
 # sqlite3 (inspect_file, quick_check, photocap.library.reader) must not pay for its import.
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Connection, Engine
     from sqlalchemy.pool import PoolProxiedConnection
-
-    from photocap.library.library import Library
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 15_000
@@ -242,8 +241,8 @@ def head_revision() -> str:
     return heads.pop()
 
 
-# ---- the engine ---------------------------------------------------------------------------
-def make_engine(path: str | os.PathLike[str], read_only: bool = False, immutable: bool = False) -> Engine:
+# ---- the SQL engine ------------------------------------------------------------------------
+def make_sql_engine(path: str | os.PathLike[str], read_only: bool = False, immutable: bool = False) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import QueuePool
 
@@ -256,11 +255,11 @@ def make_engine(path: str | os.PathLike[str], read_only: bool = False, immutable
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
-    engine = create_engine(
+    sql_engine = create_engine(
         "sqlite://", creator=connect, poolclass=QueuePool, pool_size=8, max_overflow=8, pool_timeout=60
     )
 
-    @event.listens_for(engine, "connect")
+    @event.listens_for(sql_engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cur = dbapi_conn.cursor()
@@ -271,7 +270,7 @@ def make_engine(path: str | os.PathLike[str], read_only: bool = False, immutable
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
-    @event.listens_for(engine, "begin")
+    @event.listens_for(sql_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
         if options.get(WRITE_OPTION):
@@ -281,7 +280,7 @@ def make_engine(path: str | os.PathLike[str], read_only: bool = False, immutable
         else:
             conn.exec_driver_sql("BEGIN")
 
-    return engine
+    return sql_engine
 
 
 MIN_SQLITE = (3, 31, 0)  # generated columns (migration 0003)
@@ -316,8 +315,8 @@ def alembic_config() -> Config:
     return cfg
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+def current_revision(sql_engine: Engine) -> str | None:
+    with sql_engine.connect() as conn:
         return _revision(conn)
 
 
@@ -329,9 +328,9 @@ def _revision(conn: Connection) -> str | None:
     return None if version is None else str(version)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run the migrations up to ``revision`` on ``engine`` (also used by tests for old schemas)."""
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+def upgrade(sql_engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` on ``sql_engine`` (also used by tests for old schemas)."""
+    with sql_engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         _run_alembic(conn, revision)
         conn.commit()
 
@@ -344,11 +343,11 @@ def _run_alembic(conn: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def migrate(engine: Engine, path: Path) -> None:
+def migrate(sql_engine: Engine, path: Path) -> None:
     """Back up an older library and upgrade it to head, holding the write lock throughout:
     a second process opening the same file waits, then finds it at head and does nothing."""
     head = head_revision()
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+    with sql_engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         conn.begin()  # BEGIN IMMEDIATE: the lock, before the revision is read
         current = _revision(conn)
         if current == head:
@@ -377,7 +376,7 @@ def _too_new(path: Path, current: str, head: str) -> LibraryTooNew:
 
 # ---- backups ------------------------------------------------------------------------------
 def driver_connection(pooled: PoolProxiedConnection) -> sqlite3.Connection:
-    """The plain sqlite3 connection under a pooled one (every engine here is pysqlite's, see make_engine)."""
+    """The plain sqlite3 connection under a pooled one (every engine here is pysqlite's, see make_sql_engine)."""
     conn = pooled.driver_connection
     if not isinstance(conn, sqlite3.Connection):
         raise LibraryError(f"expected an sqlite3 connection, got {type(conn).__name__}")
@@ -414,10 +413,10 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def make_checked_backup(engine: Engine, path: Path, keep: int = KEEP_CHECKED_BACKUPS) -> Path:
+def make_checked_backup(sql_engine: Engine, path: Path, keep: int = KEEP_CHECKED_BACKUPS) -> Path:
     """A backup of a library that has just passed ``integrity_check``; keeps the newest ``keep``."""
     target = path.with_name(f"{path.name}.checked-{_dt.datetime.now():%Y%m%d-%H%M%S}.bak")
-    raw = engine.raw_connection()
+    raw = sql_engine.raw_connection()
     try:
         _backup(driver_connection(raw), target)
     finally:
@@ -481,22 +480,26 @@ def translate(error: BaseException, path: Path) -> BaseException:
     return error
 
 
-# ---- the one way in -----------------------------------------------------------------------
-def open_library(
+# ---- the one way in (photocap.library.library.open_library) ---------------------------------
+@dataclass(frozen=True)
+class OpenedFile:
+    """A library file opened, checked and migrated: what a :class:`~photocap.library.library.Library` is made of."""
+
+    sql_engine: Engine
+    path: Path
+    read_only: bool
+    why_read_only: str | None
+
+
+def open_sql_engine(
     path: str | os.PathLike[str] | None = None,
     *,
     create: bool = True,
     read_only: bool | None = None,
     check: bool = True,
-) -> Library:
-    """Open the library at ``path`` (default: the one in the user's data folder).
-
-    ``create=False``: a missing library raises :class:`LibraryNotFound` instead of being made.
-    ``read_only``: None decides from the file's and folder's permissions; True forces it.
-    ``check``: run ``quick_check`` before use (:class:`LibraryCorrupt` if damaged).
-    """
-    from photocap.library.library import Library
-
+) -> OpenedFile:
+    """Open the library file at ``path`` for :func:`photocap.library.library.open_library` (which documents
+    the arguments): checked, migrated, with its SQL engine made."""
     if path is None:
         try:
             path = paths.default_library_path()  # its folder is created: it is ours
@@ -530,12 +533,12 @@ def open_library(
             raise LibraryReadOnly(f"{path} was made by an older photocap and needs an upgrade, but {why}.")
     from sqlalchemy import exc
 
-    engine = make_engine(path, read_only=ro, immutable=state.immutable)
+    sql_engine = make_sql_engine(path, read_only=ro, immutable=state.immutable)
     try:
         if not ro and state.revision != head:
-            migrate(engine, path)
+            migrate(sql_engine, path)
     except (exc.DBAPIError, sqlite3.DatabaseError, OSError) as error:
-        engine.dispose()
+        sql_engine.dispose()
         translated = translate(error, path)
         if translated is error:
             raise LibraryError(
@@ -543,6 +546,6 @@ def open_library(
             ) from error
         raise translated from error
     except BaseException:
-        engine.dispose()
+        sql_engine.dispose()
         raise
-    return Library(engine, path, read_only=ro, why_read_only=why if ro else None)
+    return OpenedFile(sql_engine, path, ro, why if ro else None)

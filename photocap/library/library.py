@@ -2,20 +2,30 @@
 
 Thread-safe by construction: every call opens its own session for one unit of work and
 closes it before returning, so any thread may call any method (the Qt app calls it
-from worker threads; watchdog's thread never does, see :mod:`.watcher`). Writes begin
-with ``BEGIN IMMEDIATE`` and wait on SQLite's busy timeout, so concurrent writers queue
-instead of failing. Results are plain dataclasses from :mod:`.records`, never ORM
-objects.
+from worker threads; watchdog's thread never does, see :mod:`photocap.ingest.watcher`).
+Writes begin with ``BEGIN IMMEDIATE`` and wait on SQLite's busy timeout, so concurrent
+writers queue instead of failing. Results are plain dataclasses from :mod:`.records`,
+never ORM objects.
+
+Units of work, for code outside the store that writes rows itself (:mod:`photocap.ingest`:
+the scanner and the watcher) with the store's session functions (:mod:`.photos`)::
+
+    with lib.reading() as session: ...             # one read transaction
+    with lib.writing(durable=False) as session: ...  # one write transaction, committed at the end
+    with lib.reading_sql() as conn: ...            # the same, as a plain sqlite3 connection
+    with lib.writing_sql() as conn: ...
+
+Scanning and watching are not methods: ``photocap.ingest.scan(lib, folder)``,
+``photocap.ingest.apply_changes(lib, changes)`` (the store never imports ingest).
 
 API (all paths may be ``str`` or ``PathLike[str]``)::
 
+    open_library(path=None, create=True, read_only=None, check=True) -> Library   # the one way in
     add_folder(path, polling=False) -> FolderInfo
     remove_folder(folder, delete_photos=False)      # default keeps photos, marked missing
     set_folder_polling(folder, polling)              # watch it by polling (network share, watch limit)
     folders() -> list[FolderInfo]                    # with photo and missing counts
     folder_for(path) -> FolderInfo | None            # the watched folder holding path
-    scan(folder, progress=None, should_stop=None) -> ScanReport
-    apply_changes(changes) -> ScanReport             # a watcher batch (see .watcher)
     photos_needing_caption(model_id, limit=None, first_ids=None) -> list[PhotoRef]
     count_needing_caption(model_id) -> int
     record_caption(photo_id, text, source, model_version=None, tags=None, file_version=None) -> bool
@@ -40,6 +50,8 @@ API (all paths may be ``str`` or ``PathLike[str]``)::
     training_runs() ; check_integrity() -> list[str] ; integrity_check_due() -> bool ; close()
     export_captions(sources=("user", "imported")) -> list[dict] ; import_captions(rows) -> ImportReport
 
+``sql_engine`` is the library's SQLAlchemy engine (the SQL engine; "engine" alone is the caption engine).
+
 A library opened read-only (``read_only``, ``why_read_only``) answers every read; every
 write raises :class:`~photocap.library.db.LibraryReadOnly`. SQLite errors met on the way
 become :class:`~photocap.library.db.LibraryFull` / ``LibraryReadOnly`` / ``LibraryCorrupt``
@@ -61,7 +73,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from photocap.library import captions, exchange, hybrid, model_versions, photos, scanner, vector_rows, vectors
+from photocap.library import captions, exchange, hybrid, model_versions, photos, vector_rows, vectors
 from photocap.library import search as _search
 from photocap.library.db import (
     CHECK_EVERY,
@@ -70,6 +82,7 @@ from photocap.library.db import (
     LibraryReadOnly,
     driver_connection,
     make_checked_backup,
+    open_sql_engine,
     translate,
 )
 from photocap.library.fts import INTEGRITY_SQL
@@ -80,7 +93,6 @@ from photocap.library.records import (
     PhotoRef,
     PhotoSummary,
     Problem,
-    ScanReport,
     SearchHit,
     TrainingRunInfo,
     UserCaption,
@@ -104,27 +116,31 @@ def _driver(session: Session) -> sqlite3.Connection:
 
 
 class Library:
-    def __init__(self, engine: Engine, path: Path, read_only: bool = False, why_read_only: str | None = None):
+    def __init__(self, sql_engine: Engine, path: Path, read_only: bool = False, why_read_only: str | None = None):
         self.path = path
-        self.engine = engine
+        self.sql_engine = sql_engine
         self.read_only = read_only
         self.why_read_only = why_read_only if read_only else None
-        self._reader = sessionmaker(engine, expire_on_commit=False)
-        self._writer = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._reader = sessionmaker(sql_engine, expire_on_commit=False)
+        self._writer = sessionmaker(sql_engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         self._durable_writer = sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}), expire_on_commit=False
+            sql_engine.execution_options(**{WRITE_OPTION: True, DURABLE_OPTION: True}), expire_on_commit=False
         )
         self._vectors = vectors.VectorStore()
 
-    # ---- sessions ----------------------------------------------------------------------
+    # ---- units of work (public: photocap.ingest writes through them) --------------------
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
+        """One read transaction: a session on a consistent snapshot, closed when the block ends.
+        Take plain values out of it, not ORM objects (their session is gone after the block)."""
         with self._transaction(self._reader) as s:
             yield s
 
     @contextmanager
-    def _write(self, durable: bool = False) -> Iterator[Session]:
-        """One write transaction; ``durable``: the user's own change, on the disk before this returns."""
+    def writing(self, durable: bool = False) -> Iterator[Session]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed when the block ends, rolled back if it
+        raises; ``durable``: the user's own change, on the disk before this returns. Keep file I/O
+        outside it: other writers wait while it is open. A read-only library raises ``LibraryReadOnly``."""
         if self.read_only:
             raise LibraryReadOnly(f"{self.path} is open read-only ({self.why_read_only}): changes cannot be saved.")
         with self._transaction(self._durable_writer if durable else self._writer) as s:
@@ -143,18 +159,19 @@ class Library:
             raise translated from error
 
     @contextmanager
-    def _read_sql(self) -> Iterator[sqlite3.Connection]:
+    def reading_sql(self) -> Iterator[sqlite3.Connection]:
         """A read transaction's plain sqlite3 connection (search, vectors: SQL written out)."""
-        with self._read() as s:
+        with self.reading() as s:
             yield _driver(s)
 
     @contextmanager
-    def _write_sql(self) -> Iterator[sqlite3.Connection]:
-        with self._write() as s:
+    def writing_sql(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction's plain sqlite3 connection (automatic writes, ``synchronous=NORMAL``)."""
+        with self.writing() as s:
             yield _driver(s)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.sql_engine.dispose()
 
     def __enter__(self) -> Library:
         return self
@@ -172,7 +189,7 @@ class Library:
         check and the insert are one ``BEGIN IMMEDIATE`` transaction, so any number of
         processes and threads adding the same or nested folders at once agree."""
         path = photos.norm(path)
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             inside = photos.root_of(s, path)
             if inside is not None:
                 folder_id = inside.id
@@ -199,7 +216,7 @@ class Library:
     def remove_folder(self, folder: int | str | os.PathLike[str], delete_photos: bool = False) -> None:
         """Stop following a folder. Its photos stay (missing, captions kept) unless ``delete_photos``."""
         folder_id = self._folder_id(folder)
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             row = s.get(Folder, folder_id)
             if row is None:
                 raise KeyError(f"folder {folder_id} is not a library folder")
@@ -212,11 +229,11 @@ class Library:
     def set_folder_polling(self, folder: int | str | os.PathLike[str], polling: bool) -> None:
         """Watch this folder by polling (network shares, or when the system's watch limit is reached)."""
         folder_id = self._folder_id(folder)
-        with self._write() as s:
+        with self.writing() as s:
             s.execute(update(Folder).where(Folder.id == folder_id).values(polling=polling))
 
     def folders(self) -> list[FolderInfo]:
-        with self._read() as s:
+        with self.reading() as s:
             ids = list(s.scalars(select(Folder.id).order_by(Folder.path)))
         return [self._folder_info(i) for i in ids]
 
@@ -228,7 +245,7 @@ class Library:
         return None
 
     def _folder_info(self, folder_id: int) -> FolderInfo:
-        with self._read() as s:
+        with self.reading() as s:
             f = s.get(Folder, folder_id)
             if f is None:
                 raise KeyError(f"folder {folder_id} is not a library folder")
@@ -246,53 +263,22 @@ class Library:
     def _folder_id(self, folder: int | str | os.PathLike[str]) -> int:
         if isinstance(folder, int):
             return folder
-        with self._read() as s:
+        with self.reading() as s:
             folder_id = s.scalar(select(Folder.id).where(Folder.path == photos.norm(folder)))
         if folder_id is None:
             raise KeyError(f"{folder} is not a library folder")
         return folder_id
 
-    def scan(
-        self,
-        folder: int | str | os.PathLike[str],
-        progress: Callable[[scanner.ScanProgress], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> ScanReport:
-        """Scan a watched folder (by id or path). A path inside a watched folder scans that
-        part of it (a folder added meanwhile around this one by another process, say)."""
-        if isinstance(folder, int):
-            return scanner.scan_folder(self, folder, progress, should_stop)
-        path = photos.norm(folder)
-        for attempt in range(3):  # the folder may be merged into one added around it meanwhile: look again
-            with self._read() as s:
-                holder = photos.root_of(s, path)
-                if holder is None:
-                    raise KeyError(f"{folder} is not a library folder")
-                folder_id, root = holder.id, holder.path
-            try:
-                return scanner.scan_folder(
-                    self, folder_id, progress, should_stop, subtree=None if path == root else path
-                )
-            except KeyError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def apply_changes(self, changes: Iterable[Any]) -> ScanReport:
-        from photocap.library.watcher import apply_changes
-
-        return apply_changes(self, list(changes))
-
     # ---- captions ----------------------------------------------------------------------
     def photos_needing_caption(
         self, model_id: str, limit: int | None = None, first_ids: Sequence[int] | None = None
     ) -> list[PhotoRef]:
-        with self._read() as s:
+        with self.reading() as s:
             return captions.needing_caption(s, model_id, limit, first_ids)
 
     def count_needing_caption(self, model_id: str) -> int:
         """How many photos :meth:`photos_needing_caption` would list (one COUNT query)."""
-        with self._read() as s:
+        with self.reading() as s:
             return captions.count_needing_caption(s, model_id)
 
     def record_caption(
@@ -308,13 +294,13 @@ class Library:
         """Write an automatic caption; False (and nothing changed) if the user wrote the current one,
         or if ``file_version`` ((size, mtime_ns) read before decoding) is not the file the library
         has recorded (the photo stays queued). ``confidence``: how sure the model was (0-1)."""
-        with self._write(durable=source == SOURCE_IMPORTED) as s:  # imported captions are people's words
+        with self.writing(durable=source == SOURCE_IMPORTED) as s:  # imported captions are people's words
             return captions.record_caption(s, photo_id, text, source, model_version, tags, file_version, confidence)
 
     def set_user_caption(self, photo_id: int, text: str) -> str | None:
         """Save the user's caption. With "write captions to XMP" on (:meth:`set_setting`), also write it
         where other apps read it; returns why that part failed (the caption is saved either way), or None."""
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             path = captions.set_user_caption(s, photo_id, text)
             sidecars, embedded = (self._setting(s, k) for k in (SETTING_WRITE_SIDECARS, SETTING_EMBED))
         if not (sidecars or embedded):
@@ -336,7 +322,7 @@ class Library:
 
     # ---- preferences that belong to the library ----------------------------------------------
     def get_setting(self, key: str) -> bool:
-        with self._read() as s:
+        with self.reading() as s:
             return self._setting(s, key)
 
     @staticmethod
@@ -347,16 +333,16 @@ class Library:
     def set_setting(self, key: str, value: bool) -> None:
         if key not in SETTING_DEFAULTS:
             raise KeyError(f"unknown library setting {key!r}")
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             s.merge(LibrarySetting(key=key, value="1" if value else "0"))
 
     def mark_reviewed(self, photo_id: int, reviewed: bool = True) -> None:
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             captions.mark_reviewed(s, photo_id, reviewed)
 
     def record_problem(self, path_or_id: int | str | os.PathLike[str], reason: str) -> None:
         """A photo that failed (status "error", not retried until the file changes), or any other path."""
-        with self._write() as s:
+        with self.writing() as s:
             if isinstance(path_or_id, int):
                 photo = s.get(Photo, path_or_id)
                 if photo is None:
@@ -375,7 +361,7 @@ class Library:
 
     def problems(self) -> list[Problem]:
         """Photos with status "error" and other recorded problems, by path."""
-        with self._read() as s:
+        with self.reading() as s:
             out = [
                 Problem(p, r or "")
                 for p, r in s.execute(
@@ -387,7 +373,7 @@ class Library:
 
     # ---- photos ------------------------------------------------------------------------
     def photo_by_path(self, path: str | os.PathLike[str]) -> PhotoSummary | None:
-        with self._read() as s:
+        with self.reading() as s:
             pid = s.scalar(select(Photo.id).where(Photo.path == photos.norm(path)))
         return self.photos_by_ids([pid])[0] if pid is not None else None
 
@@ -395,7 +381,7 @@ class Library:
         """Summaries in the order of ``ids`` (unknown ids are left out)."""
         found: dict[int, PhotoSummary] = {}
         ids = list(ids)
-        with self._read() as s:
+        with self.reading() as s:
             for i in range(0, len(ids), 900):
                 for p in s.execute(
                     select(
@@ -415,7 +401,7 @@ class Library:
         return [found[i] for i in ids if i in found]
 
     def photo_detail(self, photo_id: int) -> PhotoDetail | None:
-        with self._read() as s:
+        with self.reading() as s:
             p = s.get(Photo, photo_id)
             if p is None:
                 return None
@@ -446,11 +432,11 @@ class Library:
         self, filter: PhotoFilter | None = None, order: str = "taken", offset: int = 0, limit: int | None = None
     ) -> list[int]:
         """Ids for a grid (orders: taken, -taken, path, added, -added); fetch rows with photos_by_ids."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return _search.list_ids(conn, filter, order, offset, limit)
 
     def count_photos(self, filter: PhotoFilter | None = None) -> int:
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return _search.count(conn, filter)
 
     def search(
@@ -471,7 +457,7 @@ class Library:
         With ``query_vector`` (the query's sentence vector from ``vector_model``) photos are
         found by meaning too, fused with the word ranking (see :mod:`.hybrid`)."""
         try:
-            with self._read_sql() as conn:
+            with self.reading_sql() as conn:
                 if query_vector is None:
                     return _search.search(conn, query, filters, limit, offset, marks, should_stop)
                 return hybrid.fused_search(
@@ -483,46 +469,46 @@ class Library:
     # ---- meaning: sentence vectors and image features ---------------------------------------
     def texts_needing_vectors(self, model_id: str, limit: int = 64) -> list[tuple[int, str]]:
         """(photo id, text to embed) for photos with words and no sentence vector from ``model_id``."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return vector_rows.needing_text_vectors(conn, model_id, limit)
 
     def count_needing_vectors(self, model_id: str) -> int:
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return vector_rows.count_needing_text_vectors(conn, model_id)
 
     def has_text_vectors(self, model_id: str | None = None) -> bool:
         """Whether any photo has a sentence vector (from ``model_id``, or from any model)."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return vector_rows.has_text_vectors(conn, model_id)
 
     def warm_vectors(self, model_id: str) -> None:
         """Read the sentence vectors into memory now (seconds at 100,000 photos), so the first
         search by meaning does not pay for it; call from a background thread."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             self._vectors.matrix(conn, "text_vectors", model_id)
 
     def store_text_vectors(self, model_id: str, items: Sequence[tuple[int, str, Any]]) -> int:
         """Store (photo id, embedded text, vector); skips photos whose words changed meanwhile."""
-        with self._write_sql() as conn:
+        with self.writing_sql() as conn:
             return vectors.store_text_vectors(conn, model_id, items)
 
     def store_image_feature(self, photo_id: int, encoder_id: str, vector: Any) -> None:
         """Keep a photo's pooled encoder feature (float16) for "similar photos"."""
-        with self._write_sql() as conn:
+        with self.writing_sql() as conn:
             vectors.store_image_feature(conn, photo_id, encoder_id, vector)
 
     def similar_photos(self, photo_id: int, limit: int = 50) -> list[SearchHit] | None:
         """Photos that look like ``photo_id``, most alike first; None if it has no feature yet."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return hybrid.similar_photos(conn, self._vectors, photo_id, limit)
 
     def similar_to_vector(self, encoder_id: str, vector: Any, limit: int = 50) -> list[SearchHit]:
         """Photos that look like a feature computed elsewhere (a photo outside the library)."""
-        with self._read_sql() as conn:
+        with self.reading_sql() as conn:
             return hybrid.similar_to_vector(conn, self._vectors, encoder_id, vector, limit)
 
     def user_captions(self, split: str | None = None, include_imported: bool = False) -> list[UserCaption]:
-        with self._read() as s:
+        with self.reading() as s:
             return captions.user_captions(s, split, include_imported=include_imported)
 
     # ---- models and training -----------------------------------------------------------
@@ -534,23 +520,23 @@ class Library:
         parent_model_id: str | None = None,
         metrics: dict[str, Any] | None = None,
     ) -> ModelVersionInfo:
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             return model_versions.register(
                 s, model_id, os.fspath(path) if path else None, name, parent_model_id, metrics
             )
 
     def model_versions(self) -> list[ModelVersionInfo]:
-        with self._read() as s:
+        with self.reading() as s:
             return model_versions.versions(s)
 
     def active_model(self) -> ModelVersionInfo | None:
-        with self._read() as s:
+        with self.reading() as s:
             return model_versions.active(s)
 
     def activate_model(self, model_id: str | None) -> int:
         """Switch models (rollback = activate an older one); every automatic caption is marked to be
         described again by it (returns how many), user and imported captions are never touched."""
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             return model_versions.activate(s, model_id)
 
     @property
@@ -561,25 +547,25 @@ class Library:
     def remove_model_version(self, model_id: str) -> ModelVersionInfo:
         """Forget a version and delete its file when it lies in :attr:`models_folder` (files
         elsewhere are the user's own and are left alone). The active version is refused."""
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             info = model_versions.remove(s, model_id)
         if info.path and photos.is_inside(photos.norm(info.path), photos.norm(self.models_folder)):
             Path(info.path).unlink(missing_ok=True)
         return info
 
     def rename_model_version(self, model_id: str, name: str) -> ModelVersionInfo:
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             return model_versions.rename(s, model_id, name)
 
     def teaching_stats(self) -> dict[str, Any]:
         """{"user": n, "imported": n, "since_last": n written since the last teaching, "last_taught_at"}."""
-        with self._read() as s:
+        with self.reading() as s:
             return model_versions.teaching_stats(s)
 
     def start_training_run(
         self, base_model_id: str | None = None, params: dict[str, Any] | None = None, n_examples: int | None = None
     ) -> int:
-        with self._write() as s:
+        with self.writing() as s:
             return model_versions.start_run(s, base_model_id, params, n_examples)
 
     def finish_training_run(
@@ -590,20 +576,20 @@ class Library:
         metrics: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             model_versions.finish_run(s, run_id, status, result_model_id, metrics, error)
 
     def training_runs(self) -> list[TrainingRunInfo]:
-        with self._read() as s:
+        with self.reading() as s:
             return model_versions.runs(s)
 
     # ---- captions in and out (CSV, JSON, XMP sidecars) -----------------------------------
     def export_captions(self, sources: Sequence[str] = ("user", "imported")) -> list[dict[str, Any]]:
-        with self._read() as s:
+        with self.reading() as s:
             return list(exchange.export_rows(s, sources))
 
     def import_captions(self, rows: Iterable[dict[str, Any]]) -> exchange.ImportReport:
-        with self._write(durable=True) as s:
+        with self.writing(durable=True) as s:
             return exchange.import_rows(s, rows)
 
     # ---- health ------------------------------------------------------------------------
@@ -615,13 +601,13 @@ class Library:
         backup of this sound library (``NAME.checked-DATE.bak``, the newest two kept): what
         a later restore brings back."""
         try:
-            with self.engine.connect() as conn:
+            with self.sql_engine.connect() as conn:
                 found = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check") if r[0] != "ok"]
         except sa_exc.DatabaseError as error:  # damaged beyond listing what is wrong
             return [str(error.orig)]
         if not self.read_only:
             try:
-                with self._write() as s:
+                with self.writing() as s:
                     s.connection().exec_driver_sql(INTEGRITY_SQL)
             except Exception as exc:
                 found.append(f"search index: {exc}")
@@ -631,7 +617,7 @@ class Library:
                     json.dumps({"checked_at": _dt.datetime.now().isoformat(timespec="seconds"), "problems": found[:20]})
                 )
                 if not found and backup:
-                    make_checked_backup(self.engine, self.path)
+                    make_checked_backup(self.sql_engine, self.path)
             except OSError as error:  # a full disk is said; the check's answer stands either way
                 translated = translate(error, self.path)
                 if translated is not error:
@@ -654,3 +640,20 @@ class Library:
             return False
         last = self.last_integrity_check()
         return last is None or (now or _dt.datetime.now()) - last >= CHECK_EVERY
+
+
+def open_library(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = True,
+    read_only: bool | None = None,
+    check: bool = True,
+) -> Library:
+    """Open the library at ``path`` (default: the one in the user's data folder); see :mod:`.db`.
+
+    ``create=False``: a missing library raises :class:`~photocap.library.db.LibraryNotFound` instead of
+    being made. ``read_only``: None decides from the file's and folder's permissions; True forces it.
+    ``check``: run ``quick_check`` before use (:class:`~photocap.library.db.LibraryCorrupt` if damaged).
+    """
+    opened = open_sql_engine(path, create=create, read_only=read_only, check=check)
+    return Library(opened.sql_engine, opened.path, read_only=opened.read_only, why_read_only=opened.why_read_only)

@@ -1,10 +1,10 @@
-"""Photo rows from files: examine a file, then add, update, move, restore or mark missing.
+"""Photo rows from files' facts: add, update, move, restore or mark missing.
 
-Shared by the scanner (a whole tree) and the watcher (a batch of changes), so both
-follow the same rules:
+The store's side of ingest: :mod:`photocap.ingest` (the scanner, a whole tree; the watcher,
+a batch of changes) reads files into :class:`FileFacts` outside any transaction
+(``photocap.ingest.files.examine``) and writes them with these functions inside
+``Library.writing()``, so both follow the same rules:
 
-* ``examine`` does the I/O (content identity, header metadata, no pixel decoding) and
-  never raises; call it *outside* a write transaction.
 * ``upsert`` decides, inside one: same path → update (a changed file gets
   ``caption_stale`` unless the user wrote its caption); a new path whose identity
   matches a row whose file is gone → a move (the row, its captions and history follow
@@ -33,9 +33,8 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from photocap.filenames import os_reason, readable
+from photocap.filenames import readable
 from photocap.library import captions
-from photocap.library.identity import quick_identity
 from photocap.library.schema import Folder, Photo, utcnow
 from photocap.library.values import (
     FOLDER_MISSING,
@@ -49,59 +48,9 @@ from photocap.library.values import (
 if TYPE_CHECKING:
     from photocap import imaging, metadata  # imported where files are read: a search never pays for Pillow
 
-# never photos: not even sniffed (keeps a re-scan of a tree full of sidecars free of reads)
-NOT_PHOTO_EXTENSIONS = frozenset(
-    {
-        ".xmp",
-        ".json",
-        ".txt",
-        ".md",
-        ".pdf",
-        ".xml",
-        ".aae",
-        ".thm",
-        ".db",
-        ".ini",
-        ".mov",
-        ".mp4",
-        ".m4v",
-        ".avi",
-        ".mkv",
-        ".mts",
-        ".3gp",
-        ".wav",
-        ".mp3",
-        ".m4a",
-        ".zip",
-        ".sqlite",
-        ".sqlite-wal",
-        ".sqlite-shm",
-        ".tmp",
-        ".part",
-        ".crdownload",
-        ".html",
-        ".css",
-        ".js",
-        ".py",
-        ".csv",
-    }
-)
-
 
 def norm(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(os.fspath(path))
-
-
-def is_candidate(path: str) -> bool:
-    """Worth treating as a photo: not hidden, not a known non-photo, and a photo by name or bytes."""
-    from photocap import imaging
-
-    name = os.path.basename(path)
-    if name.startswith("."):
-        return False
-    if os.path.splitext(name)[1].lower() in NOT_PHOTO_EXTENSIONS:
-        return False
-    return imaging.looks_like_photo(path)
 
 
 def is_inside(path: str, root: str) -> bool:
@@ -155,41 +104,6 @@ class FileFacts:
     gone: bool = False  # the file vanished before it could be read (not a problem: it is not there)
     described: metadata.Described | None = None  # descriptions/keywords other apps left (photocap.metadata)
     sidecar_mtime_ns: int = 0
-
-
-def examine(path: str, st: os.stat_result | None = None) -> FileFacts:
-    """Identity and metadata of one file (no pixel decoding); never raises."""
-    from photocap import imaging, metadata
-
-    try:
-        st = st or os.stat(path)
-        identity = quick_identity(path, st.st_size)
-    except OSError as exc:
-        return FileFacts(
-            path,
-            getattr(st, "st_size", 0),
-            getattr(st, "st_mtime_ns", 0),
-            None,
-            None,
-            os_reason(exc),
-            gone=isinstance(exc, FileNotFoundError),
-        )
-    try:
-        meta = imaging.read_meta(path)
-        return FileFacts(
-            path,
-            st.st_size,
-            st.st_mtime_ns,
-            identity,
-            meta,
-            None,
-            described=metadata.read_descriptions(path),
-            sidecar_mtime_ns=metadata.newest_sidecar(path),
-        )
-    except imaging.ImageError as exc:
-        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, exc.reason)
-    except Exception as exc:
-        return FileFacts(path, st.st_size, st.st_mtime_ns, identity, None, imaging.reason_for(exc))
 
 
 def _apply_facts(row: Photo, facts: FileFacts) -> None:
@@ -284,14 +198,6 @@ def mark_missing(
         stmt.values(status=STATUS_MISSING, updated_at=utcnow()), execution_options={"synchronize_session": False}
     )
     return cast("CursorResult[Any]", done).rowcount  # an UPDATE's result is a cursor's
-
-
-def identity_or_none(path: str) -> str | None:
-    """The content identity of the file at ``path``, or None if it cannot be read."""
-    try:
-        return quick_identity(path)
-    except OSError:
-        return None
 
 
 def move_path(

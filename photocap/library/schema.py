@@ -11,7 +11,7 @@ Why the shape is what it is:
   the one copied into ``photos``. Nothing ever deletes a history row except deleting
   the photo itself, which the library only does when the user asks for it.
 * A photo is never deleted because its file vanished: ``status`` becomes ``missing``
-  and the captions stay. ``identity`` (see :mod:`photocap.library.identity`) lets a
+  and the captions stay. ``identity`` (see :func:`photocap.ingest.files.quick_identity`) lets a
   moved or renamed file find its old row again.
 * Times are naive UTC (``utcnow()``); ``taken_at`` is EXIF local time, as the camera wrote it.
 

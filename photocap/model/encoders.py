@@ -166,8 +166,8 @@ class LiteEncoder(Encoder):
         return self.backbone.forward_features(x)
 
     def blocks(self) -> list[nn.Module]:
-        bb = self.backbone
-        return [nn.ModuleList([bb._conv_stem, bb._bn0]), *bb._blocks, nn.ModuleList([bb._conv_head, bb._bn1])]
+        bb = self.backbone  # lukemelas' EfficientNet names its layers with underscores (its checkpoint's keys)
+        return [nn.ModuleList([bb._conv_stem, bb._bn0]), *bb._blocks, nn.ModuleList([bb._conv_head, bb._bn1])]  # noqa: SLF001
 
 
 class ResNetEncoder(Encoder):

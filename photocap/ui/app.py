@@ -77,7 +77,7 @@ def close_on_terminate(window) -> None:
     notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, window)
     notifier.activated.connect(lambda *_: receive.recv(64))  # Python runs: the handler below is called
     signal.signal(signal.SIGTERM, lambda *_: window.close())
-    window._terminate_wakeup = (receive, send, notifier)  # kept alive with the window
+    window.terminate_wakeup = (receive, send, notifier)  # kept alive with the window
 
 
 def add_folders_once_open(window, folders: list[str]) -> None:

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from photocap.library import FolderWatcher, open_library
+from photocap.ingest import FolderWatcher, apply_changes, scan
+from photocap.library import open_library
 from tests.hostile.corpus import encoded, photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -32,7 +33,7 @@ def test_a_burst_of_1000_files_ends_with_the_library_equal_to_the_disk(tmp_path,
     blobs = [encoded(photo(i, (24, 18)), "JPEG", quality=70) for i in range(1000)]
     batches: queue.Queue = queue.Queue()
     with open_library(tmp_path / "library.sqlite") as lib:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         with FolderWatcher(
             [folder], batches.put, debounce=0.5, force_polling=polling, poll_interval=0.5, root_check=60
         ):
@@ -51,11 +52,11 @@ def test_a_burst_of_1000_files_ends_with_the_library_equal_to_the_disk(tmp_path,
             while _in_library(lib) != want:
                 assert time.monotonic() < deadline, f"library != disk: {len(_in_library(lib) ^ want)} differ"
                 try:
-                    lib.apply_changes(batches.get(timeout=0.5))
+                    apply_changes(lib, batches.get(timeout=0.5))
                 except queue.Empty:
                     continue
         assert lib.count_photos() == 800
         assert len(lib.problems()) == 0
-        report = lib.scan(lib.folders()[0].id)  # a full rescan finds nothing to do
+        report = scan(lib, lib.folders()[0].id)  # a full rescan finds nothing to do
         assert (report.added, report.moved, report.updated, report.missing) == (0, 0, 0, 0)
         assert lib.check_integrity() == []

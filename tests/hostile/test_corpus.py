@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from photocap.filenames import readable
+from photocap.ingest import scan
 from photocap.library import open_library
 from tests.hostile.conftest import IN_PROCESS_UNPRIVILEGED, UNPRIVILEGED, integrity, photocap
 from tests.hostile.corpus import NON_UTF8, Corpus
@@ -174,7 +175,7 @@ def test_files_vanishing_mid_scan_are_not_problems_and_stop_nothing(tmp_path):
             path.unlink(missing_ok=True)
 
     with open_library(tmp_path / "library.sqlite") as lib:
-        report = lib.scan(lib.add_folder(folder).id, progress=progress)
+        report = scan(lib, lib.add_folder(folder).id, progress=progress)
         assert report.skipped == [] and report.errors == []
         there = {str(p) for p in folder.iterdir()}
         present = {lib.photo_by_path(p).path for p in there}
@@ -182,7 +183,7 @@ def test_files_vanishing_mid_scan_are_not_problems_and_stop_nothing(tmp_path):
         for path in doomed:
             photo = lib.photo_by_path(path)
             assert photo is None or photo.status == "missing"
-        assert lib.scan(lib.add_folder(folder).id).added == 0  # a second scan agrees
+        assert scan(lib, lib.add_folder(folder).id).added == 0  # a second scan agrees
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from photocap.ingest import scan
 from photocap.library import PhotoFilter, open_library
 from photocap.library.fts import parse_query
 from tests.hostile.corpus import encoded, photo
@@ -60,7 +61,7 @@ def library(tmp_path_factory):
     for i in range(12):
         (folder / f"boat_{i}.jpg").write_bytes(encoded(photo(i), "JPEG"))
     with open_library(root / "library.sqlite") as lib:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         for n, pid in enumerate(lib.list_photo_ids()):
             if n % 2:
                 lib.set_user_caption(pid, f"a dog on the boat number {n}")

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from photocap.ingest import scan
 from photocap.library import open_library
 from tests.hostile.conftest import integrity
 from tests.hostile.corpus import encoded, photo
@@ -63,7 +64,7 @@ def test_kill_9_while_indexing_and_while_captioning_loses_nothing(tmp_path):
     folder, db, data = tmp_path / "Pictures", tmp_path / "library.sqlite", tmp_path / "data"
     _write_photos(folder, 0, 300)
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         for n, pid in enumerate(lib.list_photo_ids()[:60]):
             lib.set_user_caption(pid, f"my words for photo {n}, do not touch")
     mine = _user_captions(db)

@@ -12,6 +12,7 @@ import pytest
 from photocap.caption_pass import caption_pass
 from photocap.engine import CaptionItem
 from photocap.imaging import CorruptImage
+from photocap.ingest import scan
 from photocap.library.search import PhotoFilter
 from photocap.model import Description
 
@@ -61,7 +62,7 @@ class Clock:
 def photos(lib, photo_dir):
     for i in range(12):
         make_photo(photo_dir / f"p{i:02d}.jpg", seed=i)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     ids = lib.list_photo_ids(order="added")
     return {Path(p.path).name: p.id for p in lib.photos_by_ids(ids)}
 
@@ -154,7 +155,7 @@ def test_photos_removed_from_the_library_during_the_pass_are_skipped(lib, photos
     other = tmp_path / "Other"
     for i in range(3):
         make_photo(other / f"o{i}.jpg", seed=50 + i)
-    lib.scan(lib.add_folder(other).id)
+    scan(lib, lib.add_folder(other).id)
     run = caption_pass(InstantEngine(), lib, chunk=15)  # all 15 queued at once
     next(run)
     lib.remove_folder(other, delete_photos=True)
@@ -170,7 +171,7 @@ def test_the_count_follows_photos_that_arrive_during_the_pass(lib, photos, photo
     assert next(run).total == 12
     for i in range(12, 15):
         make_photo(photo_dir / f"p{i:02d}.jpg", seed=i)
-    lib.scan(photo_dir)
+    scan(lib, photo_dir)
     assert next(run).total == 12  # not counted again yet
     clock.t += 6.0
     assert next(run).total == 15

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from photocap.ingest import scan
+
 from .conftest import make_photo
 
 
@@ -11,7 +13,7 @@ from .conftest import make_photo
 def three(lib, photo_dir):
     for i, name in enumerate(["a.jpg", "b.jpg", "c.jpg"]):
         make_photo(photo_dir / name, seed=i)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     return [lib.photo_by_path(photo_dir / n).id for n in ("a.jpg", "b.jpg", "c.jpg")]
 
 
@@ -87,7 +89,7 @@ def test_user_captions_split_is_stable_and_complete(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
     for i in range(60):
         make_photo(photo_dir / f"p{i:02d}.jpg", seed=i)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     ids = lib.list_photo_ids(order="path")
     for pid in ids[:50]:
         lib.set_user_caption(pid, f"photo number {pid}")
@@ -101,7 +103,7 @@ def test_user_captions_split_is_stable_and_complete(lib, photo_dir):
     (photo_dir / "sub").mkdir()
     new_path = photo_dir / "sub" / "renamed.jpg"
     (photo_dir / moved.path.rsplit("/", 1)[-1]).rename(new_path)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     after = {u.photo_id: (u.split, u.path) for u in lib.user_captions()}
     assert after[moved.photo_id] == ("val", str(new_path))
 

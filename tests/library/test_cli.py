@@ -12,6 +12,7 @@ import numpy as np
 
 from photocap.cli import main
 from photocap.imaging import NOT_AN_IMAGE
+from photocap.ingest import scan
 from photocap.library import open_library
 
 from .conftest import make_photo, wait_for
@@ -46,7 +47,7 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path, photo_dir):
         make_photo(photo_dir / name)
     db = tmp_path / "lib.sqlite"
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first line
     try:
@@ -68,7 +69,7 @@ def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_p
     make_photo(photo_dir / "dog.jpg")
     db = tmp_path / "lib.sqlite"
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
     code = (
         "import sys; from photocap.cli import main; rc = main(['search', 'dog', '--library', sys.argv[1]]); "
         "print(sorted(m for m in ('sqlalchemy', 'numpy', 'torch') if m in sys.modules)); sys.exit(rc)"
@@ -81,7 +82,7 @@ def test_a_search_from_the_shell_imports_neither_sqlalchemy_nor_the_models(tmp_p
         return eval(proc.stdout.strip().splitlines()[-1])  # the list printed last
 
     assert search() == []  # no sentence vectors yet: words only
-    with open_library(db) as lib, lib._write_sql() as conn:
+    with open_library(db) as lib, lib.writing_sql() as conn:
         from photocap.library.vectors import to_blob
         from photocap.model.sentence import DIM, MODEL_ID
 
@@ -232,7 +233,7 @@ def test_killed_in_the_middle_of_a_scan_the_library_stays_sound(tmp_path, photo_
     assert proc.wait(timeout=10) == -signal.SIGKILL, "the scan finished before it could be killed"
     with open_library(db) as lib:
         assert lib.check_integrity() == []
-        report = lib.scan(lib.folders()[0].id)
+        report = scan(lib, lib.folders()[0].id)
         assert report.seen == 3000 and lib.count_photos() == 3000
         assert 0 < report.added < 3000  # the first run's committed chunks were kept
 

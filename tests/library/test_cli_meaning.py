@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from photocap.cli import main
+from photocap.ingest import scan
 from photocap.library import open_library
 
 from .conftest import make_photo
@@ -26,7 +27,7 @@ def _library_with_features(tmp_path, photo_dir):
     with open_library(db) as lib:
         for i, name in enumerate(feats):
             make_photo(photo_dir / f"{name}.jpg", seed=i + 1)
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
         for name, f in feats.items():
             photo = lib.photo_by_path(photo_dir / f"{name}.jpg")
             lib.record_caption(photo.id, f"photo {name}", "model", "m1")

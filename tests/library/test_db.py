@@ -9,8 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from photocap.ingest import scan
 from photocap.library import LibraryError, LibraryTooNew, open_library
-from photocap.library.db import head_revision, make_engine, upgrade
+from photocap.library.db import head_revision, make_sql_engine, upgrade
 from photocap.library.fts import is_fts_table
 from photocap.library.schema import Base
 
@@ -18,7 +19,7 @@ from .conftest import make_photo
 
 
 def test_new_library_is_at_head_with_wal_and_pragmas(tmp_path, lib):
-    with lib.engine.connect() as conn:
+    with lib.sql_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
@@ -31,10 +32,10 @@ def test_the_users_writes_commit_with_synchronous_full(lib, photo_dir):
     from sqlalchemy import event
 
     make_photo(photo_dir / "a.jpg")
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     pid = lib.photos_needing_caption("m")[0].id
     seen: list[str] = []
-    event.listen(lib.engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
+    event.listen(lib.sql_engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
 
     def sync_of(write) -> list[str]:
         seen.clear()
@@ -47,7 +48,7 @@ def test_the_users_writes_commit_with_synchronous_full(lib, photo_dir):
     ]
     assert sync_of(lambda: lib.set_user_caption(pid, "mine")) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
     assert sync_of(lambda: lib.mark_reviewed(pid)) == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
-    with lib._write(durable=True) as s:
+    with lib.writing(durable=True) as s:
         assert s.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
@@ -70,7 +71,7 @@ def test_default_path_is_in_the_data_dir(monkeypatch, tmp_path):
 
 def test_orm_models_match_the_migrations(lib):
     """Autogenerate against a migrated file finds nothing to do (the FTS tables are hand-made DDL)."""
-    with lib.engine.connect() as conn:
+    with lib.sql_engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn,
             opts={
@@ -83,7 +84,7 @@ def test_orm_models_match_the_migrations(lib):
 
 def test_upgrade_from_first_revision_keeps_and_indexes_old_rows(tmp_path):
     db = tmp_path / "old.sqlite"
-    engine = make_engine(db)
+    engine = make_sql_engine(db)
     upgrade(engine, "0001")  # the first schema, before the search index existed
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -123,7 +124,7 @@ def test_refuses_a_newer_library_without_touching_it(tmp_path):
 def test_writers_on_many_threads_all_land(lib, photo_dir):
     for i in range(8):
         make_photo(photo_dir / f"p{i}.jpg", seed=i)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     ids = [r.id for r in lib.photos_needing_caption("m")]
     errors = []
 

@@ -8,6 +8,7 @@ import json
 import shutil
 
 from photocap.cli import main
+from photocap.ingest import scan
 from photocap.library import open_library
 from photocap.metadata import read_descriptions
 
@@ -26,7 +27,7 @@ def _library_with_edits(tmp_path, photo_dir):
     db = tmp_path / "a.sqlite"
     with open_library(db) as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         red = lib.photo_by_path(photo_dir / "red.jpg")
         green = lib.photo_by_path(photo_dir / "green.jpg")
         lib.set_user_caption(red.id, "Rex asleep on the red sofa")
@@ -56,7 +57,7 @@ def test_import_into_a_second_library_matches_moved_photos_by_content(capsys, tm
     db2 = tmp_path / "b.sqlite"
     with open_library(db2) as lib:
         lib.add_folder(moved)
-        lib.scan(moved)
+        scan(lib, moved)
     code, out, _ = run(capsys, "import", "--library", str(db2), str(export))
     assert code == 0 and "1 caption(s) imported (0 by path, 1 by content)" in out
     with open_library(db2) as lib:

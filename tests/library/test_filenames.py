@@ -12,8 +12,9 @@ from sqlalchemy.exc import StatementError
 
 from photocap.cli import main
 from photocap.filenames import json_path, one_line, readable
+from photocap.ingest import scan
 from photocap.library import open_library, photos
-from photocap.library.db import make_engine, upgrade
+from photocap.library.db import make_sql_engine, upgrade
 
 from .conftest import make_photo
 
@@ -35,7 +36,7 @@ def test_readable_and_json_forms():
 def test_a_name_that_is_not_utf8_is_stored_exactly_found_and_shown(lib, photo_dir):
     odd = make_photo(photo_dir / CAFE)
     make_photo(photo_dir / "plain.jpg", seed=1)
-    report = lib.scan(lib.add_folder(photo_dir).id)
+    report = scan(lib, lib.add_folder(photo_dir).id)
     assert report.added == 2 and report.skipped == [] and report.errors == []
     photo = lib.photo_by_path(odd)
     assert photo.path == str(odd) and photo.name == "caf\ufffd.jpg"
@@ -45,7 +46,7 @@ def test_a_name_that_is_not_utf8_is_stored_exactly_found_and_shown(lib, photo_di
     with sqlite3.connect(lib.path) as conn:
         stored = conn.execute("SELECT path FROM photos WHERE id = ?", (photo.id,)).fetchone()[0]
     assert stored == os.fsencode(str(odd))  # the exact bytes
-    assert lib.scan(lib.folders()[0].id).unchanged == 2  # and found again as the same file
+    assert scan(lib, lib.folders()[0].id).unchanged == 2  # and found again as the same file
 
 
 def test_the_cli_prints_and_writes_json_for_any_name(tmp_path, photo_dir, capsys):
@@ -66,7 +67,7 @@ def test_the_cli_prints_and_writes_json_for_any_name(tmp_path, photo_dir, capsys
 
 def test_paths_stored_as_text_by_an_older_version_are_upgraded_to_bytes(tmp_path):
     db = tmp_path / "old.sqlite"
-    engine = make_engine(db)
+    engine = make_sql_engine(db)
     upgrade(engine, "0003")
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -103,7 +104,7 @@ def test_one_entry_the_database_refuses_is_a_problem_and_the_scan_goes_on(lib, p
         return real_upsert(session, facts, *args)
 
     monkeypatch.setattr(photos, "upsert", upsert)
-    report = lib.scan(lib.add_folder(photo_dir).id)
+    report = scan(lib, lib.add_folder(photo_dir).id)
     assert report.added == 4
     assert [(p.path, p.reason.startswith("could not be recorded")) for p in report.skipped] == [(refused, True)]
     assert {p.path for p in lib.problems()} == {refused}
@@ -114,7 +115,7 @@ def test_a_named_pipe_called_like_a_photo_is_a_problem_never_opened(lib, photo_d
     make_photo(photo_dir / "good.jpg")
     os.mkfifo(photo_dir / "pipe.jpg")
     os.mkfifo(photo_dir / "no_extension")  # not even sniffed: opening it would block
-    report = lib.scan(lib.add_folder(photo_dir).id)
+    report = scan(lib, lib.add_folder(photo_dir).id)
     assert report.added == 1
     assert [(p.path, p.reason) for p in report.skipped] == [
         (str(photo_dir / "pipe.jpg"), "a named pipe, not a photo file")

@@ -8,9 +8,10 @@ import shutil
 
 from PIL import Image
 
+from photocap.ingest import scan
+from photocap.ingest.watcher import Change, apply_changes
 from photocap.library import open_library
 from photocap.library.values import SETTING_EMBED, SETTING_WRITE_SIDECARS
-from photocap.library.watcher import Change, apply_changes
 from photocap.metadata import read_descriptions
 
 from .conftest import make_photo
@@ -38,7 +39,7 @@ def test_scan_imports_descriptions_and_keywords(tmp_path, photo_dir):
     _described_folder(photo_dir)
     with open_library(tmp_path / "lib.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         lake = lib.photo_detail(lib.photo_by_path(photo_dir / "lake.jpg").id)
         assert (lake.caption, lake.caption_source, lake.caption_model) == (
             "Grandma rowing on Lake Bled",
@@ -65,7 +66,7 @@ def test_the_tagger_never_replaces_imported_captions_or_keywords(tmp_path, photo
     _described_folder(photo_dir)
     with open_library(tmp_path / "lib.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         lake = lib.photo_by_path(photo_dir / "lake.jpg")
         assert lib.record_caption(lake.id, "canoe, paddle", "tags", "tags-v1", tags=[("canoe", 0.7)])
         detail = lib.photo_detail(lake.id)
@@ -77,24 +78,24 @@ def test_a_sidecar_changed_by_another_app_is_read_back(tmp_path, photo_dir):
     _described_folder(photo_dir)
     with open_library(tmp_path / "lib.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         side = photo_dir / "lake.jpg.xmp"
         side.write_text(SIDECAR.format(text="Grandma and Rosa rowing on Lake Bled"))
         st = side.stat()
         os.utime(side, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-        report = lib.scan(photo_dir)  # the photo itself did not change; its sidecar did
+        report = scan(lib, photo_dir)  # the photo itself did not change; its sidecar did
         assert report.updated == 1
         lake = lib.photo_detail(lib.photo_by_path(photo_dir / "lake.jpg").id)
         assert lake.caption == "Grandma and Rosa rowing on Lake Bled"
         assert [h.text for h in lake.history] == ["Grandma rowing on Lake Bled", "Grandma and Rosa rowing on Lake Bled"]
-        assert lib.scan(photo_dir).updated == 0  # and not again
+        assert scan(lib, photo_dir).updated == 0  # and not again
 
 
 def test_watcher_batch_with_a_sidecar_rereads_its_photo(tmp_path, photo_dir):
     _described_folder(photo_dir)
     with open_library(tmp_path / "lib.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         side = photo_dir / "plain.jpg.xmp"
         side.write_text(SIDECAR.format(text="A red wall in Piran"))
         apply_changes(lib, [Change("created", str(side))])
@@ -105,13 +106,13 @@ def test_user_caption_is_never_replaced_by_a_sidecar(tmp_path, photo_dir):
     _described_folder(photo_dir)
     with open_library(tmp_path / "lib.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         lake = lib.photo_by_path(photo_dir / "lake.jpg")
         lib.set_user_caption(lake.id, "my own words")
         side = photo_dir / "lake.jpg.xmp"
         side.write_text(SIDECAR.format(text="something else"))
         os.utime(side, ns=(side.stat().st_atime_ns, side.stat().st_mtime_ns + 2_000_000_000))
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         detail = lib.photo_detail(lake.id)
         assert (detail.caption, detail.caption_source) == ("my own words", "user")
 
@@ -120,7 +121,7 @@ def test_edits_go_to_sidecars_and_a_second_library_reads_them(tmp_path, photo_di
     make_photo(photo_dir / "dog.jpg", "orange", seed=4)
     with open_library(tmp_path / "a.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         dog = lib.photo_by_path(photo_dir / "dog.jpg")
         assert lib.set_user_caption(dog.id, "Rex  waiting at the door") is None  # setting off: nothing written
         assert not (photo_dir / "dog.jpg.xmp").exists()
@@ -131,7 +132,7 @@ def test_edits_go_to_sidecars_and_a_second_library_reads_them(tmp_path, photo_di
     shutil.copytree(photo_dir, copy)
     with open_library(tmp_path / "b.sqlite") as lib2:
         lib2.add_folder(copy)
-        lib2.scan(copy)
+        scan(lib2, copy)
         d = lib2.photo_detail(lib2.photo_by_path(copy / "dog.jpg").id)
         assert (d.caption, d.caption_source) == ("Rex waiting at the door, again", "imported")
 
@@ -140,7 +141,7 @@ def test_embedding_and_a_failed_metadata_write_is_reported_not_hidden(tmp_path, 
     make_photo(photo_dir / "cat.jpg", "gray", seed=5)
     with open_library(tmp_path / "a.sqlite") as lib:
         lib.add_folder(photo_dir)
-        lib.scan(photo_dir)
+        scan(lib, photo_dir)
         cat = lib.photo_by_path(photo_dir / "cat.jpg")
         lib.set_setting(SETTING_EMBED, True)
         assert lib.set_user_caption(cat.id, "Mitzi on the stairs") is None

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from photocap.cli import main as cli_main
+from photocap.ingest import scan
 from photocap.library import db
 from photocap.library.db import (
     LibraryCorrupt,
@@ -24,11 +25,10 @@ from photocap.library.db import (
     LibraryReadOnly,
     NotALibrary,
     find_backups,
-    make_engine,
-    open_library,
+    make_sql_engine,
     restore_backup,
 )
-from photocap.library.library import Library
+from photocap.library.library import Library, open_library
 
 from .conftest import make_photo
 
@@ -40,7 +40,7 @@ def _filled(tmp_path: Path, n: int = 6) -> Path:
         make_photo(pics / f"p{i}.jpg", seed=i)
     path = tmp_path / "library.sqlite"
     with open_library(path) as lib:
-        lib.scan(lib.add_folder(pics).id)
+        scan(lib, lib.add_folder(pics).id)
         lib.set_user_caption(lib.photo_by_path(pics / "p0.jpg").id, "my grandmother's boat")
     return path
 
@@ -82,7 +82,7 @@ def test_the_wal_pragma_comes_after_the_check(tmp_path, monkeypatch):
     conn.commit()
     conn.close()
     engines = []
-    monkeypatch.setattr(db, "make_engine", lambda *a, **k: engines.append(a) or make_engine(*a, **k))
+    monkeypatch.setattr(db, "make_sql_engine", lambda *a, **k: engines.append(a) or make_sql_engine(*a, **k))
     with pytest.raises(NotALibrary):
         open_library(other)
     assert engines == []
@@ -187,7 +187,7 @@ def test_forced_read_only_searches_shows_and_refuses_writes(tmp_path):
 def test_a_write_sqlite_refuses_becomes_read_only_error(tmp_path):
     """The SQLite path, not just our own flag: a mode=ro connection asked to write."""
     path = _filled(tmp_path)
-    lib = Library(make_engine(path, read_only=True), path)  # believes it may write
+    lib = Library(make_sql_engine(path, read_only=True), path)  # believes it may write
     try:
         pid = lib.search("grandmother")[0].photo_id
         with pytest.raises(LibraryReadOnly, match="read-only here"):
@@ -276,16 +276,16 @@ def test_a_full_disk_is_one_clear_line(tmp_path, photo_dir, monkeypatch, capsys)
     path = tmp_path / "library.sqlite"
     open_library(path).close()
     pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
-    real = db.make_engine
+    real = db.make_sql_engine
 
     def tiny_disk(*args, **kwargs):
         engine = real(*args, **kwargs)
         event.listen(engine, "connect", lambda conn, _r: conn.execute(f"PRAGMA max_page_count = {pages + 1}"))
         return engine
 
-    monkeypatch.setattr(db, "make_engine", tiny_disk)
+    monkeypatch.setattr(db, "make_sql_engine", tiny_disk)
     with open_library(path) as lib, pytest.raises(LibraryFull, match=r"disk holding .* is full"):
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
     capsys.readouterr()
     assert cli_main(["index", "--no-caption", str(photo_dir), "--library", str(path)]) == 2
     err = capsys.readouterr().err
@@ -298,7 +298,7 @@ def test_file_names_with_uri_characters(tmp_path, photo_dir, name):
     path = tmp_path / "libs" / name
     path.parent.mkdir()
     with open_library(path) as lib:
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
     assert sorted(p.name for p in path.parent.iterdir()) == [name]  # that file, nothing beside it
     with open_library(path) as lib:
         assert len(lib.photos_by_ids(lib.list_photo_ids())) == 1

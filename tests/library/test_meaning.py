@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from photocap.ingest import scan
 from photocap.library import open_library
-from photocap.library.db import make_engine, upgrade
+from photocap.library.db import make_sql_engine, upgrade
 from photocap.library.hierarchy import broader_words
 from photocap.library.vector_rows import embedding_text
 
@@ -36,7 +37,7 @@ def photos(tmp_path):
     for i in range(5):
         make_photo(pics / f"p{i}.jpg", seed=i + 1)
     lib = open_library(tmp_path / "library.sqlite")
-    lib.scan(lib.add_folder(pics).id)
+    scan(lib, lib.add_folder(pics).id)
     ids = {}
     for i, (name, text, tags) in enumerate(
         [
@@ -167,7 +168,7 @@ def test_meaning_hits_obey_filters_and_paging(photos):
 
     lib, ids = photos
     store(lib, dict.fromkeys(ids.values(), CAT))
-    with lib._write() as s:
+    with lib.writing() as s:
         s.connection().exec_driver_sql(f"UPDATE photos SET status = 'missing' WHERE id = {ids['kitten']}")
     found = ids_of(lib.search("kitty", query_vector=CAT, vector_model=MODEL, limit=10))
     assert ids["kitten"] not in found and len(found) == 4
@@ -235,7 +236,7 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
     pics = tmp_path / "many"
     for i in range(60):
         make_photo(pics / f"m{i}.jpg", seed=i + 1)
-    lib.scan(lib.add_folder(pics).id)
+    scan(lib, lib.add_folder(pics).id)
     rng = np.random.default_rng(0)
     base = np.maximum(rng.normal(0.3, 0.5, (60, 1280)), 0).astype(np.float32)
     ids = [lib.photo_by_path(pics / f"m{i}.jpg").id for i in range(60)]
@@ -246,7 +247,7 @@ def test_long_features_are_searched_projected_then_ranked_exactly(lib, tmp_path,
     exact = [ids[j] for j in np.argsort(-(stored @ stored[7]), kind="stable") if j != 7][:5]
     hits = lib.similar_photos(ids[7], 5)
     assert [h.photo_id for h in hits] == exact
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         assert lib._vectors.matrix(conn, "image_features", "lite0").rows.shape == (60, vectors.PROJECTED_DIM)
 
 
@@ -263,7 +264,7 @@ def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranke
     pics = tmp_path / "many"
     for i in range(70):
         make_photo(pics / f"s{i}.jpg", seed=i + 1)
-    lib.scan(lib.add_folder(pics).id)
+    scan(lib, lib.add_folder(pics).id)
     ids = [lib.photo_by_path(pics / f"s{i}.jpg").id for i in range(70)]
     for i, pid in enumerate(ids):
         lib.record_caption(pid, f"shot number {i}", "model", "m")
@@ -277,13 +278,13 @@ def test_many_sentence_vectors_are_scanned_along_principal_directions_then_ranke
         return [ids[j] for j in np.argsort(-(stored @ (q / np.linalg.norm(q))), kind="stable")[:5]]
 
     queries = [topics[t] + rng.normal(0, 0.3, 24) for t in range(5)]
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         first = lib._vectors.matrix(conn, "text_vectors", MODEL)
         assert first.proj is not None and first.proj.shape == (24, 6) and first.rows.shape == (50, 6)
         assert first.centres is not None and first.starts is not None and first.starts[-1] == 50
         assert [[pid for pid, _ in first.nearest(q, 5)] for q in queries] == [exact_order(50, q) for q in queries]
     store(lib, dict(zip(ids[50:], base[50:])))  # twenty more: projected with the same directions
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         grown = lib._vectors.matrix(conn, "text_vectors", MODEL)
         assert grown.proj is first.proj and grown.rows.shape == (70, 6)
         assert grown.centres is first.centres and grown.starts[-1] == 70  # the twenty joined the groups
@@ -296,13 +297,13 @@ def test_the_in_memory_copy_catches_up_with_inserts_edits_and_deletes(photos):
 
     lib, ids = photos
     store(lib, {ids["cat"]: CAT, ids["truck"]: TRUCK})
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         first = lib._vectors.matrix(conn, "text_vectors", MODEL)
     assert sorted(first.ids) == sorted([ids["cat"], ids["truck"]])
     store(lib, {ids["lake"]: WATER})  # inserted: appended
     lib.set_user_caption(ids["truck"], "a tractor")  # its vector deleted by the trigger
     store(lib, {ids["truck"]: WATER})  # and made again from the new words
-    with lib._read_sql() as conn:
+    with lib.reading_sql() as conn:
         kept = lib._vectors.matrix(conn, "text_vectors", MODEL)
         fresh = VectorStore().matrix(conn, "text_vectors", MODEL)
     order_k, order_f = np.argsort(kept.ids), np.argsort(fresh.ids)
@@ -320,7 +321,7 @@ def test_deleting_photos_drops_their_vectors(photos):
     folder = lib.folders()[0]
     lib.remove_folder(folder.id, delete_photos=True)
     assert lib.search("kitty", query_vector=CAT, vector_model=MODEL) == []
-    with lib._read() as s:
+    with lib.reading() as s:
         left = (
             s.connection()
             .exec_driver_sql("SELECT count(*) FROM text_vectors UNION ALL SELECT count(*) FROM image_features")
@@ -333,7 +334,7 @@ def test_deleting_photos_drops_their_vectors(photos):
 # ---- migration ---------------------------------------------------------------------------------
 def test_upgrade_gives_existing_photos_their_broader_words(tmp_path):
     db = tmp_path / "old.sqlite"
-    engine = make_engine(db)
+    engine = make_sql_engine(db)
     upgrade(engine, "0003")
     with engine.begin() as conn:
         conn.exec_driver_sql(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from photocap.ingest import scan
 from photocap.library.schema import Photo
 
 from .conftest import make_photo
@@ -15,7 +16,7 @@ def four(lib, photo_dir):
     names = ["model.jpg", "tags.jpg", "user.jpg", "imported.jpg"]
     for i, name in enumerate(names):
         make_photo(photo_dir / name, seed=i)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     ids = [lib.photo_by_path(photo_dir / n).id for n in names]
     m, t, u, i = ids
     lib.record_caption(m, "a dog on a beach", "model", "m1", confidence=0.83)
@@ -31,7 +32,7 @@ def four(lib, photo_dir):
 
 
 def _stale(lib) -> dict[int, bool]:
-    with lib._read() as s:
+    with lib.reading() as s:
         return {p.id: p.caption_stale for p in s.query(Photo)}
 
 
@@ -114,10 +115,10 @@ def test_user_captions_with_imported(lib, four):
 
 def test_upgrade_from_0003_keeps_captions_without_a_confidence(tmp_path):
     from photocap.library import open_library
-    from photocap.library.db import make_engine, upgrade
+    from photocap.library.db import make_sql_engine, upgrade
 
     db = tmp_path / "old.sqlite"
-    engine = make_engine(db)
+    engine = make_sql_engine(db)
     upgrade(engine, "0003")  # before captions had a confidence
     with engine.begin() as conn:
         conn.exec_driver_sql(

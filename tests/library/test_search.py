@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
+from photocap.ingest import scan
 from photocap.library import LibraryBusy, LibraryUnreadable, PhotoFilter, SearchCancelled, open_library
 from photocap.library.fts import _QUOTED, _TOKENS, MAX_PREFIXES, MAX_WORDS, parse_query
 from photocap.library.schema import Photo
@@ -34,14 +35,14 @@ def library(tmp_path_factory):
     for i, name in enumerate(CAPTIONS):
         make_photo(pics / name, seed=i)
     lib = open_library(root / "library.sqlite")
-    lib.scan(lib.add_folder(pics).id)
+    scan(lib, lib.add_folder(pics).id)
     ids = {}
     for name, text in CAPTIONS.items():
         pid = lib.photo_by_path(pics / name).id
         ids[name] = pid
         lib.record_caption(pid, text, "model", "m1", tags=[("animal", 0.5)] if "dog" in text or "cat" in text else [])
     lib.set_user_caption(ids["home/cat.jpg"], "our cat Mimi asleep on the sofa")
-    with lib._write() as s:  # dates taken, as EXIF would give them
+    with lib.writing() as s:  # dates taken, as EXIF would give them
         for n, name in enumerate(CAPTIONS):
             s.execute(update(Photo).where(Photo.id == ids[name]).values(taken_at=dt.datetime(2023, 1 + n, 10, 12)))
     yield lib, ids, pics
@@ -87,7 +88,7 @@ def test_caption_is_weighted_above_file_name(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
     make_photo(photo_dir / "boat.jpg", seed=1)
     make_photo(photo_dir / "x.jpg", seed=2)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     named, captioned = lib.photo_by_path(photo_dir / "boat.jpg").id, lib.photo_by_path(photo_dir / "x.jpg").id
     lib.record_caption(named, "a lake in the mountains", "model", "m")
     lib.record_caption(captioned, "a boat on a lake in the mountains", "model", "m")
@@ -260,7 +261,7 @@ def test_index_follows_updates_and_deletes(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
     for i in range(30):
         make_photo(photo_dir / f"p{i}.jpg", seed=i)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     rnd = random.Random(7)
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
     ids = lib.list_photo_ids(order="path")
@@ -271,7 +272,7 @@ def test_index_follows_updates_and_deletes(lib, photo_dir):
             lib.set_user_caption(pid, text)
         else:
             lib.record_caption(pid, text, "model", f"m{step % 4}", tags=[(rnd.choice(words), 0.5)])
-    with lib._write() as s:
+    with lib.writing() as s:
         for pid in ids[:5]:
             s.delete(s.get(Photo, pid))
         s.execute(update(Photo).where(Photo.id == ids[5]).values(status="missing", mtime_ns=1))
@@ -292,13 +293,13 @@ def test_broad_queries_rank_the_newest_matches_first_and_pages_stay_consistent(l
     folder = lib.add_folder(photo_dir)
     for i in range(12):
         make_photo(photo_dir / f"p{i:02d}.jpg", seed=i)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     ids = lib.list_photo_ids(order="path")
     for n, pid in enumerate(ids):
         lib.record_caption(pid, "a dog" + " on the grass" * (n % 3), "model", "m")
         if n % 4 == 0:
             lib.mark_reviewed(pid)
-    with lib._write() as s:
+    with lib.writing() as s:
         s.execute(update(Photo).where(Photo.id == ids[-1]).values(status="missing"))
     full = [h.photo_id for h in lib.search("dog", limit=20)]
     assert len(full) == 11 and ids[-1] not in full
@@ -381,7 +382,7 @@ def test_filters_in_the_index_follow_every_change(lib, photo_dir, tmp_path):
     folder = lib.add_folder(photo_dir)
     make_photo(photo_dir / "a.jpg", seed=1)
     make_photo(photo_dir / "b.jpg", seed=2)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     a, b = lib.photo_by_path(photo_dir / "a.jpg").id, lib.photo_by_path(photo_dir / "b.jpg").id
     lib.record_caption(a, "a kite", "model", "m")
     lib.record_caption(b, "a kite", "tags", "t")
@@ -392,7 +393,7 @@ def test_filters_in_the_index_follow_every_change(lib, photo_dir, tmp_path):
     lib.set_user_caption(b, "my kite")
     assert lib.search("kite", review) == []
     assert [h.photo_id for h in lib.search("kite", PhotoFilter(sources=("user",)))] == [b]
-    with lib._write() as s:
+    with lib.writing() as s:
         s.execute(update(Photo).where(Photo.id == a).values(taken_at=dt.datetime(2019, 7, 1)))
     july = PhotoFilter(taken_from=dt.date(2019, 7, 1), taken_to=dt.date(2019, 7, 1))
     assert [h.photo_id for h in lib.search("kite", july)] == [a]
@@ -427,9 +428,9 @@ def test_a_busy_library_is_an_error_not_no_results(lib, photo_dir, monkeypatch):
     from photocap.library import db
 
     make_photo(photo_dir / "boat.jpg")
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 50)  # new connections give up on a lock after 50 ms, not 15 s
-    lib.engine.dispose()  # no open connection: the blocker below can lock the file for itself
+    lib.sql_engine.dispose()  # no open connection: the blocker below can lock the file for itself
     blocker = sqlite3.connect(lib.path, isolation_level=None)
     try:
         blocker.execute("PRAGMA locking_mode = EXCLUSIVE")  # in WAL mode, the one way to keep readers out
@@ -459,7 +460,7 @@ def test_a_damaged_library_is_an_error_not_no_results(tmp_path, photo_dir):
     make_photo(photo_dir / "boat.jpg")
     db = tmp_path / "damaged.db"  # not *.sqlite: the integrity check after the test would (rightly) fail
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(photo_dir).id)
+        scan(lib, lib.add_folder(photo_dir).id)
     damage_search_index(db)
     with open_library(db, check=False) as lib:  # damage met by a search, not at open (open checks too)
         with pytest.raises(LibraryUnreadable, match=r"^the library can't be read: "):

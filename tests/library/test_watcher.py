@@ -1,4 +1,11 @@
-"""Live watching with real watchdog observers on real folders."""
+"""Live watching with real watchdog observers on real folders.
+
+The watcher's debounce and root check run on a :class:`Clock` the test moves (``Feed.apply_until``
+moves it on whenever no batch is waiting), so no test waits on wall time for the debounce; the
+only real waits are for the operating system's file events, each bounded and ended by the event
+itself (a batch arriving on the queue). Two tests keep the real clock, end to end, as the app and
+the CLI run it: ``test_callback_runs_off_watchdogs_thread_...`` (ended by events) and
+``test_half_written_file_...``, whose sleeps are the scenario (a writer that takes wall time)."""
 
 from __future__ import annotations
 
@@ -13,29 +20,63 @@ import pytest
 from PIL import Image
 from watchdog.observers import Observer
 
-from photocap.library import FolderWatcher
-from photocap.library.identity import quick_identity
+from photocap.ingest import FolderWatcher, apply_changes, scan
+from photocap.ingest.files import quick_identity
 
 from .conftest import make_photo
 
 DEBOUNCE = 0.4
 
 
+class Clock:
+    """The watchers' clock, moved only by the test: :meth:`advance` wakes the watchers to look again."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.watchers = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for w in self.watchers:
+            w.wake()
+
+    def watcher(self, *args, **kwargs) -> FolderWatcher:
+        w = FolderWatcher(*args, clock=self, **kwargs)
+        self.watchers.append(w)
+        return w
+
+
+class WallClock:
+    """The real clock, for the watchers that run on it (moving it is not the test's to do)."""
+
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def advance(self, seconds: float) -> None:
+        pass
+
+
 class Feed:
     """The watcher's callback puts batches on a queue; the test thread applies them (like the CLI)."""
 
-    def __init__(self, lib):
+    def __init__(self, lib, clock=None):
         self.lib = lib
+        self.clock = clock or Clock()
         self.batches: queue.Queue = queue.Queue()
-        self.changes = []  # (time received, Change)
+        self.changes = []  # (the watcher's time when received, Change)
         self.reports = []
 
     def __call__(self, batch):
-        now = time.monotonic()
+        now = self.clock()
         self.changes.extend((now, c) for c in batch)
         self.batches.put(batch)
 
     def apply_until(self, predicate, timeout=20.0, what="condition"):
+        """Apply batches until ``predicate()``; while none is waiting, the watcher's clock moves on by a
+        debounce time (the operating system's events take real time to arrive: ``timeout`` bounds that)."""
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
@@ -43,8 +84,9 @@ class Feed:
             try:
                 batch = self.batches.get(timeout=0.1)
             except queue.Empty:
+                self.clock.advance(DEBOUNCE)
                 continue
-            self.reports.append(self.lib.apply_changes(batch))
+            self.reports.append(apply_changes(self.lib, batch))
 
     def total(self, field):
         return sum(getattr(r, field) for r in self.reports)
@@ -53,9 +95,9 @@ class Feed:
 @pytest.fixture
 def watched(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     feed = Feed(lib)
-    watcher = FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3, poll_interval=0.2)
+    watcher = feed.clock.watcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3, poll_interval=0.2)
     watcher.start()
     yield lib, photo_dir, feed, watcher
     watcher.stop()
@@ -69,30 +111,39 @@ def test_burst_of_200_files_each_indexed_exactly_once(watched, tmp_path):
         make_photo(staging / f"IMG_{i:04d}.jpg", seed=i)
     for f in sorted(staging.iterdir()):
         shutil.copy(f, photo_dir / f.name)
-    feed.apply_until(lambda: lib.count_photos() == 200, what="200 photos")
-    time.sleep(DEBOUNCE * 2)  # let any late duplicate arrive before counting
+    # The last copy, after all the others: inotify reports one folder's events in order, so once this
+    # one is out, any late duplicate of the 200 was recorded before it and went out with it or earlier
+    # (the same debounce, on the same clock). No waiting for duplicates that might still come.
+    last = make_photo(photo_dir / "zz-last.jpg", seed=999)
+    feed.apply_until(lambda: any(c.path == str(last) for _, c in feed.changes), what="the last copy")
     while not feed.batches.empty():
-        feed.reports.append(lib.apply_changes(feed.batches.get()))
-    emitted = [c.path for _, c in feed.changes]
+        feed.reports.append(apply_changes(lib, feed.batches.get()))
+    emitted = [c.path for _, c in feed.changes if c.path != str(last)]
     assert len(emitted) == len(set(emitted)) == 200
-    assert feed.total("added") == 200 and feed.total("updated") == 0
-    assert len(lib.photos_needing_caption("m")) == 200
+    assert feed.total("added") == 201 and feed.total("updated") == 0
+    assert lib.count_photos() == 201 and len(lib.photos_needing_caption("m")) == 201
 
 
-def test_half_written_file_is_not_read_until_complete(watched):
-    lib, photo_dir, feed, _ = watched
+def test_half_written_file_is_not_read_until_complete(lib, photo_dir):
+    """On the real clock, with real sleeps: the scenario *is* a writer that takes wall time (a slow copy,
+    a chunk every 0.15 s, under the debounce), and what is tested is that the watcher, running on its
+    own thread meanwhile, reports the file once, complete. On a test-moved clock the chunks would be
+    written faster than the watcher looks, and the test would pass whether it waited or not."""
+    lib.add_folder(photo_dir)
+    feed = Feed(lib, clock=WallClock())
     buf = io.BytesIO()
     Image.effect_noise((400, 300), 60).convert("RGB").save(buf, "JPEG", quality=95)
     data = buf.getvalue()
     target = photo_dir / "download.jpg"
     step = len(data) // 12
-    with open(target, "wb") as fh:  # a slow copy: a chunk every 0.15 s, under the debounce time
-        for i in range(0, len(data), step):
-            fh.write(data[i : i + step])
-            fh.flush()
-            time.sleep(0.15)
-    finished = time.monotonic()
-    feed.apply_until(lambda: lib.photo_by_path(target) is not None, what="the finished file")
+    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE):
+        with open(target, "wb") as fh:
+            for i in range(0, len(data), step):
+                fh.write(data[i : i + step])
+                fh.flush()
+                time.sleep(0.15)
+        finished = time.monotonic()
+        feed.apply_until(lambda: lib.photo_by_path(target) is not None, what="the finished file")
     times = [t for t, c in feed.changes if c.path == str(target)]
     assert len(times) == 1 and times[0] >= finished
     detail = lib.photo_detail(lib.photo_by_path(target).id)
@@ -190,7 +241,7 @@ class LimitedObserver(Observer):
 def test_falls_back_to_polling_when_the_watch_limit_is_hit(lib, photo_dir):
     folder = lib.add_folder(photo_dir)
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, observer_factory=LimitedObserver) as w:
+    with feed.clock.watcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, observer_factory=LimitedObserver) as w:
         assert w.modes[str(photo_dir)].startswith("polling (inotify watch limit")
         p = make_photo(photo_dir / "a.jpg", seed=1)
         feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="photo seen by polling")
@@ -200,7 +251,7 @@ def test_falls_back_to_polling_when_the_watch_limit_is_hit(lib, photo_dir):
 def test_polling_by_choice_for_network_folders(lib, photo_dir):
     lib.add_folder(photo_dir, polling=True)
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, polling_roots=[photo_dir]) as w:
+    with feed.clock.watcher([photo_dir], feed, debounce=0.3, poll_interval=0.2, polling_roots=[photo_dir]) as w:
         assert w.modes[str(photo_dir)] == "polling"
         p = make_photo(photo_dir / "a.jpg", seed=1)
         feed.apply_until(lambda: lib.photo_by_path(p) is not None, what="photo seen by polling")
@@ -209,6 +260,7 @@ def test_polling_by_choice_for_network_folders(lib, photo_dir):
 
 
 def test_callback_runs_off_watchdogs_thread_and_a_failing_callback_does_not_stop_it(photo_dir):
+    """End to end on the real clock (time.monotonic), as the app and the CLI run it; ended by events."""
     first, second = threading.Event(), threading.Event()
     calls = []
 
@@ -230,11 +282,11 @@ def test_callback_runs_off_watchdogs_thread_and_a_failing_callback_does_not_stop
 def test_polled_root_disappearing_and_coming_back(lib, photo_dir, tmp_path):
     folder = lib.add_folder(photo_dir, polling=True)
     p = make_photo(photo_dir / "a.jpg", seed=1)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     pid = lib.photo_by_path(p).id
     lib.set_user_caption(pid, "on the network share")
     feed = Feed(lib)
-    with FolderWatcher(
+    with feed.clock.watcher(
         [photo_dir], feed, debounce=0.3, poll_interval=0.2, root_check=0.3, polling_roots=[photo_dir]
     ) as w:
         photo_dir.rename(tmp_path / "share-offline")
@@ -255,8 +307,8 @@ def test_set_roots_adds_and_removes_folders_without_a_restart(lib, photo_dir, tm
     lib.add_folder(photo_dir)
     lib.add_folder(other)
     feed = Feed(lib)
-    with FolderWatcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3) as w:
-        watcher_thread = w._thread
+    with feed.clock.watcher([photo_dir], feed, debounce=DEBOUNCE, root_check=0.3) as w:
+        watcher_thread = w._thread  # noqa: SLF001 (the watcher's own thread: the test is that it stays the same)
         w.set_roots([photo_dir, other, later])
         assert w.modes[str(other)] == "native" and w.modes[str(later)] == "missing"
         p = make_photo(other / "a.jpg", seed=1)
@@ -268,5 +320,5 @@ def test_set_roots_adds_and_removes_folders_without_a_restart(lib, photo_dir, tm
         make_photo(photo_dir / "not-watched.jpg", seed=2)
         q = make_photo(other / "b.jpg", seed=3)
         feed.apply_until(lambda: lib.photo_by_path(q) is not None, what="photo in a folder still watched")
-        assert w._thread is watcher_thread  # the same watcher all along
+        assert w._thread is watcher_thread  # noqa: SLF001 (the same watcher all along)
     assert not any(str(c.path).endswith("not-watched.jpg") for _, c in feed.changes)

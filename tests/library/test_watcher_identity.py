@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from photocap.library import FolderWatcher, open_library
+from photocap.ingest import FolderWatcher, scan
+from photocap.library import open_library
 
 from .conftest import make_photo
 from .test_watcher import DEBOUNCE, Feed
@@ -53,7 +54,7 @@ def test_unrelated_new_files_never_inherit_deleted_photos_captions(lib, reuse_di
     photo_dir = reuse_dir / "Pictures"
     old = [make_photo(photo_dir / f"old_{i}.jpg", seed=i, size=(64, 48)) for i in range(10)]
     folder = lib.add_folder(photo_dir)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     old_ids = {}
     for i, path in enumerate(old):
         old_ids[path] = lib.photo_by_path(path).id
@@ -92,7 +93,7 @@ def test_unrelated_new_files_never_inherit_deleted_photos_captions(lib, reuse_di
         assert any(c.kind == "moved" for _, c in feed.changes)
     assert feed.total("moved") == 0
     before = {p: lib.photo_by_path(p).id for p in new}
-    report = lib.scan(folder.id)  # a full rescan agrees
+    report = scan(lib, folder.id)  # a full rescan agrees
     assert (report.added, report.moved, report.updated) == (0, 0, 0)
     assert {p: lib.photo_by_path(p).id for p in new} == before
     assert all(lib.photo_by_path(p).caption is None for p in new)
@@ -104,7 +105,7 @@ def test_a_real_move_still_keeps_its_captions(lib, reuse_dir, polling):
     a = make_photo(photo_dir / "a.jpg", seed=1)
     trip = [make_photo(photo_dir / "trip" / f"t{i}.jpg", seed=10 + i) for i in range(3)]
     folder = lib.add_folder(photo_dir)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     ida = lib.photo_by_path(a).id
     lib.set_user_caption(ida, "the harbour at dawn")
     trip_ids = [lib.photo_by_path(p).id for p in trip]
@@ -130,7 +131,7 @@ def test_polling_takes_effect_for_a_folder_already_in_the_library(tmp_path, phot
     make_photo(photo_dir / "a.jpg")
     db = tmp_path / "library.sqlite"
     with open_library(db) as lib:
-        lib.scan(lib.add_folder(photo_dir).id)  # added earlier, watched natively
+        scan(lib, lib.add_folder(photo_dir).id)  # added earlier, watched natively
         assert not lib.folders()[0].polling
     env = os.environ | {"PHOTOCAP_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen(

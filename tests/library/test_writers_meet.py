@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from photocap.ingest import scan
 from photocap.library import open_library
-from photocap.library.db import current_revision, find_backups, head_revision, make_engine, upgrade
+from photocap.library.db import current_revision, find_backups, head_revision, make_sql_engine, upgrade
 
 from .conftest import make_photo
 
@@ -88,8 +89,8 @@ def test_threads_adding_the_same_and_nested_folders(lib, tmp_path):
 
     def work(folder: Path) -> None:
         try:
-            lib.scan(lib.add_folder(folder).id)
-            lib.scan(folder)
+            scan(lib, lib.add_folder(folder).id)
+            scan(lib, folder)
         except BaseException as exc:  # pragma: no cover - the assertion shows it
             errors.append(exc)
 
@@ -115,10 +116,10 @@ def test_a_folder_merged_away_mid_scan_does_not_break_the_scan(lib, tmp_path):
         if not seen:
             seen.append(lib.add_folder(root))
 
-    lib.scan(sub.id, progress=merge_once)
-    lib.scan(root)
+    scan(lib, sub.id, progress=merge_once)
+    scan(lib, root)
     _assert_equal_to_disk(lib.path, root, on_disk)
-    with lib._read() as s:
+    with lib.reading() as s:
         names = {
             r.folder_name
             for r in s.execute(text("SELECT folder_name FROM photos WHERE CAST(path AS TEXT) LIKE '%/deeper/%'"))
@@ -146,14 +147,14 @@ def test_processes_opening_one_new_file_migrate_it_once(tmp_path):
     assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
     assert [o.strip() for o, _ in outs] == ["0"] * 4
     assert find_backups(path) == [] and not list(tmp_path.glob("*.bak"))
-    engine = make_engine(path)
+    engine = make_sql_engine(path)
     assert current_revision(engine) == head_revision()
     engine.dispose()
 
 
 def test_processes_opening_one_old_library_back_it_up_once(tmp_path):
     path = tmp_path / "old.sqlite"
-    engine = make_engine(path)
+    engine = make_sql_engine(path)
     upgrade(engine, "0001")
     engine.dispose()
     code = "import sys; from photocap.library import open_library; open_library(sys.argv[1]).close()"
@@ -169,12 +170,12 @@ def test_processes_opening_one_old_library_back_it_up_once(tmp_path):
 # ---- a caption lands only on the version of the file it was made from ---------------------------
 def test_a_caption_of_a_replaced_version_is_dropped_and_the_photo_stays_queued(lib, photo_dir):
     photo = make_photo(photo_dir / "a.jpg", seed=1)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     pid = lib.photo_by_path(photo).id
     st = os.stat(photo)
     version1 = (st.st_size, st.st_mtime_ns)  # what the caption pass read before decoding
     make_photo(photo, seed=2, size=(90, 60))  # meanwhile: version 2 written, and recorded
-    lib.scan(photo_dir)
+    scan(lib, photo_dir)
     assert lib.record_caption(pid, "a caption of version 1", "model", "m", file_version=version1) is False
     assert lib.photo_detail(pid).caption is None
     assert [r.id for r in lib.photos_needing_caption("m")] == [pid]
@@ -187,13 +188,13 @@ def test_a_caption_of_a_replaced_version_is_dropped_and_the_photo_stays_queued(l
 
 def test_a_stale_caption_stays_stale_when_the_old_version_is_described(lib, photo_dir):
     photo = make_photo(photo_dir / "a.jpg", seed=1)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     pid = lib.photo_by_path(photo).id
     lib.record_caption(pid, "the old automatic caption", "model", "m")
     st = os.stat(photo)
     version1 = (st.st_size, st.st_mtime_ns)
     make_photo(photo, seed=2, size=(90, 60))
-    lib.scan(photo_dir)  # caption_stale: it needs describing again
+    scan(lib, photo_dir)  # caption_stale: it needs describing again
     assert lib.record_caption(pid, "made from version 1", "model", "m", file_version=version1) is False
     assert lib.photo_detail(pid).caption == "the old automatic caption"
     assert [r.id for r in lib.photos_needing_caption("m")] == [pid]
@@ -203,10 +204,10 @@ def test_a_file_not_yet_rescanned_is_not_described_from_its_new_bytes(lib, photo
     """The file changed on disk but the library still has version 1: the caption of
     version 2 does not land on version 1's row (the next scan records it and it is queued)."""
     photo = make_photo(photo_dir / "a.jpg", seed=1)
-    lib.scan(lib.add_folder(photo_dir).id)
+    scan(lib, lib.add_folder(photo_dir).id)
     pid = lib.photo_by_path(photo).id
     make_photo(photo, seed=2, size=(90, 60))
     st = os.stat(photo)
     assert lib.record_caption(pid, "version 2", "model", "m", file_version=(st.st_size, st.st_mtime_ns)) is False
-    lib.scan(photo_dir)
+    scan(lib, photo_dir)
     assert [r.id for r in lib.photos_needing_caption("m")] == [pid]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from photocap.ingest import scan
 from photocap.model import Captioner, decode, save_model
 from trainer.datasets import ImageRecord
 from trainer.datasets.library import held_out_rule, read_user_captions
@@ -96,12 +97,12 @@ def test_finetune_learns_a_new_name(base_model, synth_ds, lite0, feature_root, t
 
 def test_finetune_on_a_real_library(base_model, synth_json, feature_root, tmp_path):
     """The whole way: photos scanned into a photocap library, user captions, fine-tune, a new inactive version."""
-    from photocap.library.db import open_library
+    from photocap.library import open_library
 
     images = Path(synth_json).parent / "images"
     lib_path = tmp_path / "library.sqlite"
     with open_library(lib_path) as lib:
-        lib.scan(lib.add_folder(images).id)
+        scan(lib, lib.add_folder(images).id)
         for n, path in enumerate(sorted(images.glob("*.png"))[:40]):
             lib.set_user_caption(lib.photo_by_path(path).id, f"Mio the cat drew picture {n % 4}")
     opts = FinetuneOptions(

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from photocap.cli import main as photocap_main
+from photocap.ingest import scan
 from photocap.library import open_library
 from photocap.model import Captioner
 from photocap.model import confidence as conf
@@ -50,7 +51,7 @@ def make_library(root: Path, synth, n_user: int = 12) -> Path:
     root.mkdir(parents=True, exist_ok=True)  # photocap never creates a missing library folder
     with open_library(db) as lib:
         folder = lib.add_folder(Path(synth.images[0].path).parent)
-        lib.scan(folder.id)
+        scan(lib, folder.id)
         for k, rec in enumerate(synth.images):
             pid = lib.photo_by_path(rec.path).id
             if k < n_user:

@@ -116,7 +116,7 @@ def assert_stopped(window) -> None:
         window.teach_service.lane,
         window.teach_service.side,
     ):
-        assert lane.stopped and lane._thread.isFinished(), f"lane {lane.name} still running"
+        assert lane.stopped and lane.thread_finished, f"lane {lane.name} still running"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from photocap.ingest import scan
 from photocap.library import open_library
 from photocap.ui.jobs.captioning import CaptionService
 from photocap.ui.jobs.lanes import Job
@@ -18,7 +19,7 @@ def library(tmp_path):
     make_truncated(folder / "zz_truncated.jpg")  # this one only fails when decoded for captioning
     lib = open_library(tmp_path / "library.sqlite")
     info = lib.add_folder(folder)
-    lib.scan(info.id)
+    scan(lib, info.id)
     yield lib
     assert lib.check_integrity() == []
     lib.close()
@@ -32,7 +33,7 @@ def service(qapp, qtbot):
         svc.load_engine(None, "cpu", 1, 12)
     yield svc
     assert svc.shutdown()
-    assert svc.lane._thread.isFinished()
+    assert svc.lane.thread_finished
 
 
 def captioned(lib) -> int:
@@ -157,7 +158,7 @@ def test_a_caption_of_a_version_replaced_while_it_was_described_is_dropped(qtbot
         if path == target.path and not raced:
             raced.append(decoded[1])
             make_photo(type(library.path)(path), seed=777, size=(128, 96))  # version 2 on disk...
-            library.scan(library.folder_for(path).id)  # ...and in the library, before the caption lands
+            scan(library, library.folder_for(path).id)  # ...and in the library, before the caption lands
         return decoded
 
     monkeypatch.setattr(CaptionEngine, "_load_version", racing)

@@ -16,7 +16,7 @@ def lane(qapp):
     lane = Lane("test")
     yield lane
     assert lane.shutdown(10_000)
-    assert lane._thread.isFinished()
+    assert lane.thread_finished
 
 
 def counting(ctx, n, seen, gate=None):

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from photocap.library import db
-from photocap.library.db import find_backups, open_library
+from photocap.ingest import scan
+from photocap.library import db, open_library
+from photocap.library.db import find_backups
 from tests.ui.conftest import make_photos
 
 
@@ -26,7 +27,7 @@ def checked_library(tmp_path, library_file):
     folder = tmp_path / "photos"
     make_photos(folder, 5)
     with open_library(library_file) as lib:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         assert lib.check_integrity() == []  # leaves a checked backup
     return library_file
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
+from photocap.ingest import scan
 from photocap.library import open_library
 from photocap.ui.jobs.meaning import MeaningService
 
@@ -36,7 +37,7 @@ def test_embedding_runs_on_the_lane_while_the_gui_keeps_going(qtbot, app, tmp_pa
     lib = open_library(tmp_path / "library.sqlite")
     folder = lib.add_folder(tmp_path / "photos")
     make_photos(tmp_path / "photos", 3)
-    lib.scan(folder.id)
+    scan(lib, folder.id)
     for ref in lib.photos_needing_caption("m"):
         lib.record_caption(ref.id, f"photo number {ref.id}", "model", "m")
     embedder = BlockingEmbedder()

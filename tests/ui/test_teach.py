@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from photocap.ingest import scan
 from photocap.library import open_library
 from photocap.library.records import ModelVersionInfo
 from photocap.ui.item_models.model_versions import (
@@ -150,7 +151,7 @@ def captioned(tmp_path, library_file):
     make_photos(folder, 9)
     lib = open_library(library_file)
     try:
-        lib.scan(lib.add_folder(folder).id)
+        scan(lib, lib.add_folder(folder).id)
         for ref, text in zip(sorted(lib.photos_needing_caption("none"), key=lambda r: r.path), CAPTIONS):
             lib.set_user_caption(ref.id, text)
     finally:
@@ -253,7 +254,7 @@ def test_quitting_mid_teaching_keeps_the_state(qtbot, make_window, captioned, li
     ):
         window.teach_view.teach_button.click()
     window.close()  # returns once the run has stopped and written its state
-    assert service.lane.stopped and service.lane._thread.isFinished()
+    assert service.lane.stopped and service.lane.thread_finished
     state = interrupted_teaching(library_file)
     assert state is not None and state["captions"] == 6
 

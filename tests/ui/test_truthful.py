@@ -25,7 +25,7 @@ def short_busy_timeout(window) -> None:
     """The window's library gives up on a lock after 50 ms (instead of 15 s), so tests are quick.
     One connection is made now, while nothing is locked (connecting sets pragmas, which wait
     on the lock with the library's own 15 s); the lanes then reuse it from the pool."""
-    engine = window.library.library.engine
+    engine = window.library.library.sql_engine
     engine.dispose()  # idle pooled connections: new ones get the pragma below
     event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout = 50"))
     with engine.connect() as conn:
@@ -41,7 +41,7 @@ def test_a_search_the_library_cannot_answer_says_why_in_place_of_results(qtbot, 
     with qtbot.waitSignal(window.grid_model.loaded, timeout=10_000):
         qtbot.keyClicks(header.search, "photo")
     assert window.grid_model.rowCount() == 6
-    window.library.library.engine.dispose()  # no page cached from before the damage
+    window.library.library.sql_engine.dispose()  # no page cached from before the damage
     damage_search_index(library_file)  # a disk going bad under the search index
     with qtbot.waitSignal(window.grid_model.failed, timeout=10_000) as failed:
         qtbot.keyClicks(header.search, "_00")
@@ -139,7 +139,7 @@ def test_a_caption_that_was_not_saved_is_rolled_back_and_kept_for_a_retry(qtbot,
 
 
 def test_a_folder_that_cannot_be_watched_says_so_and_polling_fixes_it(qtbot, make_window, photos, library_file):
-    from photocap.library import FolderWatcher
+    from photocap.ingest import FolderWatcher
 
     window = make_window(auto_caption=False)
     calls = []
@@ -191,7 +191,7 @@ def test_file_names_that_look_like_markup_are_shown_as_typed(qtbot, make_window,
 def test_a_folder_the_system_cannot_watch_natively_is_polled_and_that_is_said(qtbot, app, tmp_path):
     from watchdog.observers import Observer
 
-    from photocap.library import FolderWatcher
+    from photocap.ingest import FolderWatcher
     from photocap.ui.jobs.watching import FolderWatchBridge
 
     class AtTheLimit(Observer):  # inotify's watch limit reached when scheduling

@@ -210,7 +210,7 @@ def test_closing_mid_captioning_leaves_the_library_consistent(qtbot, make_window
     qtbot.waitUntil(lambda: len(landed) >= 1, timeout=60_000)
     window.close()  # returns once every thread has stopped
     for lane in (window.captions.lane, window.thumb_lane, window.library.reads, window.library.files):
-        assert lane._thread.isFinished()
+        assert lane.thread_finished
     lib = open_library(library_file)
     try:
         assert lib.check_integrity() == []

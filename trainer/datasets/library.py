@@ -37,7 +37,7 @@ class UserCaption:
 
 def read_user_captions(library_path: str | os.PathLike) -> list[UserCaption]:
     """The captions the user wrote, through the library's facade (no SQL here)."""
-    from photocap.library.db import open_library
+    from photocap.library import open_library
 
     if not Path(library_path).is_file():
         raise DatasetError(f"no photo library at {library_path}")

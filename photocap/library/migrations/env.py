@@ -43,8 +43,8 @@ else:  # command line, for developers
     url = config.get_main_option("sqlalchemy.url")
     if url is None:
         raise SystemExit("alembic.ini names no sqlalchemy.url to open")
-    engine = create_engine(url)
-    with engine.connect() as conn:
+    sql_engine = create_engine(url)
+    with sql_engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()

@@ -55,7 +55,7 @@ class JobContext:
 
     def report(self, value: Any) -> None:
         """Progress from inside one long step (a callback of a blocking call); throttled."""
-        self._job._offer(value)
+        self._job.offer_progress(value)
 
 
 class Job(QObject):
@@ -94,7 +94,7 @@ class Job(QObject):
         self.pause_requested = False
         self.is_parked = False
         self.done = False
-        self._lane: Lane | None = None
+        self.lane: Lane | None = None
 
     # ---- control (any thread) ------------------------------------------------------------
     def pause(self) -> None:
@@ -102,16 +102,16 @@ class Job(QObject):
 
     def resume(self) -> None:
         self.pause_requested = False
-        if self._lane is not None:
-            self._lane.wake()
+        if self.lane is not None:
+            self.lane.wake()
 
     def abort(self) -> None:
         self.aborted = True
-        if self._lane is not None:
-            self._lane.wake()
+        if self.lane is not None:
+            self.lane.wake()
 
-    # ---- runner side (the lane's thread) ---------------------------------------------------
-    def _step(self, state: dict[str, Any]) -> bool:
+    # ---- runner side (the lane's thread; public for the lane's runner and JobContext, not for callers) ----
+    def step(self, state: dict[str, Any]) -> bool:
         """Run one step; True while the job has more to do."""
         try:
             if not self._started:
@@ -132,42 +132,42 @@ class Job(QObject):
                 log.warning("job %s: %s", self.name, exc)
             else:
                 log.error("job %s failed:\n%s", self.name, traceback.format_exc())
-            self._flush()
+            self.flush_progress()
             self.done = True
             self.failed.emit(_describe(exc))
             self.finished.emit()
             return False
-        self._offer(value)
+        self.offer_progress(value)
         return True
 
-    def _offer(self, value: Any) -> None:
+    def offer_progress(self, value: Any) -> None:
         if self._has_pending and self._coalesce is not None:
             value = self._coalesce(self._pending, value)
         self._pending, self._has_pending = value, True
         now = time.monotonic()
         if now - self._last_emit >= self.throttle:
-            self._flush(now)
+            self.flush_progress(now)
 
-    def _flush(self, now: float | None = None) -> None:
+    def flush_progress(self, now: float | None = None) -> None:
         if self._has_pending:
             value, self._pending, self._has_pending = self._pending, None, False
             self._last_emit = now if now is not None else time.monotonic()
             self.progress.emit(value)
 
     def _finish(self, value: Any) -> None:
-        self._flush()
+        self.flush_progress()
         self.done = True
         self.result.emit(value)
         self.finished.emit()
 
-    def _close(self) -> None:
+    def close_aborted(self) -> None:
         """Aborted: close the generator here, on the lane's thread (its ``finally`` runs)."""
         try:
             if self._gen is not None:
                 self._gen.close()
         except Exception:
             log.error("job %s failed while stopping:\n%s", self.name, traceback.format_exc())
-        self._flush()
+        self.flush_progress()
         self.done = True
         self.finished.emit()
 
@@ -229,10 +229,10 @@ class _Runner(QObject):
         for job in list(self._jobs):
             if job.aborted:
                 self._jobs.remove(job)
-                job._close()
+                job.close_aborted()
             elif job.pause_requested and not job.is_parked:
                 job.is_parked = True
-                job._flush()
+                job.flush_progress()
                 job.paused.emit()
             elif not job.pause_requested and job.is_parked:
                 job.is_parked = False
@@ -242,20 +242,20 @@ class _Runner(QObject):
             return  # idle until a job arrives, resumes or is aborted
         job = runnable[0]
         self._jobs.remove(job)
-        if job._step(self.state):
+        if job.step(self.state):
             self._jobs.append(job)  # round robin: the others go first next time
         else:
-            job._flush()
+            job.flush_progress()
         self.wake()
 
     def _drain(self) -> None:
         for job in self._jobs:
             if job.essential and not job.aborted:
-                while not job.done and job._step(self.state):
+                while not job.done and job.step(self.state):
                     pass
             else:
                 job.aborted = True
-                job._close()
+                job.close_aborted()
         self._jobs.clear()
         closer = self.state.pop("on_shutdown", None)
         if closer is not None:
@@ -299,7 +299,7 @@ class Lane(QObject):
     def submit(self, job: Job) -> Job:
         if self._stopped:
             raise RuntimeError(f"lane {self.name} is shut down")
-        job._lane = self
+        job.lane = self
         self._live.add(job)
         job.finished.connect(lambda j=job: self._live.discard(j))
         self._runner.post(job)
@@ -315,6 +315,11 @@ class Lane(QObject):
     @property
     def busy(self) -> bool:
         return bool(self._live)
+
+    @property
+    def thread_finished(self) -> bool:
+        """The lane's thread has ended (after :meth:`shutdown`): nothing of it runs any more."""
+        return self._thread.isFinished()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Abort every job but essential ones (each stops at its next yield; essential jobs

@@ -26,6 +26,8 @@ from photocap.ui.jobs.lanes import Job, JobContext, Lane
 if TYPE_CHECKING:  # the package pulls in SQLAlchemy: imported by the lane's jobs when first used
     import numpy as np
 
+    from photocap.ingest.scanner import ScanProgress
+    from photocap.ingest.watcher import Change
     from photocap.library.db import Backup, LibraryCorrupt
     from photocap.library.library import Library
     from photocap.library.records import (
@@ -37,16 +39,15 @@ if TYPE_CHECKING:  # the package pulls in SQLAlchemy: imported by the lane's job
         ScanReport,
         SearchHit,
     )
-    from photocap.library.scanner import ScanProgress
     from photocap.library.search import PhotoFilter
-    from photocap.library.watcher import Change
 
 R = TypeVar("R")
 
 
 def _open(ctx: JobContext, path: str | None) -> Library | LibraryCorrupt:
     """Open the library (quick_check included): the Library, or the LibraryCorrupt found."""
-    from photocap.library.db import LibraryCorrupt, open_library
+    from photocap.library.db import LibraryCorrupt
+    from photocap.library.library import open_library
 
     try:
         return open_library(path)
@@ -99,15 +100,25 @@ def _sidebar_counts(library: Library) -> SidebarCounts:
 
 
 def _scan(ctx: JobContext, library: Library, folder: int | str) -> ScanReport:
-    return library.scan(folder, progress=ctx.report, should_stop=ctx.stop_requested)
+    from photocap.ingest import scan
+
+    return scan(library, folder, progress=ctx.report, should_stop=ctx.stop_requested)
+
+
+def _apply_changes(library: Library, changes: Iterable[Change]) -> ScanReport:
+    from photocap.ingest import apply_changes
+
+    return apply_changes(library, list(changes))
 
 
 def _rescan_all(ctx: JobContext, library: Library) -> Generator[None, None, list[ScanReport]]:
+    from photocap.ingest import scan
+
     reports = []
     for folder in library.folders():
         if ctx.should_stop:
             break
-        reports.append(library.scan(folder.id, progress=ctx.report, should_stop=ctx.stop_requested))
+        reports.append(scan(library, folder.id, progress=ctx.report, should_stop=ctx.stop_requested))
         yield None
     return reports
 
@@ -179,7 +190,7 @@ class LibraryService(QObject):
     open_failed = Signal(str)
     damaged = Signal(object)  # LibraryCorrupt: found at open or by the weekly check; .backups to offer
     changed = Signal(str)  # "folders" | "photos" | "captions": counts and lists may be stale
-    scan_progress = Signal(object)  # photocap.library.scanner.ScanProgress
+    scan_progress = Signal(object)  # photocap.ingest.scanner.ScanProgress
     scan_finished = Signal(object)  # ScanReport (or a list of them)
     folder_added = Signal(object)  # FolderInfo
     caption_saved = Signal(int, object)  # photo id, PhotoDetail after the write
@@ -414,7 +425,7 @@ class LibraryService(QObject):
     def apply_changes(self, changes: Iterable[Change]) -> Job | None:
         if self.library is None or self.files.stopped:
             return None
-        job = Job("apply changes", _query, self.library, lambda lib: lib.apply_changes(changes))
+        job = Job("apply changes", _query, self.library, lambda lib: _apply_changes(lib, changes))
         job.result.connect(self._on_scanned)
         job.failed.connect(self.error)
         return self.files.submit(job)

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 if TYPE_CHECKING:
-    from photocap.library.watcher import FolderWatcher
+    from photocap.ingest.watcher import FolderWatcher
 
 log = logging.getLogger(__name__)
 
 
 class FolderWatchBridge(QObject):
-    changes = Signal(list)  # [photocap.library.watcher.Change], debounced, on the GUI thread
+    changes = Signal(list)  # [photocap.ingest.watcher.Change], debounced, on the GUI thread
     watching = Signal(tuple)  # the roots now followed (after a change of the set took effect)
     failed = Signal(str, tuple)  # why, the roots that are not watched (nothing is, from this set)
     fell_back = Signal(str, str)  # root, why it is watched by polling instead of natively
@@ -82,7 +82,7 @@ class FolderWatchBridge(QObject):
             if self._watcher is None and roots:
                 factory = self.factory
                 if factory is None:
-                    from photocap.library.watcher import FolderWatcher
+                    from photocap.ingest.watcher import FolderWatcher
 
                     factory = FolderWatcher
                 self._watcher = factory(

@@ -18,6 +18,9 @@
 * **Disappearing roots.** Every ``root_check`` seconds each root is checked; one that
   vanished (unplugged disk, deleted folder) is reported as ``root_missing`` and watched
   again, with a ``rescan``, when it comes back.
+* **Time.** Every "seconds" above is read from ``clock`` (``time.monotonic`` by default). A test
+  injects its own clock and calls :meth:`FolderWatcher.wake` after moving it, so the debounce
+  and the root check are tested without waiting on wall time.
 
 ``apply_changes(lib, changes)`` turns a batch into library updates: new/changed file
 → examine and add/update (a changed file's automatic caption becomes stale; a user
@@ -42,7 +45,8 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from photocap import metadata
-from photocap.library import photos, scanner
+from photocap.ingest import files, scanner
+from photocap.library import photos
 from photocap.library.records import FolderInfo, ScanReport
 from photocap.library.schema import Folder
 from photocap.library.values import FOLDER_MISSING
@@ -88,11 +92,11 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: FolderWatcher):
-        self.watcher = watcher
+    def __init__(self, record: Callable[[FileSystemEvent], None]):
+        self.record = record
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.watcher._record(event)
+        self.record(event)
 
 
 class FolderWatcher:
@@ -107,16 +111,18 @@ class FolderWatcher:
         poll_interval: float = 2.0,
         root_check: float = 2.0,
         observer_factory: Callable[[], BaseObserver] = Observer,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.roots = [photos.norm(r) for r in roots]
         self.on_change = on_change
         self.debounce = debounce
         self.root_check = root_check
+        self._clock = clock
         self._force_polling = force_polling
         self._polling_roots = {photos.norm(r) for r in polling_roots} | (set(self.roots) if force_polling else set())
         self._observer = observer_factory()
         self._poller = PollingObserver(timeout=poll_interval)
-        self._handler = _Handler(self)
+        self._handler = _Handler(self._record)
         self._watches: dict[str, tuple[BaseObserver, ObservedWatch]] = {}  # root -> (observer, watch)
         self.modes: dict[str, str] = {}  # root -> "native", "polling", "polling (why)", "missing"
         self._pending: dict[str, _Pending] = {}
@@ -163,6 +169,11 @@ class FolderWatcher:
                         photos.is_inside(path, r) for r in new
                     ):
                         del self._pending[path]
+
+    def wake(self) -> None:
+        """Look at the pending changes and the roots now (call it after moving an injected clock)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def stop(self) -> None:
         with self._cond:
@@ -221,7 +232,7 @@ class FolderWatcher:
         dest = os.fsdecode(event.dest_path) if getattr(event, "dest_path", "") else None
         if kind in ("opened", "closed_no_write") or (is_dir and kind in ("modified", "closed")):
             return
-        now = time.monotonic()
+        now = self._clock()
         with self._cond:
             if kind == "moved" and dest:
                 before = self._pending.pop(path, None)
@@ -248,19 +259,19 @@ class FolderWatcher:
 
     # ---- our thread: settle, batch, report ---------------------------------------------
     def _run(self) -> None:
-        next_root_check = time.monotonic() + self.root_check
+        next_root_check = self._clock() + self.root_check
         while True:
             with self._cond:
                 if self._stopping:
                     return
-                now = time.monotonic()
+                now = self._clock()
                 ready = self._take_settled(now)
                 if not ready:
                     due = [p.last_event + self.debounce for p in self._pending.values()]
                     self._cond.wait(max(0.01, min([*due, next_root_check]) - now))
-            if time.monotonic() >= next_root_check:
+            if self._clock() >= next_root_check:
                 ready += self._check_roots()
-                next_root_check = time.monotonic() + self.root_check
+                next_root_check = self._clock() + self.root_check
             if ready:
                 try:
                     self.on_change(ready)
@@ -319,27 +330,27 @@ def apply_changes(lib: Library, changes: list[Change]) -> ScanReport:
     for ch in sorted(changes, key=lambda c: _ORDER.get(c.kind, 9)):
         folder = owner(ch.path)
         if ch.kind == ROOT_MISSING or (ch.kind == DELETED and folder is not None and ch.path == folder.path):
-            with lib._write() as s:
+            with lib.writing() as s:
                 report.missing += photos.mark_missing(s, prefix=ch.path)
                 s.execute(update(Folder).where(Folder.path == ch.path).values(status=FOLDER_MISSING))
         elif ch.kind == DELETED and not ch.is_dir and ch.path.lower().endswith(metadata.SIDECAR_SUFFIXES):
             to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path) if folder is not None]
         elif ch.kind == DELETED:
-            with lib._write() as s:
+            with lib.writing() as s:
                 report.missing += (
                     photos.mark_missing(s, prefix=ch.path) if ch.is_dir else photos.mark_missing(s, path=ch.path)
                 )
         elif ch.kind == MOVED:
             _apply_move(lib, ch, folder, report, to_examine)
         elif ch.kind in (CREATED, MODIFIED) and folder is not None:
-            if os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+            if os.path.isfile(ch.path) and files.is_candidate(ch.path):
                 to_examine.append((ch.path, folder))
             else:  # a sidecar another app (or photocap) wrote: read its photo again
                 to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]
         elif ch.kind == RESCAN and folder is not None:
             report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))
     for path, folder in to_examine:  # I/O outside transactions, one short write each
-        scanner.apply_facts(lib, [photos.examine(path)], folder.id, folder.path, report)
+        scanner.apply_facts(lib, [files.examine(path)], folder.id, folder.path, report)
         report.seen += 1
     report.seconds = time.perf_counter() - t0
     return report
@@ -355,27 +366,27 @@ def _apply_move(
     if src is None:  # (a move always names the old path)
         return
     if folder is None:  # moved out of every watched folder: gone from the library's point of view
-        with lib._write() as s:
+        with lib.writing() as s:
             report.missing += photos.mark_missing(s, prefix=src) if ch.is_dir else photos.mark_missing(s, path=src)
         return
     if ch.is_dir:
-        with lib._read() as s:
+        with lib.reading() as s:
             known = photos.tree_identities(s, src, ch.path)
-        same = {pid: new for pid, (new, identity) in known.items() if photos.identity_or_none(new) == identity}
-        with lib._write() as s:
+        same = {pid: new for pid, (new, identity) in known.items() if files.identity_or_none(new) == identity}
+        with lib.writing() as s:
             moved = photos.move_tree(s, same, folder.id, folder.path)
             if not os.path.isdir(src):
                 report.missing += photos.mark_missing(s, prefix=src)  # what did not follow its file
         report.moved += moved
         report.merge(scanner.scan_folder(lib, folder.id, subtree=ch.path))  # new files, moved in from outside
         return
-    identity = photos.identity_or_none(ch.path)
-    with lib._write() as s:
+    identity = files.identity_or_none(ch.path)
+    with lib.writing() as s:
         moved = photos.move_path(s, src, ch.path, folder.id, folder.path, identity)
         if not moved and not os.path.lexists(src):
             report.missing += photos.mark_missing(s, path=src)
     report.moved += int(moved)
-    if not moved and os.path.isfile(ch.path) and photos.is_candidate(ch.path):
+    if not moved and os.path.isfile(ch.path) and files.is_candidate(ch.path):
         to_examine.append((ch.path, folder))  # a new photo (or one renamed from a temporary name)
     elif not moved:  # a sidecar saved the safe way (temporary file renamed over it)
         to_examine += [(p, folder) for p in metadata.photos_for_sidecar(ch.path)]

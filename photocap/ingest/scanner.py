@@ -7,7 +7,8 @@ skipping hidden entries, and recording each folder or file it cannot read in
 a link loop, a named pipe or device with a photo's name (never opened: reading a pipe
 would wait forever). Entries that vanish while it lists are simply not there.
 
-``scan_folder(lib, folder_id, progress, should_stop)`` compares the walk with what the
+``scan(lib, folder, progress, should_stop)`` scans a watched folder given by id or path
+(a path inside one scans that part); ``scan_folder(lib, folder_id, ...)`` compares the walk with what the
 library knows below that folder:
 
 * same path, size and mtime → nothing is read (a second scan of an unchanged tree is
@@ -23,6 +24,9 @@ library knows below that folder:
   file by file and that file becomes a problem with the reason.
 
 ``progress`` gets a :class:`ScanProgress` about ten times a second at most.
+
+It reads and writes through the library's units of work (``lib.reading()``,
+``lib.writing()``) with the store's row rules (:mod:`photocap.library.photos`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from sqlalchemy.exc import OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from photocap.filenames import one_line, os_reason, special_file
+from photocap.ingest import files
 from photocap.library import photos
 from photocap.library.records import Problem, ScanReport
 from photocap.library.schema import Folder, Photo, utcnow
@@ -101,11 +106,36 @@ def walk(
             elif _stat.S_ISREG(est.st_mode):
                 if sidecars is not None and entry.name.lower().endswith(metadata.SIDECAR_SUFFIXES):
                     sidecars[entry.path] = est.st_mtime_ns
-                elif photos.is_candidate(entry.path):
+                elif files.is_candidate(entry.path):
                     yield entry.path, est
             elif os.path.splitext(entry.name)[1].lower() in imaging.PHOTO_EXTENSIONS:
                 skipped.append(Problem(entry.path, f"{special_file(est.st_mode)}, not a photo file"))
         stack.extend(reversed(subdirs))
+
+
+def scan(
+    lib: Library,
+    folder: int | str | os.PathLike,
+    progress: Callable[[ScanProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ScanReport:
+    """Scan a watched folder (by id or path). A path inside a watched folder scans that
+    part of it (a folder added meanwhile around this one by another process, say)."""
+    if isinstance(folder, int):
+        return scan_folder(lib, folder, progress, should_stop)
+    path = photos.norm(folder)
+    for attempt in range(3):  # the folder may be merged into one added around it meanwhile: look again
+        with lib.reading() as s:
+            holder = photos.root_of(s, path)
+            if holder is None:
+                raise KeyError(f"{folder} is not a library folder")
+            folder_id, root = holder.id, holder.path
+        try:
+            return scan_folder(lib, folder_id, progress, should_stop, subtree=None if path == root else path)
+        except KeyError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def scan_folder(
@@ -119,7 +149,7 @@ def scan_folder(
     from photocap import metadata
 
     t0 = time.perf_counter()
-    with lib._read() as s:
+    with lib.reading() as s:
         folder = s.get(Folder, folder_id)
         if folder is None:  # merged into a folder around it meanwhile (another process, say)
             raise KeyError(f"folder {folder_id} is no longer in the library")
@@ -128,14 +158,14 @@ def scan_folder(
     report = ScanReport(folder=top)
     stopped = should_stop or (lambda: False)
     if not os.path.isdir(root):  # unplugged or deleted: everything below is missing, nothing deleted
-        with lib._write() as s:
+        with lib.writing() as s:
             report.missing = photos.mark_missing(s, prefix=root)
             s.execute(update(Folder).where(Folder.id == folder_id).values(status=FOLDER_MISSING))
         report.skipped.append(Problem(root, "folder not found (unplugged or deleted?)"))
         report.seconds = time.perf_counter() - t0
         return report
 
-    with lib._read() as s:
+    with lib.reading() as s:
         known = {
             row.path: row
             for row in s.execute(
@@ -171,7 +201,7 @@ def scan_folder(
     report.seen = len(seen)
 
     gone: list[int] = []
-    with lib._write() as s:
+    with lib.writing() as s:
         if restore:
             s.execute(update(Photo).where(Photo.id.in_(restore)).values(status="ok", updated_at=utcnow()))
             report.restored += len(restore)
@@ -185,13 +215,13 @@ def scan_folder(
         if stopped():
             report.stopped = True
             break
-        chunk = [photos.examine(path, st) for path, st in to_read[i : i + CHUNK]]
+        chunk = [files.examine(path, st) for path, st in to_read[i : i + CHUNK]]
         apply_facts(lib, chunk, folder_id, root, report)
         tick(ScanProgress(top, "reading", report.seen, len(to_read), i + len(chunk), chunk[-1].path), force=True)
     if not report.stopped:
         _record_skipped(lib, top, report.skipped)
     if report.missing and report.moved:  # rows marked missing above that found their file again
-        with lib._read() as s:
+        with lib.reading() as s:
             report.missing = (
                 s.scalar(
                     select(func.count()).select_from(Photo).where(Photo.id.in_(gone), Photo.status == STATUS_MISSING)
@@ -204,7 +234,7 @@ def scan_folder(
 
 def _record_skipped(lib: Library, top: str, skipped: list[Problem]) -> None:
     """Keep the problems list of this tree current: what was skipped now, nothing stale."""
-    with lib._write() as s:
+    with lib.writing() as s:
         s.execute(delete(ProblemRow).where(or_(photos.under(ProblemRow.path, top), ProblemRow.path == top)))
         for p in {p.path: p for p in skipped}.values():
             s.add(ProblemRow(path=p.path, reason=p.reason))
@@ -220,7 +250,7 @@ def apply_facts(
     have merged it into a folder around it since the scan began (its photos then belong
     to that one)."""
     try:
-        with lib._write() as s:
+        with lib.writing() as s:
             fid, froot = _current_folder(s, facts, folder_id, root)
             outcomes = [_apply_one(s, f, fid, froot) for f in facts]
     except OperationalError:
@@ -229,7 +259,7 @@ def apply_facts(
         outcomes = []
         for f in facts:
             try:
-                with lib._write() as s:
+                with lib.writing() as s:
                     fid, froot = _current_folder(s, [f], folder_id, root)
                     outcomes.append(_apply_one(s, f, fid, froot))
             except OperationalError:
