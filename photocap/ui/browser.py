@@ -159,7 +159,7 @@ class Browser(QObject):
                 sub = f"first {n:,} matches for “{words}”"
             empty = f"No photo matches “{words}”.\nTry fewer or other words."
             if self.meaning is not None and self.meaning.loading:  # searched by words only, meaning follows
-                sub += " by their words; by meaning in a moment"
+                sub += " · meaning follows"
                 empty = (
                     f"Nothing found by the words “{words}” yet.\n"
                     "Search by meaning is getting ready: what it finds will appear here."

@@ -179,10 +179,10 @@ def test_a_search_typed_while_the_sentence_model_loads_says_meaning_follows(qtbo
     with qtbot.waitSignal(window.grid_model.loaded, timeout=10_000):
         qtbot.keyClicks(window.page.header.search, "cat ")
     assert grid_ids(window) == []
-    assert "by meaning in a moment" in window.page.header.subtitle.text()
+    assert "· meaning follows" in window.page.header.subtitle.text()
     assert "Search by meaning is getting ready" in window.page.grid.empty_message
     with qtbot.waitSignal(window.meaning.ready, timeout=60_000):
         release.set()
     qtbot.waitUntil(lambda: ids[3] in grid_ids(window), timeout=60_000)  # embedded, then searched again
     assert not window.meaning.loading
-    assert "by meaning in a moment" not in window.page.header.subtitle.text()
+    assert "· meaning follows" not in window.page.header.subtitle.text()
