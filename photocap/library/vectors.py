@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photocap.blas import blas_threads
 from photocap.library.search import id_list
 from photocap.library.vector_rows import embedding_text
 
@@ -164,9 +165,14 @@ class Matrix:
     starts: np.ndarray | None = None  # (G + 1,): group g is rows[starts[g]:starts[g + 1]]
 
     def nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` most similar (photo id, cosine), best first."""
+        """The ``k`` most similar (photo id, cosine), best first. One BLAS thread: the scan is bound
+        by memory speed, and a second thread would go on spinning beside the word search."""
         if not len(self.ids) or k <= 0:
             return []
+        with blas_threads(1):
+            return self._nearest(query, k)
+
+    def _nearest(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         q = np.asarray(query, dtype=np.float32).ravel()
         if q.shape[0] != self.dim:
             return []

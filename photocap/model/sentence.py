@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+
+from photocap.blas import blas_threads
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -245,7 +246,7 @@ class SentenceEmbedder:
         encodings = self.tokenizer.encode_batch([t or "" for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         small = sum(len(e.ids) for e in encodings) <= ONE_THREAD_TOKENS
-        with _blas().limit(limits=1 if small else None, user_api="blas"):
+        with blas_threads(1 if small else None):
             self._embed(encodings, order, batch_size, out)
         return out
 
@@ -260,17 +261,6 @@ class SentenceEmbedder:
                 ids[j, :n] = encodings[i].ids
                 mask[j, :n] = 1
             out[rows] = self.model(ids, mask)
-
-
-_controller: ThreadpoolController | None = None
-
-
-def _blas() -> ThreadpoolController:
-    """The process's BLAS libraries, looked up once (each lookup walks every loaded library: ms)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
 
 
 def _weights(z: zipfile.ZipFile) -> dict[str, np.ndarray]:

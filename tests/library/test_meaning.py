@@ -382,3 +382,27 @@ def test_grouped_scan_reads_only_the_groups_near_the_query_and_finds_the_nearest
         assert all(750 <= n < 1500 for n in scanned), scanned  # a quarter of the rows, give or take a group
     finally:
         vectors.GROUP_ROWS, vectors.SCAN_FRACTION = old
+
+
+def test_the_vector_scan_uses_one_blas_thread(monkeypatch):
+    """The scan is bound by memory speed: a second BLAS thread would add little and then spin beside
+    the word search running on the other core (see photocap.blas)."""
+    from threadpoolctl import threadpool_info
+
+    from photocap import blas
+    from photocap.library import vectors
+
+    with blas.blas_threads(1):
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+    seen = []
+    real = vectors.blas_threads
+
+    def recording(limit):
+        seen.append(limit)
+        return real(limit)
+
+    monkeypatch.setattr(vectors, "blas_threads", recording)
+    rows = vectors._unit(np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32))
+    m = vectors.Matrix(np.arange(50), rows, 8, None, (1, 0))
+    assert m.nearest(rows[3], 1)[0][0] == 3
+    assert seen == [1]
