@@ -309,15 +309,28 @@ def make_tiny_photos(folder: Path, n: int) -> None:
 
 
 class _SyncService:
-    """The baseline's naive model: library reads on the GUI thread, answered at once."""
+    """The baseline's naive model: the grid's reads (the LibraryService methods it calls) run on the
+    GUI thread and are answered at once."""
 
     def __init__(self, library):
         self.library = library
 
-    def call(self, method, *args, on_result=None, **kwargs):
-        result = getattr(self.library, method)(*args, **kwargs)
-        if on_result is not None:
-            on_result(result)
+    def photos_by_ids(self, ids, *, on_result):
+        on_result(self.library.photos_by_ids(list(ids)))
+
+    def list_photo_ids(self, filter=None, order="taken", *, on_result):
+        on_result(self.library.list_photo_ids(filter, order))
+
+    def similar_photos(self, photo_id, limit=50, *, on_result):
+        on_result(self.library.similar_photos(photo_id, limit))
+
+    def search(self, query, filters, limit, offset, on_result, on_failed, query_vector=None, vector_model=None):
+        from types import SimpleNamespace
+
+        from photocap.ui.jobs.library_service import _search  # the service's own job, run here
+
+        ctx = SimpleNamespace(stop_requested=lambda: False)
+        on_result(_search(ctx, self.library, query, filters, limit, offset, query_vector, vector_model))
 
 
 def run_grid(mode: str, library_file: str, data_dir: str) -> dict:
